@@ -1,0 +1,3 @@
+//! Scaling policies (pure decision functions), controllers and scale targets.
+//!
+//! Not implemented yet.

@@ -1,0 +1,360 @@
+//! Label sets.
+//!
+//! A [`Labels`] value is sorted by label name, holds no duplicate names and no empty values
+//! (an empty value means "label absent", as in Prometheus). It is immutable and an `Arc`
+//! underneath, so clones are cheap; each string is an `Arc<str>` so that a store which interns
+//! its strings can build label sets without copying bytes.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::sync::Arc;
+
+/// The label that carries the metric name.
+pub const METRIC_NAME: &str = "__name__";
+
+/// Separator used when hashing label sets (never valid inside UTF-8 text).
+const HASH_SEP: u8 = 0xff;
+
+/// One label: a name and a value.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label {
+    pub name: Arc<str>,
+    pub value: Arc<str>,
+}
+
+impl Label {
+    pub fn new(name: impl Into<Arc<str>>, value: impl Into<Arc<str>>) -> Self {
+        Label {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+}
+
+impl fmt::Debug for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={:?}", self.name, self.value)
+    }
+}
+
+/// A sorted, immutable label set.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Labels {
+    inner: Arc<[Label]>,
+}
+
+impl Default for Labels {
+    fn default() -> Self {
+        Labels::empty()
+    }
+}
+
+impl Labels {
+    /// The empty label set.
+    pub fn empty() -> Self {
+        Labels {
+            inner: Arc::from(Vec::new()),
+        }
+    }
+
+    /// Builds a label set from pairs in any order. Empty values are dropped; for a repeated
+    /// name the last pair wins.
+    pub fn from_pairs<N, V>(pairs: impl IntoIterator<Item = (N, V)>) -> Self
+    where
+        N: Into<Arc<str>>,
+        V: Into<Arc<str>>,
+    {
+        let mut b = LabelsBuilder::new();
+        for (n, v) in pairs {
+            b.set(n, v);
+        }
+        b.build()
+    }
+
+    /// Builds from labels that the caller guarantees are sorted by name, unique and non-empty
+    /// (a store reading its own index). Checked in debug builds.
+    pub fn from_sorted(labels: Vec<Label>) -> Self {
+        debug_assert!(labels.windows(2).all(|w| w[0].name < w[1].name));
+        debug_assert!(labels.iter().all(|l| !l.value.is_empty()));
+        Labels {
+            inner: Arc::from(labels),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Label> {
+        self.inner.iter()
+    }
+
+    pub fn as_slice(&self) -> &[Label] {
+        &self.inner
+    }
+
+    /// The value of label `name`, or `""` if absent.
+    pub fn get(&self, name: &str) -> &str {
+        match self.inner.binary_search_by(|l| (*l.name).cmp(name)) {
+            Ok(i) => &self.inner[i].value,
+            Err(_) => "",
+        }
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.inner.binary_search_by(|l| (*l.name).cmp(name)).is_ok()
+    }
+
+    /// The metric name (`__name__`), or `""`.
+    pub fn metric_name(&self) -> &str {
+        self.get(METRIC_NAME)
+    }
+
+    /// A stable 64-bit hash of the label set (xxHash64 over name, 0xff, value, 0xff, ...).
+    /// Stable across processes and versions: used for sharding and fingerprints.
+    pub fn stable_hash(&self) -> u64 {
+        let mut h = xxhash_rust::xxh64::Xxh64::new(0);
+        for l in self.inner.iter() {
+            h.update(l.name.as_bytes());
+            h.update(&[HASH_SEP]);
+            h.update(l.value.as_bytes());
+            h.update(&[HASH_SEP]);
+        }
+        h.digest()
+    }
+
+    /// A builder that starts from this set.
+    pub fn to_builder(&self) -> LabelsBuilder {
+        LabelsBuilder {
+            labels: self.inner.to_vec(),
+            sorted: true,
+        }
+    }
+
+    /// A copy without the metric name.
+    pub fn without_metric_name(&self) -> Labels {
+        if !self.has(METRIC_NAME) {
+            return self.clone();
+        }
+        let v: Vec<Label> = self
+            .inner
+            .iter()
+            .filter(|l| &*l.name != METRIC_NAME)
+            .cloned()
+            .collect();
+        Labels::from_sorted(v)
+    }
+
+    /// Total bytes of all names and values (for size limits and accounting).
+    pub fn byte_len(&self) -> usize {
+        self.inner
+            .iter()
+            .map(|l| l.name.len() + l.value.len())
+            .sum()
+    }
+}
+
+impl PartialOrd for Labels {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Prometheus order: compare pairwise by name, then value; a prefix sorts first.
+impl Ord for Labels {
+    fn cmp(&self, other: &Self) -> Ordering {
+        for (a, b) in self.inner.iter().zip(other.inner.iter()) {
+            match a.name.cmp(&b.name) {
+                Ordering::Equal => {}
+                o => return o,
+            }
+            match a.value.cmp(&b.value) {
+                Ordering::Equal => {}
+                o => return o,
+            }
+        }
+        self.inner.len().cmp(&other.inner.len())
+    }
+}
+
+impl<'a> IntoIterator for &'a Labels {
+    type Item = &'a Label;
+    type IntoIter = std::slice::Iter<'a, Label>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.inner.iter()
+    }
+}
+
+/// `{__name__="up", job="x"}` is printed as `up{job="x"}`, as Prometheus prints series.
+impl fmt::Display for Labels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.metric_name();
+        f.write_str(name)?;
+        f.write_str("{")?;
+        let mut first = true;
+        for l in self.inner.iter() {
+            if &*l.name == METRIC_NAME {
+                continue;
+            }
+            if !first {
+                f.write_str(", ")?;
+            }
+            first = false;
+            write!(f, "{}={:?}", l.name, &*l.value)?;
+        }
+        f.write_str("}")
+    }
+}
+
+impl fmt::Debug for Labels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Builds or edits a label set. Setting an empty value deletes the label.
+#[derive(Debug, Clone, Default)]
+pub struct LabelsBuilder {
+    labels: Vec<Label>,
+    sorted: bool,
+}
+
+impl LabelsBuilder {
+    pub fn new() -> Self {
+        LabelsBuilder {
+            labels: Vec::new(),
+            sorted: true,
+        }
+    }
+
+    pub fn with_capacity(n: usize) -> Self {
+        LabelsBuilder {
+            labels: Vec::with_capacity(n),
+            sorted: true,
+        }
+    }
+
+    /// Sets `name` to `value`; an empty value removes the label.
+    pub fn set(&mut self, name: impl Into<Arc<str>>, value: impl Into<Arc<str>>) -> &mut Self {
+        let name = name.into();
+        let value = value.into();
+        if let Some(pos) = self.labels.iter().position(|l| l.name == name) {
+            if value.is_empty() {
+                self.labels.remove(pos);
+            } else {
+                self.labels[pos].value = value;
+            }
+            return self;
+        }
+        if value.is_empty() {
+            return self;
+        }
+        if let Some(last) = self.labels.last()
+            && last.name > name
+        {
+            self.sorted = false;
+        }
+        self.labels.push(Label { name, value });
+        self
+    }
+
+    /// Removes `name` if present.
+    pub fn del(&mut self, name: &str) -> &mut Self {
+        self.labels.retain(|l| &*l.name != name);
+        self
+    }
+
+    /// The current value of `name`, or `""`.
+    pub fn get(&self, name: &str) -> &str {
+        self.labels
+            .iter()
+            .find(|l| &*l.name == name)
+            .map(|l| &*l.value)
+            .unwrap_or("")
+    }
+
+    /// Keeps only labels for which `f` returns true.
+    pub fn retain(&mut self, mut f: impl FnMut(&Label) -> bool) -> &mut Self {
+        self.labels.retain(|l| f(l));
+        self
+    }
+
+    /// The labels set so far, in insertion order (sorted only after `build`).
+    pub fn labels(&self) -> &[Label] {
+        &self.labels
+    }
+
+    pub fn build(mut self) -> Labels {
+        if !self.sorted {
+            self.labels.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        Labels {
+            inner: Arc::from(self.labels),
+        }
+    }
+}
+
+/// `labels!{"__name__" => "up", "job" => "node"}` builds a [`Labels`].
+#[macro_export]
+macro_rules! labels {
+    ($($k:expr => $v:expr),* $(,)?) => {
+        $crate::Labels::from_pairs([$(($k, $v)),*])
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_and_deduplicated() {
+        let l = Labels::from_pairs([("b", "2"), ("a", "1"), ("c", ""), ("b", "3")]);
+        let names: Vec<&str> = l.iter().map(|l| &*l.name).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(l.get("b"), "3");
+        assert_eq!(l.get("c"), "");
+        assert!(!l.has("c"));
+    }
+
+    #[test]
+    fn ordering_matches_prometheus() {
+        let a = labels! {"a" => "1"};
+        let ab = labels! {"a" => "1", "b" => "1"};
+        let a2 = labels! {"a" => "2"};
+        assert!(a < ab);
+        assert!(ab < a2);
+        assert_eq!(a.cmp(&a.clone()), Ordering::Equal);
+    }
+
+    #[test]
+    fn display_like_prometheus() {
+        let l = labels! {"__name__" => "up", "job" => "node", "instance" => "a:1"};
+        assert_eq!(l.to_string(), r#"up{instance="a:1", job="node"}"#);
+    }
+
+    #[test]
+    fn hash_is_stable_and_distinguishes_boundaries() {
+        let a = labels! {"ab" => "c"};
+        let b = labels! {"a" => "bc"};
+        assert_ne!(a.stable_hash(), b.stable_hash());
+        assert_eq!(a.stable_hash(), labels! {"ab" => "c"}.stable_hash());
+        // A fixed value: the hash must never change between versions.
+        assert_eq!(
+            Labels::empty().stable_hash(),
+            xxhash_rust::xxh64::xxh64(&[], 0)
+        );
+    }
+
+    #[test]
+    fn builder_edits() {
+        let l = labels! {"a" => "1", "b" => "2"};
+        let mut b = l.to_builder();
+        b.set("a", "").set("c", "3").set("0", "x");
+        let l2 = b.build();
+        assert_eq!(l2, labels! {"0" => "x", "b" => "2", "c" => "3"});
+    }
+}

@@ -1,0 +1,1 @@
+//! Chunk encodings. (Filled by the chunk codec work.)

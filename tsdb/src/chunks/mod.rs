@@ -1,0 +1,1 @@
+//! Block chunk segment files. (Filled by the block format work.)

@@ -1,0 +1,1 @@
+//! The in-memory head block. (Filled by the head work.)

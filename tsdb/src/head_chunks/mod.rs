@@ -1,0 +1,1 @@
+//! Memory-mapped head chunk files. (Filled by the head-chunks work.)

@@ -1,0 +1,1 @@
+//! The block index format. (Filled by the block format work.)

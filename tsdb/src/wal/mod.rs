@@ -1,0 +1,1 @@
+//! The write-ahead log. (Filled by the WAL work.)
