@@ -15,6 +15,7 @@ pub mod head;
 pub mod head_chunks;
 pub mod index;
 pub mod mmap;
+pub mod postings;
 pub mod wal;
 
 pub use error::{Error, Result};
