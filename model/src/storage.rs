@@ -99,6 +99,18 @@ pub trait Queryable: Send + Sync {
     fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier>, Error>;
 }
 
+impl<T: Appendable + ?Sized> Appendable for std::sync::Arc<T> {
+    fn appender(&self) -> Box<dyn Appender> {
+        (**self).appender()
+    }
+}
+
+impl<T: Queryable + ?Sized> Queryable for std::sync::Arc<T> {
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier>, Error> {
+        (**self).querier(mint, maxt)
+    }
+}
+
 /// Reads one time range of a store.
 pub trait Querier: Send + Sync {
     /// Series matching all `matchers`, sorted by label set, each spanning every part of the

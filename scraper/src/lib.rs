@@ -1,4 +1,7 @@
 //! Scraping Prometheus-format targets into an [`model::Appendable`].
 //!
-//! Not implemented yet: scrape configuration, discovery, the text 0.0.4 and OpenMetrics
-//! parsers, relabeling and the scrape loops arrive with the scraper work.
+//! Today this crate holds the exposition-format parsers ([`textparse`]), used by
+//! `vane tsdb import`. Scrape configuration, discovery, relabeling and the scrape loops are
+//! still to come.
+
+pub mod textparse;

@@ -1,0 +1,430 @@
+//! Parsers for the Prometheus text format 0.0.4 and OpenMetrics 1.0 text.
+//!
+//! [`Parser`] walks a whole payload line by line and yields [`Entry`] values that borrow from
+//! the input (label values are copied only when they contain escapes). Errors carry the line
+//! number and say what was expected.
+//!
+//! Differences between the two formats handled here:
+//! * timestamps are integer milliseconds in text 0.0.4 and (possibly fractional) seconds in
+//!   OpenMetrics; both come out as milliseconds;
+//! * OpenMetrics ends with `# EOF` and may carry exemplars (`value # {labels} value [ts]`),
+//!   which are parsed and skipped;
+//! * `# UNIT` exists only in OpenMetrics.
+
+use std::borrow::Cow;
+use std::fmt;
+
+#[cfg(test)]
+mod tests;
+
+/// Which exposition format a payload is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `text/plain; version=0.0.4`
+    Text,
+    /// `application/openmetrics-text; version=1.0.0`
+    OpenMetrics,
+}
+
+/// A metric family type from `# TYPE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricType {
+    Counter,
+    Gauge,
+    Histogram,
+    GaugeHistogram,
+    Summary,
+    Info,
+    StateSet,
+    Unknown,
+}
+
+impl MetricType {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "counter" => MetricType::Counter,
+            "gauge" => MetricType::Gauge,
+            "histogram" => MetricType::Histogram,
+            "gaugehistogram" => MetricType::GaugeHistogram,
+            "summary" => MetricType::Summary,
+            "info" => MetricType::Info,
+            "stateset" => MetricType::StateSet,
+            "unknown" | "untyped" => MetricType::Unknown,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+            MetricType::Histogram => "histogram",
+            MetricType::GaugeHistogram => "gaugehistogram",
+            MetricType::Summary => "summary",
+            MetricType::Info => "info",
+            MetricType::StateSet => "stateset",
+            MetricType::Unknown => "unknown",
+        }
+    }
+}
+
+/// One sample line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample<'a> {
+    pub name: &'a str,
+    pub labels: Vec<(&'a str, Cow<'a, str>)>,
+    pub value: f64,
+    pub timestamp_ms: Option<i64>,
+}
+
+/// One meaningful line of a payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry<'a> {
+    Help { name: &'a str, text: Cow<'a, str> },
+    Type { name: &'a str, kind: MetricType },
+    Unit { name: &'a str, unit: &'a str },
+    Sample(Sample<'a>),
+}
+
+/// A parse error: the 1-based line and what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ParseError {
+    pub line: usize,
+    pub msg: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.msg)
+    }
+}
+
+/// Iterates the entries of a payload.
+pub struct Parser<'a> {
+    rest: &'a str,
+    line: usize,
+    format: Format,
+    saw_eof: bool,
+    failed: bool,
+}
+
+impl<'a> Parser<'a> {
+    pub fn new(input: &'a str, format: Format) -> Self {
+        Parser {
+            rest: input,
+            line: 0,
+            format,
+            saw_eof: false,
+            failed: false,
+        }
+    }
+
+    fn err(&mut self, msg: impl Into<String>) -> ParseError {
+        self.failed = true;
+        ParseError {
+            line: self.line,
+            msg: msg.into(),
+        }
+    }
+
+    fn next_line(&mut self) -> Option<&'a str> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let (line, rest) = match self.rest.find('\n') {
+            Some(i) => (&self.rest[..i], &self.rest[i + 1..]),
+            None => (self.rest, ""),
+        };
+        self.rest = rest;
+        self.line += 1;
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    }
+
+    fn comment(&mut self, line: &'a str) -> Result<Option<Entry<'a>>, ParseError> {
+        let body = line[1..].trim_start_matches([' ', '\t']);
+        if self.format == Format::OpenMetrics && line == "# EOF" {
+            self.saw_eof = true;
+            return Ok(None);
+        }
+        let (keyword, rest) = split_word(body);
+        match keyword {
+            "HELP" | "TYPE" | "UNIT" => {}
+            _ if self.format == Format::Text => return Ok(None), // free-form comment
+            _ => return Err(self.err(format!("unexpected comment {line:?}: expected # HELP, # TYPE, # UNIT or # EOF"))),
+        }
+        let (name, rest) = split_word(rest);
+        if !is_metric_name(name) {
+            return Err(self.err(format!("invalid metric name {name:?} in # {keyword}")));
+        }
+        match keyword {
+            "HELP" => {
+                let text = if self.format == Format::OpenMetrics {
+                    unescape(rest, true)
+                } else {
+                    unescape(rest, false)
+                };
+                match text {
+                    Some(text) => Ok(Some(Entry::Help { name, text })),
+                    None => Err(self.err("invalid escape in # HELP")),
+                }
+            }
+            "TYPE" => match MetricType::parse(rest.trim()) {
+                Some(kind) => Ok(Some(Entry::Type { name, kind })),
+                None => Err(self.err(format!("invalid metric type {:?}", rest.trim()))),
+            },
+            _ => {
+                if self.format == Format::Text {
+                    return Ok(None);
+                }
+                Ok(Some(Entry::Unit {
+                    name,
+                    unit: rest.trim(),
+                }))
+            }
+        }
+    }
+
+    fn sample(&mut self, line: &'a str) -> Result<Sample<'a>, ParseError> {
+        let name_end = line
+            .find(|c: char| c == '{' || c == ' ' || c == '\t')
+            .unwrap_or(line.len());
+        let name = &line[..name_end];
+        if !is_metric_name(name) {
+            return Err(self.err(format!("invalid metric name {name:?}")));
+        }
+        let mut rest = &line[name_end..];
+        let mut labels = Vec::new();
+        if let Some(r) = rest.strip_prefix('{') {
+            rest = self.labels(r, &mut labels)?;
+        }
+        let rest = rest.trim_start_matches([' ', '\t']);
+        // The value, then an optional timestamp, then (OpenMetrics) an optional exemplar.
+        let (value_str, rest) = split_word(rest);
+        if value_str.is_empty() {
+            return Err(self.err(format!("expected a value for {name:?}")));
+        }
+        let value = parse_value(value_str).ok_or_else(|| self.err(format!("invalid value {value_str:?}")))?;
+        let rest = rest.trim_start_matches([' ', '\t']);
+        let mut timestamp_ms = None;
+        let rest = if rest.is_empty() || rest.starts_with('#') {
+            rest
+        } else {
+            let (ts, r) = split_word(rest);
+            let t = match self.format {
+                Format::Text => ts.parse::<i64>().ok(),
+                Format::OpenMetrics => parse_seconds_as_ms(ts),
+            };
+            timestamp_ms = Some(t.ok_or_else(|| self.err(format!("invalid timestamp {ts:?}")))?);
+            r.trim_start_matches([' ', '\t'])
+        };
+        if !rest.is_empty() {
+            if self.format == Format::OpenMetrics && rest.starts_with("# {") {
+                self.exemplar(&rest[2..])?;
+            } else {
+                return Err(self.err(format!("unexpected text after the sample: {rest:?}")));
+            }
+        }
+        Ok(Sample {
+            name,
+            labels,
+            value,
+            timestamp_ms,
+        })
+    }
+
+    /// Parses `name="value",...}` and returns what follows the `}`.
+    fn labels(&mut self, mut s: &'a str, out: &mut Vec<(&'a str, Cow<'a, str>)>) -> Result<&'a str, ParseError> {
+        loop {
+            s = s.trim_start_matches([' ', '\t']);
+            if let Some(r) = s.strip_prefix('}') {
+                return Ok(r);
+            }
+            let eq = s.find('=').ok_or_else(|| self.err("expected '=' after label name"))?;
+            let lname = s[..eq].trim_end();
+            if !is_label_name(lname) {
+                return Err(self.err(format!("invalid label name {lname:?}")));
+            }
+            if out.iter().any(|(n, _)| *n == lname) {
+                return Err(self.err(format!("duplicate label name {lname:?}")));
+            }
+            s = s[eq + 1..].trim_start_matches([' ', '\t']);
+            let Some(body) = s.strip_prefix('"') else {
+                return Err(self.err(format!("expected '\"' to start the value of label {lname:?}")));
+            };
+            let (raw, after) = quoted(body).ok_or_else(|| self.err(format!("unterminated value of label {lname:?}")))?;
+            let value = unescape(raw, true).ok_or_else(|| self.err(format!("invalid escape in the value of label {lname:?}")))?;
+            out.push((lname, value));
+            s = after.trim_start_matches([' ', '\t']);
+            if let Some(r) = s.strip_prefix(',') {
+                s = r;
+            } else if !s.starts_with('}') {
+                return Err(self.err("expected ',' or '}' after a label value"));
+            }
+        }
+    }
+
+    /// `{labels} value [timestamp]`, checked and dropped.
+    fn exemplar(&mut self, s: &'a str) -> Result<(), ParseError> {
+        let mut labels = Vec::new();
+        let rest = self.labels(&s[1..], &mut labels)?;
+        let rest = rest.trim_start_matches([' ', '\t']);
+        let (v, rest) = split_word(rest);
+        if parse_value(v).is_none() {
+            return Err(self.err(format!("invalid exemplar value {v:?}")));
+        }
+        let (ts, rest) = split_word(rest.trim_start_matches([' ', '\t']));
+        if !ts.is_empty() && parse_value(ts).is_none() {
+            return Err(self.err(format!("invalid exemplar timestamp {ts:?}")));
+        }
+        if !rest.trim().is_empty() {
+            return Err(self.err("unexpected text after the exemplar"));
+        }
+        Ok(())
+    }
+}
+
+impl<'a> Iterator for Parser<'a> {
+    type Item = Result<Entry<'a>, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            if self.saw_eof {
+                // Nothing may follow `# EOF` but an optional final newline.
+                return match self.next_line() {
+                    None => None,
+                    Some("") if self.rest.is_empty() => None,
+                    Some(_) => Some(Err(self.err("data after # EOF"))),
+                };
+            }
+            let Some(line) = self.next_line() else {
+                if self.format == Format::OpenMetrics {
+                    return Some(Err(self.err("missing # EOF at the end")));
+                }
+                return None;
+            };
+            if line.trim().is_empty() {
+                if self.format == Format::OpenMetrics && !self.rest.is_empty() {
+                    return Some(Err(self.err("empty line")));
+                }
+                continue;
+            }
+            if line.starts_with('#') {
+                match self.comment(line) {
+                    Ok(Some(e)) => return Some(Ok(e)),
+                    Ok(None) => continue,
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            return Some(self.sample(line.trim_start_matches([' ', '\t'])).map(Entry::Sample));
+        }
+    }
+}
+
+fn split_word(s: &str) -> (&str, &str) {
+    match s.find([' ', '\t']) {
+        Some(i) => (&s[..i], &s[i + 1..]),
+        None => (s, ""),
+    }
+}
+
+/// `[a-zA-Z_:][a-zA-Z0-9_:]*`
+pub fn is_metric_name(s: &str) -> bool {
+    let mut b = s.bytes();
+    matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_' || c == b':')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
+}
+
+/// `[a-zA-Z_][a-zA-Z0-9_]*`
+pub fn is_label_name(s: &str) -> bool {
+    let mut b = s.bytes();
+    matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// Splits `...content"rest` at the closing quote (not escaped).
+fn quoted(s: &str) -> Option<(&str, &str)> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return Some((&s[..i], &s[i + 1..])),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Resolves `\\`, `\n` and (when `quotes`) `\"`. Any other escape is kept as written in text
+/// 0.0.4 HELP lines, as Prometheus does, and is an error elsewhere.
+fn unescape(s: &str, quotes: bool) -> Option<Cow<'_, str>> {
+    if !s.contains('\\') {
+        return Some(Cow::Borrowed(s));
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('\\') => out.push('\\'),
+            Some('n') => out.push('\n'),
+            Some('"') if quotes => out.push('"'),
+            Some(other) if !quotes => {
+                out.push('\\');
+                out.push(other);
+            }
+            _ => return None,
+        }
+    }
+    Some(Cow::Owned(out))
+}
+
+/// A sample value: decimal or exponent notation, `NaN`, `+Inf`, `-Inf` (case-insensitive).
+pub fn parse_value(s: &str) -> Option<f64> {
+    if s.is_empty() {
+        return None;
+    }
+    // Rust accepts "infinity" and "nan" spellings that the formats do not; those are rare and
+    // harmless, but reject obviously foreign forms such as hex or underscores.
+    if s.contains(['_', 'x', 'X']) {
+        return None;
+    }
+    s.parse::<f64>().ok()
+}
+
+/// OpenMetrics timestamps are seconds, possibly fractional; converted to milliseconds by exact
+/// decimal arithmetic (digits after the third decimal are truncated), so `1795335242.411`
+/// becomes exactly `1795335242411`.
+pub fn parse_seconds_as_ms(s: &str) -> Option<i64> {
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    if !digits.contains(['e', 'E']) {
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        if (int.is_empty() && frac.is_empty())
+            || !int.bytes().all(|b| b.is_ascii_digit())
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let secs: i64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+        let mut ms_part = 0i64;
+        for (i, b) in frac.bytes().take(3).enumerate() {
+            ms_part += (b - b'0') as i64 * 10i64.pow(2 - i as u32);
+        }
+        let ms = secs.checked_mul(1000)?.checked_add(ms_part)?;
+        return Some(if neg { -ms } else { ms });
+    }
+    let f: f64 = s.parse().ok()?;
+    if !f.is_finite() {
+        return None;
+    }
+    Some((f * 1000.0) as i64)
+}
