@@ -77,7 +77,7 @@ pub fn format_duration_ms(mut ms: u64) -> String {
         ("s", 1000, false),
         ("ms", 1, false),
     ] {
-        if exact && ms % size != 0 {
+        if exact && !ms.is_multiple_of(size) {
             continue;
         }
         if ms >= size {

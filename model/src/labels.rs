@@ -302,7 +302,10 @@ impl LabelsBuilder {
 #[macro_export]
 macro_rules! labels {
     ($($k:expr => $v:expr),* $(,)?) => {
-        $crate::Labels::from_pairs([$(($k, $v)),*])
+        $crate::Labels::from_pairs([$((
+            ::std::sync::Arc::<str>::from($k),
+            ::std::sync::Arc::<str>::from($v),
+        )),*])
     };
 }
 

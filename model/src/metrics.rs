@@ -177,7 +177,9 @@ impl Registry {
         fam
     }
 
-    fn single(&self, name: &str, help: &str, kind: Kind, v: Value) {
+    /// Registers an unlabelled metric. If the family exists, its value is returned instead
+    /// (so two components registering the same metric share it); functions are replaced.
+    fn single(&self, name: &str, help: &str, kind: Kind, v: Value) -> Option<Value> {
         let fam = self.add(Family {
             name: name.to_string(),
             help: help.to_string(),
@@ -187,28 +189,46 @@ impl Registry {
             make: None,
             bounds: vec![],
         });
-        fam.children.write().unwrap().insert(vec![], v);
+        let mut children = fam.children.write().unwrap();
+        if let Some(existing) = children.get(&Vec::new()) {
+            match (existing, &v) {
+                (Value::Counter(c), Value::Counter(_)) => return Some(Value::Counter(c.clone())),
+                (Value::Gauge(g), Value::Gauge(_)) => return Some(Value::Gauge(g.clone())),
+                (Value::Histogram(h), Value::Histogram(_)) => {
+                    return Some(Value::Histogram(h.clone()));
+                }
+                _ => {}
+            }
+        }
+        children.insert(vec![], v);
+        None
     }
 
     /// Registers an unlabelled counter and returns it.
     pub fn counter(&self, name: &str, help: &str) -> Arc<Counter> {
         let c = Arc::new(Counter::new());
-        self.single(name, help, Kind::Counter, Value::Counter(c.clone()));
-        c
+        match self.single(name, help, Kind::Counter, Value::Counter(c.clone())) {
+            Some(Value::Counter(existing)) => existing,
+            _ => c,
+        }
     }
 
     /// Registers an unlabelled gauge and returns it.
     pub fn gauge(&self, name: &str, help: &str) -> Arc<Gauge> {
         let g = Arc::new(Gauge::new());
-        self.single(name, help, Kind::Gauge, Value::Gauge(g.clone()));
-        g
+        match self.single(name, help, Kind::Gauge, Value::Gauge(g.clone())) {
+            Some(Value::Gauge(existing)) => existing,
+            _ => g,
+        }
     }
 
     /// Registers an unlabelled histogram with the given upper bounds.
     pub fn histogram(&self, name: &str, help: &str, bounds: &[f64]) -> Arc<Histogram> {
         let h = Arc::new(Histogram::new(bounds));
-        self.single(name, help, Kind::Histogram, Value::Histogram(h.clone()));
-        h
+        match self.single(name, help, Kind::Histogram, Value::Histogram(h.clone())) {
+            Some(Value::Histogram(existing)) => existing,
+            _ => h,
+        }
     }
 
     /// A gauge whose value is computed when `/metrics` is rendered.
@@ -458,6 +478,14 @@ mod tests {
         assert!(text.contains("vane_test_seconds_bucket{le=\"+Inf\"} 3\n"));
         assert!(text.contains("vane_test_seconds_count 3\n"));
         assert!(text.contains("vane_test_seconds_sum 5.55\n"));
+    }
+
+    #[test]
+    fn registering_an_unlabelled_metric_twice_shares_it() {
+        let r = Registry::new();
+        r.counter("y_total", "y").inc();
+        r.counter("y_total", "y").inc();
+        assert!(r.render().contains("y_total 2\n"));
     }
 
     #[test]

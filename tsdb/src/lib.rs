@@ -8,14 +8,22 @@
 //!
 //! The byte layout of every file is written down in `tsdb/docs/format/`.
 
+pub mod analyze;
+pub mod block;
 pub mod chunkenc;
 pub mod chunks;
+pub mod compact;
+pub mod db;
 pub mod error;
 pub mod head;
 pub mod head_chunks;
+pub mod import;
 pub mod index;
 pub mod mmap;
 pub mod postings;
+pub mod querier;
 pub mod wal;
 
+pub use db::{Db, DbOptions, DbQuerier};
 pub use error::{Error, Result};
+pub use head::{Head, HeadOptions};

@@ -122,7 +122,7 @@ impl<'a> Parser<'a> {
     fn err(&mut self, msg: impl Into<String>) -> ParseError {
         self.failed = true;
         ParseError {
-            line: self.line,
+            line: self.line.max(1),
             msg: msg.into(),
         }
     }
@@ -150,7 +150,11 @@ impl<'a> Parser<'a> {
         match keyword {
             "HELP" | "TYPE" | "UNIT" => {}
             _ if self.format == Format::Text => return Ok(None), // free-form comment
-            _ => return Err(self.err(format!("unexpected comment {line:?}: expected # HELP, # TYPE, # UNIT or # EOF"))),
+            _ => {
+                return Err(self.err(format!(
+                    "unexpected comment {line:?}: expected # HELP, # TYPE, # UNIT or # EOF"
+                )));
+            }
         }
         let (name, rest) = split_word(rest);
         if !is_metric_name(name) {
@@ -185,9 +189,7 @@ impl<'a> Parser<'a> {
     }
 
     fn sample(&mut self, line: &'a str) -> Result<Sample<'a>, ParseError> {
-        let name_end = line
-            .find(|c: char| c == '{' || c == ' ' || c == '\t')
-            .unwrap_or(line.len());
+        let name_end = line.find(['{', ' ', '\t']).unwrap_or(line.len());
         let name = &line[..name_end];
         if !is_metric_name(name) {
             return Err(self.err(format!("invalid metric name {name:?}")));
@@ -203,7 +205,8 @@ impl<'a> Parser<'a> {
         if value_str.is_empty() {
             return Err(self.err(format!("expected a value for {name:?}")));
         }
-        let value = parse_value(value_str).ok_or_else(|| self.err(format!("invalid value {value_str:?}")))?;
+        let value = parse_value(value_str)
+            .ok_or_else(|| self.err(format!("invalid value {value_str:?}")))?;
         let rest = rest.trim_start_matches([' ', '\t']);
         let mut timestamp_ms = None;
         let rest = if rest.is_empty() || rest.starts_with('#') {
@@ -233,13 +236,19 @@ impl<'a> Parser<'a> {
     }
 
     /// Parses `name="value",...}` and returns what follows the `}`.
-    fn labels(&mut self, mut s: &'a str, out: &mut Vec<(&'a str, Cow<'a, str>)>) -> Result<&'a str, ParseError> {
+    fn labels(
+        &mut self,
+        mut s: &'a str,
+        out: &mut Vec<(&'a str, Cow<'a, str>)>,
+    ) -> Result<&'a str, ParseError> {
         loop {
             s = s.trim_start_matches([' ', '\t']);
             if let Some(r) = s.strip_prefix('}') {
                 return Ok(r);
             }
-            let eq = s.find('=').ok_or_else(|| self.err("expected '=' after label name"))?;
+            let eq = s
+                .find('=')
+                .ok_or_else(|| self.err("expected '=' after label name"))?;
             let lname = s[..eq].trim_end();
             if !is_label_name(lname) {
                 return Err(self.err(format!("invalid label name {lname:?}")));
@@ -249,10 +258,15 @@ impl<'a> Parser<'a> {
             }
             s = s[eq + 1..].trim_start_matches([' ', '\t']);
             let Some(body) = s.strip_prefix('"') else {
-                return Err(self.err(format!("expected '\"' to start the value of label {lname:?}")));
+                return Err(self.err(format!(
+                    "expected '\"' to start the value of label {lname:?}"
+                )));
             };
-            let (raw, after) = quoted(body).ok_or_else(|| self.err(format!("unterminated value of label {lname:?}")))?;
-            let value = unescape(raw, true).ok_or_else(|| self.err(format!("invalid escape in the value of label {lname:?}")))?;
+            let (raw, after) = quoted(body)
+                .ok_or_else(|| self.err(format!("unterminated value of label {lname:?}")))?;
+            let value = unescape(raw, true).ok_or_else(|| {
+                self.err(format!("invalid escape in the value of label {lname:?}"))
+            })?;
             out.push((lname, value));
             s = after.trim_start_matches([' ', '\t']);
             if let Some(r) = s.strip_prefix(',') {
@@ -318,7 +332,10 @@ impl<'a> Iterator for Parser<'a> {
                     Err(e) => return Some(Err(e)),
                 }
             }
-            return Some(self.sample(line.trim_start_matches([' ', '\t'])).map(Entry::Sample));
+            return Some(
+                self.sample(line.trim_start_matches([' ', '\t']))
+                    .map(Entry::Sample),
+            );
         }
     }
 }

@@ -1,1 +1,398 @@
-//! The in-memory head block. (Filled by the head work.)
+//! The head: the newest, still-changing part of the store, in memory.
+//!
+//! * Series are found by id or label set in striped maps ([`series`]); label strings are
+//!   interned ([`symbols`]); a roaring-bitmap label index ([`postings`]) answers matchers.
+//! * Each series appends into an open XOR chunk. A chunk is cut when it holds
+//!   `samples_per_chunk` samples or when a sample crosses the end of the block range the chunk
+//!   began in, so no chunk spans two blocks; the full chunk goes to a head-chunk file and is
+//!   read back through a memory map, so memory does not grow with full chunks.
+//! * Appends are batched ([`append`]): a batch is written to the WAL in one write, then
+//!   applied series by series under each series' own lock. No global lock is taken on the
+//!   append path except inside the WAL write itself.
+//! * Start-up replays head-chunk files and the WAL ([`replay`]); truncation after compaction
+//!   drops old chunks and series and checkpoints the WAL ([`gc`]).
+
+pub mod append;
+pub mod gc;
+mod postings;
+mod read;
+mod replay;
+mod series;
+mod symbols;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+
+use model::metrics::{Counter, CounterVec, Registry};
+use model::{Error as SampleError, Labels};
+use parking_lot::Mutex;
+
+pub use append::HeadAppender;
+pub use gc::TruncateStats;
+pub use read::HeadSeriesHandle;
+
+use crate::chunkenc::{Encoding, XorAppender};
+use crate::error::Result;
+use crate::head_chunks::ChunkDiskMapper;
+use crate::wal::{Wal, WalOptions};
+use postings::MemPostings;
+use series::{MemSeries, MmappedChunk, OpenChunk, SeriesData, SeriesMap};
+use symbols::Interner;
+
+/// Head tuning. The defaults are what a single-node Prometheus uses.
+#[derive(Debug, Clone)]
+pub struct HeadOptions {
+    /// Block range in ms: chunks never cross a multiple of it (default 2h).
+    pub chunk_range_ms: i64,
+    /// Samples after which a chunk is full (default 120).
+    pub samples_per_chunk: usize,
+    /// Lock stripes of the series maps (rounded to a power of two; default 16384).
+    pub stripes: usize,
+    pub wal: WalOptions,
+    /// Keep no WAL at all (benchmarks and tests of the in-memory path only).
+    pub disable_wal: bool,
+}
+
+impl Default for HeadOptions {
+    fn default() -> Self {
+        HeadOptions {
+            chunk_range_ms: 2 * 3600 * 1000,
+            samples_per_chunk: 120,
+            stripes: 16384,
+            wal: WalOptions::default(),
+            disable_wal: false,
+        }
+    }
+}
+
+/// The head's own metrics.
+pub(crate) struct HeadMetrics {
+    pub(crate) samples_appended: Arc<Counter>,
+    pub(crate) out_of_order: Arc<Counter>,
+    pub(crate) out_of_bounds: Arc<Counter>,
+    pub(crate) duplicate: Arc<Counter>,
+    pub(crate) series_created: Arc<Counter>,
+    pub(crate) series_removed: Arc<Counter>,
+    pub(crate) chunks_mmapped: Arc<Counter>,
+    pub(crate) chunk_write_errors: Arc<Counter>,
+    pub(crate) truncations: Arc<Counter>,
+    pub(crate) wal_replay_unknown_refs: Arc<Counter>,
+    pub(crate) wal_corruptions: Arc<Counter>,
+}
+
+impl HeadMetrics {
+    fn new(reg: &Registry) -> Self {
+        let rejected: CounterVec = reg.counter_vec(
+            "vane_tsdb_samples_rejected_total",
+            "Samples the head refused, by reason.",
+            &["reason"],
+        );
+        HeadMetrics {
+            samples_appended: reg.counter(
+                "vane_tsdb_head_samples_appended_total",
+                "Samples appended to the head.",
+            ),
+            out_of_order: rejected.with(&["out_of_order"]),
+            out_of_bounds: rejected.with(&["out_of_bounds"]),
+            duplicate: rejected.with(&["duplicate_timestamp"]),
+            series_created: reg.counter(
+                "vane_tsdb_head_series_created_total",
+                "Series created in the head.",
+            ),
+            series_removed: reg.counter(
+                "vane_tsdb_head_series_removed_total",
+                "Series removed from the head by garbage collection.",
+            ),
+            chunks_mmapped: reg.counter(
+                "vane_tsdb_head_chunks_mmapped_total",
+                "Full head chunks written to head-chunk files and memory-mapped.",
+            ),
+            chunk_write_errors: reg.counter(
+                "vane_tsdb_head_chunk_write_errors_total",
+                "Full chunks that could not be written to a head-chunk file (kept in memory).",
+            ),
+            truncations: reg.counter(
+                "vane_tsdb_head_truncations_total",
+                "Head truncations after compaction.",
+            ),
+            wal_corruptions: reg.counter(
+                "vane_tsdb_wal_corruptions_total",
+                "Damaged WAL records found at replay; the WAL was cut there.",
+            ),
+            wal_replay_unknown_refs: reg.counter(
+                "vane_tsdb_wal_replay_unknown_refs_total",
+                "WAL samples or head chunks for series the WAL did not define, skipped at replay.",
+            ),
+        }
+    }
+}
+
+/// The in-memory head block.
+pub struct Head {
+    opts: HeadOptions,
+    dir: PathBuf,
+    series: SeriesMap,
+    postings: MemPostings,
+    interner: Interner,
+    next_id: AtomicU32,
+    min_time: AtomicI64,
+    max_time: AtomicI64,
+    /// Samples before this time belong to persisted blocks and are refused.
+    min_valid_time: AtomicI64,
+    num_series: AtomicI64,
+    wal: Option<Wal>,
+    chunks: ChunkDiskMapper,
+    metrics: HeadMetrics,
+    /// Serializes truncation against itself.
+    truncate_lock: Mutex<()>,
+    /// Held while a batch is written to the WAL and applied, so both happen in one order.
+    commit_lock: Mutex<()>,
+}
+
+impl Head {
+    /// Opens the head in data directory `dir` (`dir/wal`, `dir/chunks_head`), replaying
+    /// everything that was written before. Damaged files are cut at the damage, logged and
+    /// counted; opening only fails when the directory cannot be used at all.
+    ///
+    /// Samples before `min_valid_time` (the end of the newest persisted block) are already in
+    /// blocks and are neither replayed nor accepted.
+    pub fn open(
+        dir: &Path,
+        opts: HeadOptions,
+        registry: &Registry,
+        min_valid_time: i64,
+    ) -> Result<Arc<Head>> {
+        let chunks = ChunkDiskMapper::open(&dir.join("chunks_head"), Some(registry))?;
+        let head = Head {
+            series: SeriesMap::new(opts.stripes),
+            postings: MemPostings::default(),
+            interner: Interner::default(),
+            next_id: AtomicU32::new(1),
+            min_time: AtomicI64::new(i64::MAX),
+            max_time: AtomicI64::new(i64::MIN),
+            min_valid_time: AtomicI64::new(i64::MIN),
+            num_series: AtomicI64::new(0),
+            wal: None,
+            chunks,
+            metrics: HeadMetrics::new(registry),
+            truncate_lock: Mutex::new(()),
+            commit_lock: Mutex::new(()),
+            dir: dir.to_path_buf(),
+            opts,
+        };
+        let mut head = head;
+        let wal_dir = dir.join("wal");
+        head.replay(&wal_dir, min_valid_time)?;
+        if !head.opts.disable_wal {
+            head.wal = Some(Wal::open(&wal_dir, head.opts.wal.clone(), Some(registry))?);
+        }
+        let head = Arc::new(head);
+        head.register_gauges(registry);
+        Ok(head)
+    }
+
+    fn register_gauges(self: &Arc<Self>, reg: &Registry) {
+        let weak = Arc::downgrade(self);
+        reg.gauge_fn("vane_tsdb_head_series", "Series in the head.", move || {
+            weak.upgrade()
+                .map_or(0.0, |h| h.num_series.load(Ordering::Relaxed) as f64)
+        });
+        let weak = Arc::downgrade(self);
+        reg.gauge_fn(
+            "vane_tsdb_head_min_time_seconds",
+            "Oldest sample time in the head.",
+            move || weak.upgrade().map_or(0.0, |h| h.min_time() as f64 / 1000.0),
+        );
+        let weak = Arc::downgrade(self);
+        reg.gauge_fn(
+            "vane_tsdb_head_max_time_seconds",
+            "Newest sample time in the head.",
+            move || weak.upgrade().map_or(0.0, |h| h.max_time() as f64 / 1000.0),
+        );
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn options(&self) -> &HeadOptions {
+        &self.opts
+    }
+
+    /// A new append batch.
+    pub fn appender(self: &Arc<Self>) -> HeadAppender {
+        HeadAppender::new(self.clone())
+    }
+
+    pub fn num_series(&self) -> u64 {
+        self.num_series.load(Ordering::Relaxed).max(0) as u64
+    }
+
+    /// Oldest sample time, or `i64::MAX` when the head is empty.
+    pub fn min_time(&self) -> i64 {
+        self.min_time.load(Ordering::Acquire)
+    }
+
+    /// Newest sample time, or `i64::MIN` when the head is empty.
+    pub fn max_time(&self) -> i64 {
+        self.max_time.load(Ordering::Acquire)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.max_time() == i64::MIN
+    }
+
+    /// Samples older than this are refused as out of bounds: they belong to a range that
+    /// has been persisted, or are more than half a block range behind the newest sample.
+    pub fn appendable_min_valid_time(&self) -> i64 {
+        let max = self.max_time();
+        let lag = if max == i64::MIN {
+            i64::MIN
+        } else {
+            max.saturating_sub(self.opts.chunk_range_ms / 2)
+        };
+        self.min_valid_time.load(Ordering::Acquire).max(lag)
+    }
+
+    /// Total bytes of the WAL and head-chunk files.
+    pub fn disk_size_bytes(&self) -> u64 {
+        self.wal.as_ref().map_or(0, |w| w.size_bytes()) + self.chunks.size_bytes()
+    }
+
+    /// Flushes and fsyncs the WAL and head-chunk files.
+    pub fn sync(&self) -> Result<()> {
+        if let Some(w) = &self.wal {
+            w.sync()?;
+        }
+        self.chunks.sync()
+    }
+
+    /// Syncs and closes the files. Appends after this fail.
+    pub fn close(&self) -> Result<()> {
+        let r1 = self.wal.as_ref().map_or(Ok(()), |w| w.close());
+        let r2 = self.chunks.close();
+        r1.and(r2)
+    }
+
+    fn update_time_bounds(&self, mint: i64, maxt: i64) {
+        self.min_time.fetch_min(mint, Ordering::AcqRel);
+        self.max_time.fetch_max(maxt, Ordering::AcqRel);
+    }
+
+    /// Finds or creates the series for `labels`. The bool is true when it was created here.
+    fn get_or_create(&self, labels: &Labels) -> (Arc<MemSeries>, bool) {
+        let hash = labels.stable_hash();
+        if let Some(s) = self.series.get_by_labels(hash, labels) {
+            return (s, false);
+        }
+        self.create_series(hash, labels, None)
+    }
+
+    /// Creates a series (with `id` when replaying) unless one with these labels exists.
+    fn create_series(&self, hash: u64, labels: &Labels, id: Option<u32>) -> (Arc<MemSeries>, bool) {
+        let (s, created) = self.series.get_or_create(hash, labels, || {
+            let id = id.unwrap_or_else(|| self.next_id.fetch_add(1, Ordering::Relaxed));
+            Arc::new(MemSeries::new(id, self.interner.intern(labels)))
+        });
+        if created {
+            self.postings.add(s.id, &s.labels);
+            self.num_series.fetch_add(1, Ordering::Relaxed);
+            self.metrics.series_created.inc();
+        }
+        (s, created)
+    }
+
+    /// Appends one sample to a locked series. `Ok(false)` for a duplicate of the newest
+    /// sample (same time, same value bits), which is accepted and ignored.
+    fn append_locked(
+        &self,
+        s: &MemSeries,
+        d: &mut SeriesData,
+        t: i64,
+        v: f64,
+    ) -> Result<bool, SampleError> {
+        if d.last_t != i64::MIN {
+            if t < d.last_t {
+                return Err(SampleError::OutOfOrderSample);
+            }
+            if t == d.last_t {
+                return if v.to_bits() == d.last_v {
+                    Ok(false)
+                } else {
+                    Err(SampleError::DuplicateSampleForTimestamp)
+                };
+            }
+        }
+        let cut = match &d.open {
+            None => true,
+            Some(c) => c.app.num_samples() >= self.opts.samples_per_chunk || t >= c.end,
+        };
+        if cut {
+            self.cut_chunk(s, d, t)?;
+        }
+        let open = d.open.as_mut().expect("cut_chunk leaves an open chunk");
+        open.app.append(t, v);
+        d.last_t = t;
+        d.last_v = v.to_bits();
+        Ok(true)
+    }
+
+    /// Moves the open chunk (if it has samples) to a head-chunk file and starts a new one for
+    /// a sample at time `t`. Fails only when a chunk that could not be written to disk has
+    /// also reached the most samples a chunk can count; the sample is then refused, never
+    /// silently dropped.
+    fn cut_chunk(&self, s: &MemSeries, d: &mut SeriesData, t: i64) -> Result<(), SampleError> {
+        let range = self.opts.chunk_range_ms.max(1);
+        let end = (t.div_euclid(range) + 1).saturating_mul(range);
+        match d.open.take() {
+            Some(mut c) if c.app.num_samples() > 0 => {
+                let (mint, maxt) = (c.app.first_time(), c.app.last_time());
+                match self.chunks.write_chunk(
+                    s.id as u64,
+                    mint,
+                    maxt,
+                    Encoding::Xor as u8,
+                    c.app.bytes(),
+                ) {
+                    Ok(r) => {
+                        d.mmapped.push(MmappedChunk { r, mint, maxt });
+                        self.metrics.chunks_mmapped.inc();
+                        c.app.reset();
+                        c.end = end;
+                        d.open = Some(c);
+                    }
+                    Err(e) => {
+                        // Keep appending to the open chunk; the WAL still holds every sample,
+                        // and the next cut tries the write again.
+                        self.metrics.chunk_write_errors.inc();
+                        tracing::warn!(error = %e, series = s.id, "could not write a full head chunk; keeping it in memory");
+                        let full = c.app.num_samples() >= u16::MAX as usize - 1;
+                        c.end = c.end.max(end);
+                        d.open = Some(c);
+                        if full {
+                            return Err(SampleError::Other(format!(
+                                "head chunk of series {} is full and cannot be written: {e}",
+                                s.id
+                            )));
+                        }
+                    }
+                }
+            }
+            Some(mut c) => {
+                c.end = end;
+                d.open = Some(c);
+            }
+            None => {
+                d.open = Some(OpenChunk {
+                    app: XorAppender::new(),
+                    end,
+                })
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,44 @@
-//! The block index format. (Filled by the block format work.)
+//! The block index: symbols, series, postings (layout in `tsdb/docs/format/index.md`).
+//!
+//! Series ids are dense (0, 1, 2, ...) in label order, so a sorted postings list is also a
+//! sorted series list. Postings are roaring bitmaps. The reader works straight from a memory
+//! map: it decodes the symbol table at open (so label strings are shared `Arc<str>`s) and a
+//! small per-name range table; series and postings are decoded only when asked for.
+
+mod reader;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+pub use reader::IndexReader;
+pub use writer::IndexWriter;
+
+pub(crate) const MAGIC: [u8; 4] = *b"VIDX";
+pub(crate) const VERSION: u8 = 1;
+pub(crate) const HEADER: usize = 8;
+/// Sections in file order; the table of contents at the end locates each.
+pub(crate) const SECTIONS: usize = 5;
+pub(crate) const SYMBOLS: usize = 0;
+pub(crate) const SERIES: usize = 1;
+pub(crate) const SERIES_OFFSETS: usize = 2;
+pub(crate) const POSTINGS: usize = 3;
+pub(crate) const POSTINGS_TABLE: usize = 4;
+/// Per section: offset (u64), length (u64), CRC32C (u32).
+pub(crate) const TOC_ENTRY: usize = 20;
+/// Sections, then symbol, series and postings counts (u32 each), then the TOC's own CRC32C.
+pub(crate) const TOC_LEN: usize = SECTIONS * TOC_ENTRY + 12 + 4;
+/// Postings table entry: name symbol (u32), value symbol (u32), offset (u64), length (u32).
+pub(crate) const POSTINGS_ENTRY: usize = 20;
+
+pub(crate) fn put_uvarint(buf: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        buf.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    buf.push(v as u8);
+}
+
+pub(crate) fn put_varint(buf: &mut Vec<u8>, v: i64) {
+    put_uvarint(buf, ((v << 1) ^ (v >> 63)) as u64);
+}

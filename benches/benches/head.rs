@@ -1,0 +1,130 @@
+//! Head append and replay throughput.
+//!
+//! * `append_by_ref`: one sample for each of N existing series (default 1,000,000; set
+//!   `VANE_BENCH_SERIES`), committed in batches of 10,000 like many concurrent scrapes, with
+//!   the WAL on (default sync policy). Series references are cached, as the scraper does.
+//! * `append_by_labels`: the same through label-set lookups (no cached reference).
+//! * `replay_wal`: opening a head whose WAL holds 5 M samples (head-chunk files removed first,
+//!   so every sample is decoded from the WAL and appended again).
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use model::metrics::Registry;
+use model::{Appender, SeriesRef};
+use tsdb::{Head, HeadOptions};
+use vane_benches::{node_like_series, value};
+
+fn series_count() -> usize {
+    std::env::var("VANE_BENCH_SERIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+const BATCH: usize = 10_000;
+const STEP_MS: i64 = 15_000;
+
+fn append_by_ref(c: &mut Criterion) {
+    let n = series_count();
+    let dir = tempfile::tempdir().unwrap();
+    let head = Head::open(
+        dir.path(),
+        HeadOptions::default(),
+        &Registry::new(),
+        i64::MIN,
+    )
+    .unwrap();
+    let labels: Vec<_> = (0..n).map(node_like_series).collect();
+    let mut refs: Vec<SeriesRef> = Vec::with_capacity(n);
+    let mut app = head.appender();
+    for (i, l) in labels.iter().enumerate() {
+        refs.push(app.append(None, l, 0, value(i, 0)).unwrap());
+        if i % BATCH == BATCH - 1 {
+            app.commit().unwrap();
+        }
+    }
+    app.commit().unwrap();
+    let mut k = 1usize;
+    let mut g = c.benchmark_group("head");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function(format!("append_by_ref/{n}_series"), |b| {
+        b.iter(|| {
+            let t = k as i64 * STEP_MS;
+            let mut app = head.appender();
+            for (i, r) in refs.iter().enumerate() {
+                app.append(Some(*r), &labels[i], t, value(i, k)).unwrap();
+                if i % BATCH == BATCH - 1 {
+                    app.commit().unwrap();
+                }
+            }
+            app.commit().unwrap();
+            k += 1;
+        })
+    });
+    g.bench_function(format!("append_by_labels/{n}_series"), |b| {
+        b.iter(|| {
+            let t = k as i64 * STEP_MS;
+            let mut app = head.appender();
+            for (i, l) in labels.iter().enumerate() {
+                app.append(None, l, t, value(i, k)).unwrap();
+                if i % BATCH == BATCH - 1 {
+                    app.commit().unwrap();
+                }
+            }
+            app.commit().unwrap();
+            k += 1;
+        })
+    });
+    g.finish();
+}
+
+fn replay(c: &mut Criterion) {
+    const SERIES: usize = 10_000;
+    const SCRAPES: usize = 500;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let head = Head::open(
+            dir.path(),
+            HeadOptions::default(),
+            &Registry::new(),
+            i64::MIN,
+        )
+        .unwrap();
+        for k in 0..SCRAPES {
+            let mut app = head.appender();
+            for i in 0..SERIES {
+                app.append(None, &node_like_series(i), k as i64 * STEP_MS, value(i, k))
+                    .unwrap();
+            }
+            app.commit().unwrap();
+        }
+        head.close().unwrap();
+    }
+    let mut g = c.benchmark_group("head");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements((SERIES * SCRAPES) as u64));
+    g.bench_function("replay_wal/5M_samples", |b| {
+        b.iter_batched(
+            || {
+                let chunks = dir.path().join("chunks_head");
+                let _ = std::fs::remove_dir_all(&chunks);
+            },
+            |()| {
+                let head = Head::open(
+                    dir.path(),
+                    HeadOptions::default(),
+                    &Registry::new(),
+                    i64::MIN,
+                )
+                .unwrap();
+                assert_eq!(head.num_series(), SERIES as u64);
+                head.close().unwrap();
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, append_by_ref, replay);
+criterion_main!(benches);

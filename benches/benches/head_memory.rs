@@ -1,0 +1,65 @@
+//! Memory per active series: RSS of this process after loading N series (default 1,000,000;
+//! `VANE_BENCH_SERIES`) with 150 samples each at 15 s (one full, memory-mapped chunk and an
+//! open chunk of 30 samples per series, as in steady state), WAL on.
+//!
+//! Prints RSS before, after, and the difference divided by the number of series. Memory-mapped
+//! chunk pages are file-backed and count in RSS only while resident; the figure reported is
+//! `VmRSS`, which includes them, so it is an upper bound on the heap per series.
+
+use model::metrics::Registry;
+use model::{Appender, SeriesRef};
+use tsdb::{Head, HeadOptions};
+use vane_benches::{node_like_series, rss_bytes, value};
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let n: usize = std::env::var("VANE_BENCH_SERIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let scrapes = 150usize;
+    let dir = tempfile::tempdir().unwrap();
+    let labels: Vec<_> = (0..n).map(node_like_series).collect();
+    let before = rss_bytes();
+    let head = Head::open(
+        dir.path(),
+        HeadOptions::default(),
+        &Registry::new(),
+        i64::MIN,
+    )
+    .unwrap();
+    let mut refs: Vec<Option<SeriesRef>> = vec![None; n];
+    let start = std::time::Instant::now();
+    for k in 0..scrapes {
+        let mut app = head.appender();
+        for i in 0..n {
+            refs[i] = Some(
+                app.append(refs[i], &labels[i], k as i64 * 15_000, value(i, k))
+                    .unwrap(),
+            );
+            if i % 10_000 == 9_999 {
+                app.commit().unwrap();
+            }
+        }
+        app.commit().unwrap();
+    }
+    let elapsed = start.elapsed();
+    drop(refs);
+    let after = rss_bytes();
+    let per = (after.saturating_sub(before)) as f64 / n as f64;
+    println!(
+        "head_memory: series={n} samples={} load_time={:.1}s",
+        n * scrapes,
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "head_memory: rss_before={} MiB rss_after={} MiB",
+        before >> 20,
+        after >> 20
+    );
+    println!("head_memory: bytes_per_series={per:.0}");
+    println!("head_memory: label sets kept by the benchmark itself are included in rss_before");
+    drop(head);
+}

@@ -1,0 +1,399 @@
+//! The XOR chunk: Gorilla compression for float samples (layout in
+//! `tsdb/docs/format/chunks.md`).
+
+use model::{Error as SampleError, SampleIterator};
+
+use super::bstream::{BitReader, BitWriter, read_uvarint, write_uvarint};
+use crate::error::{Error, Result};
+
+/// Bytes before the bit stream: the sample count, big-endian u16.
+const HEADER: usize = 2;
+
+/// Delta-of-delta buckets: (prefix length in ones, payload bits). A `0` bit alone means 0.
+const DOD_BUCKETS: [(u32, u32); 3] = [(1, 14), (2, 17), (3, 20)];
+
+#[inline]
+fn fits(dod: i64, bits: u32) -> bool {
+    let lim = 1i64 << (bits - 1);
+    -(lim - 1) <= dod && dod <= lim
+}
+
+/// Builds one XOR chunk. `bytes()` is a complete, readable chunk after every append.
+#[derive(Debug, Clone)]
+pub struct XorAppender {
+    w: BitWriter,
+    n: u16,
+    t0: i64,
+    t: i64,
+    delta: i64,
+    v: u64,
+    leading: u8, // 0xff: no window yet
+    trailing: u8,
+}
+
+impl Default for XorAppender {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl XorAppender {
+    pub fn new() -> Self {
+        let mut buf = Vec::with_capacity(128);
+        buf.extend_from_slice(&[0, 0]);
+        XorAppender {
+            w: BitWriter::with_bytes(buf),
+            n: 0,
+            t0: 0,
+            t: 0,
+            delta: 0,
+            v: 0,
+            leading: 0xff,
+            trailing: 0,
+        }
+    }
+
+    /// Appends a sample. Timestamps must increase strictly and a chunk holds at most
+    /// 65,535 samples; callers cut chunks long before that.
+    #[inline]
+    pub fn append(&mut self, t: i64, v: f64) {
+        debug_assert!(self.n < u16::MAX, "XOR chunk full");
+        let vb = v.to_bits();
+        match self.n {
+            0 => {
+                // Zig-zag varint time, then the raw value.
+                write_uvarint(&mut self.w, ((t << 1) ^ (t >> 63)) as u64);
+                self.w.write_bits(vb, 64);
+                self.t0 = t;
+            }
+            1 => {
+                let delta = t.wrapping_sub(self.t);
+                write_uvarint(&mut self.w, delta as u64);
+                self.write_value(vb);
+                self.delta = delta;
+            }
+            _ => {
+                let delta = t.wrapping_sub(self.t);
+                let dod = delta.wrapping_sub(self.delta);
+                if dod == 0 {
+                    self.w.write_bit(false);
+                } else if let Some(&(ones, bits)) = DOD_BUCKETS.iter().find(|(_, b)| fits(dod, *b))
+                {
+                    // `ones` one-bits and a terminating zero, then the payload.
+                    self.w.write_bits(((1u64 << ones) - 1) << 1, ones + 1);
+                    self.w.write_bits(dod as u64 & ((1u64 << bits) - 1), bits);
+                } else {
+                    self.w.write_bits(0b1111, 4);
+                    self.w.write_bits(dod as u64, 64);
+                }
+                self.write_value(vb);
+                self.delta = delta;
+            }
+        }
+        self.t = t;
+        self.v = vb;
+        self.n += 1;
+        let [hi, lo] = self.n.to_be_bytes();
+        self.w.buf[0] = hi;
+        self.w.buf[1] = lo;
+    }
+
+    #[inline]
+    fn write_value(&mut self, vb: u64) {
+        let x = vb ^ self.v;
+        if x == 0 {
+            self.w.write_bit(false);
+            return;
+        }
+        self.w.write_bit(true);
+        let leading = (x.leading_zeros() as u8).min(31);
+        let trailing = x.trailing_zeros() as u8;
+        if self.leading != 0xff && leading >= self.leading && trailing >= self.trailing {
+            // Fits the previous window.
+            self.w.write_bit(false);
+            let sig = 64 - self.leading as u32 - self.trailing as u32;
+            self.w.write_bits(x >> self.trailing, sig);
+        } else {
+            self.leading = leading;
+            self.trailing = trailing;
+            let sig = 64 - leading as u32 - trailing as u32;
+            self.w.write_bit(true);
+            self.w.write_bits(leading as u64, 5);
+            // 64 significant bits are written as 0 (6 bits hold 0..=63).
+            self.w.write_bits((sig & 63) as u64, 6);
+            self.w.write_bits(x >> trailing, sig);
+        }
+    }
+
+    pub fn num_samples(&self) -> usize {
+        self.n as usize
+    }
+
+    /// The chunk: header and bit stream.
+    pub fn bytes(&self) -> &[u8] {
+        &self.w.buf
+    }
+
+    pub fn first_time(&self) -> i64 {
+        self.t0
+    }
+
+    pub fn last_time(&self) -> i64 {
+        self.t
+    }
+
+    pub fn last_value(&self) -> f64 {
+        f64::from_bits(self.v)
+    }
+
+    /// Empties the chunk, keeping its buffer.
+    pub fn reset(&mut self) {
+        self.w.clear_to(0);
+        self.w.buf.extend_from_slice(&[0, 0]);
+        self.n = 0;
+        self.leading = 0xff;
+        self.trailing = 0;
+        self.t0 = 0;
+        self.t = 0;
+        self.delta = 0;
+        self.v = 0;
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.w.buf
+    }
+}
+
+/// The sample count in a chunk's header (0 if the chunk is shorter than its header).
+pub fn num_samples(chunk: &[u8]) -> usize {
+    if chunk.len() < HEADER {
+        return 0;
+    }
+    u16::from_be_bytes([chunk[0], chunk[1]]) as usize
+}
+
+/// Decoder state shared by the iterator and the bulk decoder.
+#[derive(Debug, Clone, Copy)]
+struct Decoder {
+    r: BitReader,
+    total: u16,
+    read: u16,
+    t: i64,
+    delta: i64,
+    v: u64,
+    leading: u8,
+    trailing: u8,
+}
+
+impl Decoder {
+    fn new(chunk: &[u8]) -> Self {
+        Decoder {
+            r: BitReader::at(HEADER * 8),
+            total: num_samples(chunk) as u16,
+            read: 0,
+            t: 0,
+            delta: 0,
+            v: 0,
+            leading: 0,
+            trailing: 0,
+        }
+    }
+
+    /// Decodes the next sample; `Ok(false)` at the end, `Err(bit offset)` on damage.
+    #[inline(always)]
+    fn step(&mut self, b: &[u8]) -> std::result::Result<bool, usize> {
+        if self.read >= self.total {
+            return Ok(false);
+        }
+        let at = self.r.pos;
+        let ok = match self.read {
+            0 => self.first(b),
+            1 => self.second(b),
+            _ => self.rest(b),
+        };
+        if ok.is_none() {
+            return Err(at);
+        }
+        self.read += 1;
+        Ok(true)
+    }
+
+    fn first(&mut self, b: &[u8]) -> Option<()> {
+        let zz = read_uvarint(&mut self.r, b)?;
+        self.t = ((zz >> 1) as i64) ^ -((zz & 1) as i64);
+        self.v = self.r.read_u64(b)?;
+        Some(())
+    }
+
+    fn second(&mut self, b: &[u8]) -> Option<()> {
+        let d = read_uvarint(&mut self.r, b)? as i64;
+        let t = self.t.wrapping_add(d);
+        if t <= self.t {
+            return None; // timestamps increase strictly
+        }
+        self.delta = d;
+        self.t = t;
+        self.read_value(b)
+    }
+
+    #[inline(always)]
+    fn rest(&mut self, b: &[u8]) -> Option<()> {
+        let prefix = self.r.read_prefix(b, 4)?;
+        let dod = match prefix {
+            0 => 0,
+            4 => self.r.read_u64(b)? as i64,
+            p => {
+                let bits = DOD_BUCKETS[p as usize - 1].1;
+                let raw = self.r.read_bits(b, bits)? as i64;
+                // Values above 2^(bits-1) are negative.
+                if raw > (1i64 << (bits - 1)) {
+                    raw - (1i64 << bits)
+                } else {
+                    raw
+                }
+            }
+        };
+        self.delta = self.delta.wrapping_add(dod);
+        let t = self.t.wrapping_add(self.delta);
+        if t <= self.t {
+            return None; // timestamps increase strictly
+        }
+        self.t = t;
+        self.read_value(b)
+    }
+
+    #[inline(always)]
+    fn read_value(&mut self, b: &[u8]) -> Option<()> {
+        if !self.r.read_bit(b)? {
+            return Some(()); // same value
+        }
+        if self.r.read_bit(b)? {
+            self.leading = self.r.read_bits(b, 5)? as u8;
+            let mut sig = self.r.read_bits(b, 6)? as u8;
+            if sig == 0 {
+                sig = 64;
+            }
+            if self.leading as u32 + sig as u32 > 64 {
+                return None;
+            }
+            self.trailing = 64 - self.leading - sig;
+        }
+        let sig = 64 - self.leading as u32 - self.trailing as u32;
+        if sig == 0 {
+            return None; // a window must exist before it is reused
+        }
+        let bits = if sig > 56 {
+            let hi = self.r.read_bits(b, sig - 32)?;
+            (hi << 32) | self.r.read_bits(b, 32)?
+        } else {
+            self.r.read_bits(b, sig)?
+        };
+        self.v ^= bits << self.trailing;
+        Some(())
+    }
+}
+
+fn damage(offset_bits: usize) -> String {
+    format!("XOR chunk truncated or corrupt at byte {}", offset_bits / 8)
+}
+
+/// Iterates an XOR chunk held in any byte container (a slice, a vector, a memory map).
+pub struct XorIterator<B: AsRef<[u8]>> {
+    bytes: B,
+    d: Decoder,
+    started: bool,
+    err: Option<SampleError>,
+}
+
+impl<B: AsRef<[u8]>> std::fmt::Debug for XorIterator<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XorIterator")
+            .field("read", &self.d.read)
+            .field("total", &self.d.total)
+            .finish()
+    }
+}
+
+impl<B: AsRef<[u8]>> XorIterator<B> {
+    pub fn new(bytes: B) -> Self {
+        let d = Decoder::new(bytes.as_ref());
+        let err = (bytes.as_ref().len() < HEADER && !bytes.as_ref().is_empty())
+            .then(|| SampleError::Other(damage(0)));
+        XorIterator {
+            bytes,
+            d,
+            started: false,
+            err,
+        }
+    }
+
+    /// Starts over on another chunk without allocating.
+    pub fn reset(&mut self, bytes: B) {
+        self.d = Decoder::new(bytes.as_ref());
+        self.err = (bytes.as_ref().len() < HEADER && !bytes.as_ref().is_empty())
+            .then(|| SampleError::Other(damage(0)));
+        self.bytes = bytes;
+        self.started = false;
+    }
+}
+
+impl<B: AsRef<[u8]> + Send> SampleIterator for XorIterator<B> {
+    #[inline]
+    fn next(&mut self) -> bool {
+        if self.err.is_some() {
+            return false;
+        }
+        self.started = true;
+        match self.d.step(self.bytes.as_ref()) {
+            Ok(more) => more,
+            Err(at) => {
+                self.err = Some(SampleError::Other(damage(at)));
+                false
+            }
+        }
+    }
+
+    fn seek(&mut self, t: i64) -> bool {
+        if self.started && self.d.read > 0 && self.d.t >= t && self.err.is_none() {
+            return true;
+        }
+        while self.next() {
+            if self.d.t >= t {
+                return true;
+            }
+        }
+        false
+    }
+
+    #[inline]
+    fn at(&self) -> (i64, f64) {
+        (self.d.t, f64::from_bits(self.d.v))
+    }
+
+    fn err(&self) -> Option<&SampleError> {
+        self.err.as_ref()
+    }
+}
+
+/// Decodes a whole chunk, appending to `ts` and `vs`. The fast path for bulk reads.
+pub fn decode_all(chunk: &[u8], ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<()> {
+    if chunk.len() < HEADER {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        return Err(Error::corruption("", 0, damage(0)));
+    }
+    let mut d = Decoder::new(chunk);
+    ts.reserve(d.total as usize);
+    vs.reserve(d.total as usize);
+    loop {
+        match d.step(chunk) {
+            Ok(true) => {
+                ts.push(d.t);
+                vs.push(f64::from_bits(d.v));
+            }
+            Ok(false) => return Ok(()),
+            Err(at) => return Err(Error::corruption("", (at / 8) as u64, damage(at))),
+        }
+    }
+}

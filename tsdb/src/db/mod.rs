@@ -1,0 +1,606 @@
+//! The store as a whole: the head, the blocks, and the maintenance that moves data between
+//! them (compaction, merging, retention).
+//!
+//! On disk, a data directory holds:
+//!
+//! ```text
+//! data/
+//!   lock              held (flock) while a process has the store open
+//!   wal/              WAL segments and checkpoints             (tsdb/docs/format/wal.md)
+//!   chunks_head/      full head chunks, memory-mapped          (head_chunks.md)
+//!   <ULID>/           one immutable block: meta.json, index, chunks/   (index.md, ...)
+//!   quarantine/       blocks that could not be opened, moved aside at start-up
+//! ```
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use model::metrics::{Counter, Histogram, Registry};
+use model::{Appendable, Appender, Labels, Matcher, Querier, Queryable, SelectHints, Series};
+use parking_lot::{Mutex, RwLock};
+
+use crate::block::Block;
+use crate::compact;
+use crate::error::{Error, Result};
+use crate::head::{Head, HeadOptions};
+use crate::querier::{ChunkData, ChunkSpan, StoredSeries, merge_series_sets};
+
+/// Store options. The defaults match Prometheus's.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// Delete blocks whose newest sample is older than this, relative to the newest block.
+    pub retention_time_ms: Option<i64>,
+    /// Delete the oldest blocks while blocks, WAL and head chunks together exceed this.
+    pub retention_size_bytes: Option<u64>,
+    /// Head options; `head.chunk_range_ms` is the block range.
+    pub head: HeadOptions,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            retention_time_ms: Some(15 * 86_400_000),
+            retention_size_bytes: None,
+            head: HeadOptions::default(),
+        }
+    }
+}
+
+struct DbMetrics {
+    compactions: Arc<Counter>,
+    compaction_failures: Arc<Counter>,
+    compaction_duration: Arc<Histogram>,
+    head_compactions: Arc<Counter>,
+    blocks_quarantined: Arc<Counter>,
+    retention_time_deletions: Arc<Counter>,
+    retention_size_deletions: Arc<Counter>,
+}
+
+impl DbMetrics {
+    fn new(reg: &Registry) -> Self {
+        DbMetrics {
+            compactions: reg.counter(
+                "vane_tsdb_compactions_total",
+                "Block merges and head compactions completed.",
+            ),
+            compaction_failures: reg.counter(
+                "vane_tsdb_compactions_failed_total",
+                "Compactions that failed.",
+            ),
+            compaction_duration: reg.histogram(
+                "vane_tsdb_compaction_duration_seconds",
+                "Duration of compactions.",
+                &[0.01, 0.05, 0.25, 1.0, 5.0, 25.0, 120.0, 600.0],
+            ),
+            head_compactions: reg.counter(
+                "vane_tsdb_head_compactions_total",
+                "Head ranges written as blocks.",
+            ),
+            blocks_quarantined: reg.counter(
+                "vane_tsdb_blocks_quarantined_total",
+                "Blocks that could not be opened and were moved to quarantine/.",
+            ),
+            retention_time_deletions: reg.counter(
+                "vane_tsdb_time_retentions_total",
+                "Blocks deleted by time retention.",
+            ),
+            retention_size_deletions: reg.counter(
+                "vane_tsdb_size_retentions_total",
+                "Blocks deleted by size retention.",
+            ),
+        }
+    }
+}
+
+/// An open store.
+pub struct Db {
+    dir: PathBuf,
+    opts: DbOptions,
+    head: Arc<Head>,
+    blocks: RwLock<Vec<Arc<Block>>>,
+    maintenance_lock: Mutex<()>,
+    metrics: DbMetrics,
+    closed: AtomicBool,
+    _lock: File,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_ulid(name: &str) -> bool {
+    name.len() == 26 && name.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+impl Db {
+    /// Opens (or creates) the store in `dir`. Damaged blocks are moved to `quarantine/`,
+    /// damaged WAL and head-chunk tails are cut; only an unusable directory is an error.
+    pub fn open(dir: &Path, opts: DbOptions, registry: &Registry) -> Result<Arc<Db>> {
+        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let lock_path = dir.join("lock");
+        let lock = File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(Error::Locked(dir.to_path_buf())),
+            Err(fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
+        }
+        let metrics = DbMetrics::new(registry);
+        let blocks = Self::load_blocks(dir, &metrics)?;
+        let min_valid = blocks
+            .iter()
+            .map(|b| b.meta().max_time)
+            .max()
+            .unwrap_or(i64::MIN);
+        let head = Head::open(dir, opts.head.clone(), registry, min_valid)?;
+        let db = Arc::new(Db {
+            dir: dir.to_path_buf(),
+            opts,
+            head,
+            blocks: RwLock::new(blocks),
+            maintenance_lock: Mutex::new(()),
+            metrics,
+            closed: AtomicBool::new(false),
+            _lock: lock,
+        });
+        db.register_gauges(registry);
+        Ok(db)
+    }
+
+    fn register_gauges(self: &Arc<Self>, reg: &Registry) {
+        let w = Arc::downgrade(self);
+        reg.gauge_fn(
+            "vane_tsdb_blocks_loaded",
+            "Blocks currently loaded.",
+            move || w.upgrade().map_or(0.0, |d| d.blocks.read().len() as f64),
+        );
+        let w = Arc::downgrade(self);
+        reg.gauge_fn(
+            "vane_tsdb_storage_blocks_bytes",
+            "Bytes of all loaded blocks on disk.",
+            move || w.upgrade().map_or(0.0, |d| d.blocks_size() as f64),
+        );
+        let w = Arc::downgrade(self);
+        reg.gauge_fn(
+            "vane_tsdb_lowest_timestamp_seconds",
+            "Oldest sample time in the store.",
+            move || w.upgrade().map_or(0.0, |d| d.min_time() as f64 / 1000.0),
+        );
+    }
+
+    /// Opens every block directory; moves the ones that fail aside; deletes blocks already
+    /// merged into another (a crash between writing a merged block and deleting its
+    /// sources) and leftover temporary directories.
+    fn load_blocks(dir: &Path, metrics: &DbMetrics) -> Result<Vec<Arc<Block>>> {
+        let mut blocks = Vec::new();
+        let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(dir, e))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            let path = entry.path();
+            if name.ends_with(".tmp") && path.is_dir() {
+                tracing::info!(dir = %path.display(), "removing an unfinished block");
+                let _ = fs::remove_dir_all(&path);
+                continue;
+            }
+            if !is_ulid(&name) || !path.is_dir() {
+                continue;
+            }
+            match Block::open(&path) {
+                Ok(b) => blocks.push(Arc::new(b)),
+                Err(e) => {
+                    metrics.blocks_quarantined.inc();
+                    let q = dir.join("quarantine");
+                    let _ = fs::create_dir_all(&q);
+                    let to = q.join(&name);
+                    tracing::error!(block = %path.display(), error = %e, moved_to = %to.display(), "block cannot be read; moved aside");
+                    if let Err(e) = fs::rename(&path, &to) {
+                        tracing::error!(error = %e, "could not move the damaged block aside; leaving it unloaded");
+                    }
+                }
+            }
+        }
+        // A block whose sources are all covered by a higher-level block is obsolete.
+        let obsolete: Vec<usize> = (0..blocks.len())
+            .filter(|&i| {
+                let b = blocks[i].meta();
+                let own = if b.compaction.sources.is_empty() {
+                    vec![b.ulid.clone()]
+                } else {
+                    b.compaction.sources.clone()
+                };
+                blocks.iter().enumerate().any(|(j, o)| {
+                    j != i
+                        && o.meta().compaction.level > b.compaction.level
+                        && own.iter().all(|s| o.meta().compaction.sources.contains(s))
+                })
+            })
+            .collect();
+        for &i in obsolete.iter().rev() {
+            let b = blocks.remove(i);
+            tracing::info!(block = %b.dir().display(), "deleting a block already merged into another");
+            let _ = fs::remove_dir_all(b.dir());
+        }
+        blocks.sort_by_key(|b| b.meta().min_time);
+        Ok(blocks)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn head(&self) -> &Arc<Head> {
+        &self.head
+    }
+
+    pub fn options(&self) -> &DbOptions {
+        &self.opts
+    }
+
+    /// The loaded blocks, oldest first.
+    pub fn blocks(&self) -> Vec<Arc<Block>> {
+        self.blocks.read().clone()
+    }
+
+    pub fn blocks_size(&self) -> u64 {
+        self.blocks.read().iter().map(|b| b.size_bytes()).sum()
+    }
+
+    /// Oldest sample time in blocks or head (`i64::MAX` when empty).
+    pub fn min_time(&self) -> i64 {
+        let b = self
+            .blocks
+            .read()
+            .first()
+            .map_or(i64::MAX, |b| b.meta().min_time);
+        b.min(self.head.min_time())
+    }
+
+    /// A batch appender into the head.
+    pub fn appender(&self) -> Box<dyn Appender> {
+        Box::new(self.head.appender())
+    }
+
+    /// Picks up block directories written by another process (`vane tsdb import`).
+    pub fn reload_blocks(&self) -> Result<usize> {
+        let _g = self.maintenance_lock.lock();
+        self.reload_blocks_locked()
+    }
+
+    fn reload_blocks_locked(&self) -> Result<usize> {
+        let known: Vec<String> = self
+            .blocks
+            .read()
+            .iter()
+            .map(|b| b.meta().ulid.clone())
+            .collect();
+        let mut added = 0;
+        let entries = fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if !is_ulid(&name) || known.contains(&name) || !entry.path().is_dir() {
+                continue;
+            }
+            match Block::open(&entry.path()) {
+                Ok(b) => {
+                    tracing::info!(block = %name, "loaded a new block");
+                    self.add_block(Arc::new(b));
+                    added += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(block = %name, error = %e, "new block directory cannot be read yet")
+                }
+            }
+        }
+        Ok(added)
+    }
+
+    fn add_block(&self, b: Arc<Block>) {
+        let mut w = self.blocks.write();
+        w.push(b);
+        w.sort_by_key(|b| b.meta().min_time);
+    }
+
+    fn remove_blocks(&self, ulids: &[String]) {
+        let removed: Vec<Arc<Block>> = {
+            let mut w = self.blocks.write();
+            let (gone, keep): (Vec<_>, Vec<_>) =
+                w.drain(..).partition(|b| ulids.contains(&b.meta().ulid));
+            *w = keep;
+            gone
+        };
+        for b in removed {
+            // Renamed first, so a crash half-way through the deletion leaves a `.tmp`
+            // directory that the next start removes, never a half-deleted block. Readers that
+            // still hold the block keep their memory maps.
+            let doomed = b.dir().with_extension("deleted.tmp");
+            let path = match fs::rename(b.dir(), &doomed) {
+                Ok(()) => doomed,
+                Err(_) => b.dir().to_path_buf(),
+            };
+            if let Err(e) = fs::remove_dir_all(&path) {
+                tracing::error!(block = %path.display(), error = %e, "could not delete block");
+            }
+        }
+    }
+
+    /// Runs compaction, then retention. Called periodically by the daemon; safe to call
+    /// at any time from any thread.
+    pub fn maintenance(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let _g = self.maintenance_lock.lock();
+        self.reload_blocks_locked()?;
+        let r = self.compact_locked();
+        if r.is_err() {
+            self.metrics.compaction_failures.inc();
+        }
+        self.apply_retention_locked()?;
+        r
+    }
+
+    /// Compacts until nothing is left to do.
+    pub fn compact(&self) -> Result<()> {
+        let _g = self.maintenance_lock.lock();
+        self.compact_locked()
+    }
+
+    fn compact_locked(&self) -> Result<()> {
+        while self.compact_head_once()? {}
+        let ranges =
+            compact::merge_ranges(self.opts.head.chunk_range_ms, self.opts.retention_time_ms);
+        loop {
+            let blocks = self.blocks();
+            let Some(group) = compact::plan(&blocks, &ranges) else {
+                break;
+            };
+            let start = Instant::now();
+            let meta = compact::merge_blocks(&self.dir, &group, self.opts.head.samples_per_chunk)?;
+            let b = Block::open(&self.dir.join(&meta.ulid))?;
+            self.add_block(Arc::new(b));
+            let ulids: Vec<String> = group.iter().map(|b| b.meta().ulid.clone()).collect();
+            self.remove_blocks(&ulids);
+            self.metrics.compactions.inc();
+            self.metrics
+                .compaction_duration
+                .observe(start.elapsed().as_secs_f64());
+            tracing::info!(block = %meta.ulid, sources = group.len(), level = meta.compaction.level, "blocks merged");
+        }
+        Ok(())
+    }
+
+    /// Writes the head's oldest block range as a block when the head spans more than 1.5
+    /// block ranges (so the newest half range stays writable), then truncates the head.
+    fn compact_head_once(&self) -> Result<bool> {
+        let range = self.opts.head.chunk_range_ms;
+        let (hmin, hmax) = (self.head.min_time(), self.head.max_time());
+        if self.head.is_empty() || hmin == i64::MAX || hmax.saturating_sub(hmin) <= range / 2 * 3 {
+            return Ok(false);
+        }
+        let start = Instant::now();
+        let mint = hmin.div_euclid(range) * range;
+        let maxt = mint + range;
+        let meta = compact::write_head_block(&self.dir, &self.head, mint, maxt)?;
+        if let Some(meta) = &meta {
+            let b = Block::open(&self.dir.join(&meta.ulid))?;
+            self.add_block(Arc::new(b));
+            self.metrics.head_compactions.inc();
+            self.metrics.compactions.inc();
+            tracing::info!(block = %meta.ulid, mint, maxt, series = meta.stats.num_series, samples = meta.stats.num_samples, "head compacted");
+        }
+        self.head.truncate(maxt)?;
+        self.metrics
+            .compaction_duration
+            .observe(start.elapsed().as_secs_f64());
+        Ok(true)
+    }
+
+    /// Deletes blocks beyond the retention time or size.
+    pub fn apply_retention(&self) -> Result<()> {
+        let _g = self.maintenance_lock.lock();
+        self.apply_retention_locked()
+    }
+
+    fn apply_retention_locked(&self) -> Result<()> {
+        let blocks = self.blocks();
+        if blocks.is_empty() {
+            return Ok(());
+        }
+        let mut doomed: Vec<String> = Vec::new();
+        if let Some(ret) = self.opts.retention_time_ms.filter(|r| *r > 0) {
+            let newest = blocks
+                .iter()
+                .map(|b| b.meta().max_time)
+                .max()
+                .unwrap_or(i64::MIN);
+            for b in &blocks {
+                if newest.saturating_sub(b.meta().max_time) >= ret {
+                    doomed.push(b.meta().ulid.clone());
+                }
+            }
+            if !doomed.is_empty() {
+                self.metrics
+                    .retention_time_deletions
+                    .add(doomed.len() as u64);
+                tracing::info!(
+                    blocks = doomed.len(),
+                    "deleting blocks beyond the retention time"
+                );
+            }
+        }
+        if let Some(limit) = self.opts.retention_size_bytes.filter(|l| *l > 0) {
+            let mut total: u64 = self.head.disk_size_bytes()
+                + blocks
+                    .iter()
+                    .filter(|b| !doomed.contains(&b.meta().ulid))
+                    .map(|b| b.size_bytes())
+                    .sum::<u64>();
+            let mut n = 0;
+            for b in &blocks {
+                if total <= limit {
+                    break;
+                }
+                if doomed.contains(&b.meta().ulid) {
+                    continue;
+                }
+                total = total.saturating_sub(b.size_bytes());
+                doomed.push(b.meta().ulid.clone());
+                n += 1;
+            }
+            if n > 0 {
+                self.metrics.retention_size_deletions.add(n);
+                tracing::info!(blocks = n, "deleting blocks beyond the retention size");
+            }
+        }
+        self.remove_blocks(&doomed);
+        Ok(())
+    }
+
+    /// Syncs and closes. Further appends and maintenance fail.
+    pub fn close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let _g = self.maintenance_lock.lock();
+        self.head.close()
+    }
+
+    /// A querier over `[mint, maxt]`.
+    pub fn querier(&self, mint: i64, maxt: i64) -> DbQuerier {
+        let blocks = self
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.meta().min_time <= maxt && b.meta().max_time > mint)
+            .cloned()
+            .collect();
+        DbQuerier {
+            blocks,
+            head: self.head.clone(),
+            mint,
+            maxt,
+        }
+    }
+}
+
+impl Appendable for Db {
+    fn appender(&self) -> Box<dyn Appender> {
+        Db::appender(self)
+    }
+}
+
+impl Queryable for Db {
+    fn querier(&self, mint: i64, maxt: i64) -> std::result::Result<Box<dyn Querier>, model::Error> {
+        Ok(Box::new(Db::querier(self, mint, maxt)))
+    }
+}
+
+/// Reads one time range across blocks and the head.
+pub struct DbQuerier {
+    blocks: Vec<Arc<Block>>,
+    head: Arc<Head>,
+    mint: i64,
+    maxt: i64,
+}
+
+impl DbQuerier {
+    fn head_in_range(&self) -> bool {
+        !self.head.is_empty()
+            && self.head.max_time() >= self.mint
+            && self.head.min_time() <= self.maxt
+    }
+
+    /// Matching series with their chunks, merged across blocks and head, sorted by labels.
+    pub fn select_chunks(&self, matchers: &[Matcher]) -> Result<Vec<(Labels, Vec<ChunkSpan>)>> {
+        let mut parts = Vec::with_capacity(self.blocks.len() + 1);
+        for b in &self.blocks {
+            let found = b.select(matchers, self.mint, self.maxt)?;
+            let mut part = Vec::with_capacity(found.len());
+            for (labels, metas) in found {
+                let mut spans = Vec::with_capacity(metas.len());
+                for m in metas {
+                    let (_, bytes) = b.chunks().chunk(m.r)?;
+                    spans.push(ChunkSpan {
+                        mint: m.mint,
+                        maxt: m.maxt,
+                        data: ChunkData::Block(bytes),
+                    });
+                }
+                part.push((labels, spans));
+            }
+            parts.push(part);
+        }
+        if self.head_in_range() {
+            parts.push(self.head.select(matchers, self.mint, self.maxt)?);
+        }
+        Ok(merge_series_sets(parts))
+    }
+
+    fn union(mut lists: Vec<Vec<String>>) -> Vec<String> {
+        if lists.len() == 1 {
+            return lists.pop().expect("one");
+        }
+        let mut all: Vec<String> = lists.into_iter().flatten().collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+impl Querier for DbQuerier {
+    fn select(
+        &self,
+        hints: &SelectHints,
+        matchers: &[Matcher],
+    ) -> std::result::Result<Vec<Box<dyn Series>>, model::Error> {
+        let mut out: Vec<Box<dyn Series>> = Vec::new();
+        for (labels, chunks) in self.select_chunks(matchers)? {
+            if hints.limit > 0 && out.len() >= hints.limit {
+                break;
+            }
+            out.push(Box::new(StoredSeries::new(
+                labels, chunks, self.mint, self.maxt,
+            )));
+        }
+        Ok(out)
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> std::result::Result<Vec<String>, model::Error> {
+        let mut lists = Vec::new();
+        for b in &self.blocks {
+            lists.push(b.label_names(matchers)?);
+        }
+        if self.head_in_range() {
+            lists.push(self.head.label_names(matchers)?);
+        }
+        Ok(Self::union(lists))
+    }
+
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+    ) -> std::result::Result<Vec<String>, model::Error> {
+        let mut lists = Vec::new();
+        for b in &self.blocks {
+            lists.push(b.label_values(name, matchers)?);
+        }
+        if self.head_in_range() {
+            lists.push(self.head.label_values(name, matchers)?);
+        }
+        Ok(Self::union(lists))
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod crash_tests;

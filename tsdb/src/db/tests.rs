@@ -1,0 +1,309 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use model::metrics::Registry;
+use model::{Labels, MatchType, Matcher, Queryable, SelectHints, labels};
+
+use super::{Db, DbOptions};
+use crate::block::{SeriesChunks, write_block};
+use crate::compact::encode_chunks;
+
+const HOUR: i64 = 3_600_000;
+
+fn open(dir: &Path) -> Arc<Db> {
+    Db::open(dir, DbOptions::default(), &Registry::new()).unwrap()
+}
+
+fn open_with(dir: &Path, f: impl FnOnce(&mut DbOptions)) -> Arc<Db> {
+    let mut o = DbOptions::default();
+    f(&mut o);
+    Db::open(dir, o, &Registry::new()).unwrap()
+}
+
+fn series(i: usize) -> Labels {
+    labels! {"__name__" => "m", "i" => i.to_string()}
+}
+
+type Dump = BTreeMap<String, Vec<(i64, u64)>>;
+
+fn dump(q: &dyn Queryable, mint: i64, maxt: i64) -> Dump {
+    let all = [Matcher::new(MatchType::RegexMatch, "__name__", ".+").unwrap()];
+    let querier = q.querier(mint, maxt).unwrap();
+    let mut out = Dump::new();
+    for s in querier.select(&SelectHints::default(), &all).unwrap() {
+        let mut it = s.iter();
+        let mut v = Vec::new();
+        while it.next() {
+            let (t, x) = it.at();
+            v.push((t, x.to_bits()));
+        }
+        assert!(it.err().is_none(), "{:?}", it.err());
+        out.insert(s.labels().to_string(), v);
+    }
+    out
+}
+
+/// Appends `n` series every `step` ms over `[from, to)`; returns what was written.
+fn fill(db: &Db, n: usize, from: i64, to: i64, step: i64, want: &mut Dump) {
+    let mut t = from;
+    while t < to {
+        let mut app = db.appender();
+        for i in 0..n {
+            let v = (t / step) as f64 + i as f64;
+            app.append(None, &series(i), t, v).unwrap();
+            want.entry(series(i).to_string())
+                .or_default()
+                .push((t, v.to_bits()));
+        }
+        app.commit().unwrap();
+        t += step;
+    }
+}
+
+#[test]
+fn head_compacts_into_blocks_and_queries_span_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let mut want = Dump::new();
+    fill(&db, 30, 0, 7 * HOUR, 30_000, &mut want);
+    db.maintenance().unwrap();
+    let blocks = db.blocks();
+    // 7h of data: everything older than the newest 1.5 ranges is in 2h blocks.
+    assert!(blocks.len() >= 2, "{} blocks", blocks.len());
+    assert_eq!(blocks[0].meta().min_time, 0);
+    assert_eq!(blocks[0].meta().max_time, 2 * HOUR);
+    assert!(db.head().min_time() >= blocks.last().unwrap().meta().max_time);
+    assert_eq!(dump(&*db, i64::MIN, i64::MAX), want);
+    // A range crossing a block boundary and the head boundary.
+    let part = dump(&*db, HOUR, 5 * HOUR);
+    let s0 = &part[&series(0).to_string()];
+    assert_eq!(s0.first().unwrap().0, HOUR);
+    assert_eq!(s0.last().unwrap().0, 5 * HOUR);
+    assert_eq!(s0.len(), (4 * HOUR / 30_000 + 1) as usize);
+    // Restart: blocks and head come back the same, and samples inside blocks are refused.
+    db.close().unwrap();
+    drop(db);
+    let db = open(dir.path());
+    assert_eq!(dump(&*db, i64::MIN, i64::MAX), want);
+    let mut app = db.appender();
+    assert!(app.append(None, &series(0), HOUR, 1.0).is_err());
+}
+
+#[test]
+fn label_names_and_values_span_blocks_and_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let mut app = db.appender();
+    app.append(None, &labels! {"__name__" => "old", "a" => "1"}, 0, 1.0)
+        .unwrap();
+    app.commit().unwrap();
+    let mut want = Dump::new();
+    fill(&db, 2, 1000, 5 * HOUR, 60_000, &mut want);
+    db.maintenance().unwrap();
+    assert!(!db.blocks().is_empty());
+    let q = Queryable::querier(&*db, i64::MIN, i64::MAX).unwrap();
+    assert_eq!(q.label_names(&[]).unwrap(), ["__name__", "a", "i"]);
+    assert_eq!(q.label_values("__name__", &[]).unwrap(), ["m", "old"]);
+    let only_old = [Matcher::equal("__name__", "old")];
+    assert_eq!(q.label_names(&only_old).unwrap(), ["__name__", "a"]);
+    assert_eq!(
+        q.label_values("i", &[Matcher::equal("__name__", "m")])
+            .unwrap(),
+        ["0", "1"]
+    );
+    // A range that holds only head data does not see the old series.
+    let q = Queryable::querier(&*db, 4 * HOUR, 5 * HOUR).unwrap();
+    assert_eq!(q.label_values("__name__", &[]).unwrap(), ["m"]);
+}
+
+fn import_block(
+    dir: &Path,
+    mint: i64,
+    maxt: i64,
+    series_ids: std::ops::Range<usize>,
+    step: i64,
+    value: f64,
+) {
+    let iter = series_ids.map(move |i| {
+        let samples: Vec<(i64, f64)> = (mint..maxt)
+            .step_by(step as usize)
+            .map(|t| (t, value))
+            .collect();
+        Ok(SeriesChunks {
+            labels: series(i),
+            chunks: encode_chunks(&samples, 120),
+        })
+    });
+    let mut all: Vec<_> = iter.collect();
+    all.sort_by(|a: &crate::Result<SeriesChunks>, b| {
+        a.as_ref().unwrap().labels.cmp(&b.as_ref().unwrap().labels)
+    });
+    write_block(dir, mint, maxt, 1, Vec::new(), all.into_iter()).unwrap();
+}
+
+#[test]
+fn overlapping_blocks_are_merged_and_deduplicated() {
+    let dir = tempfile::tempdir().unwrap();
+    import_block(dir.path(), 0, 2 * HOUR, 0..5, 60_000, 1.0);
+    // Overlaps the first one by an hour, with other timestamps and one more series.
+    import_block(dir.path(), HOUR, 3 * HOUR, 0..6, 90_000, 2.0);
+    let db = open(dir.path());
+    assert_eq!(db.blocks().len(), 2);
+    let before = dump(&*db, i64::MIN, i64::MAX);
+    // The querier already merges overlapping blocks.
+    let s0 = &before[&series(0).to_string()];
+    assert!(s0.windows(2).all(|w| w[0].0 < w[1].0));
+    db.compact().unwrap();
+    assert_eq!(db.blocks().len(), 1);
+    let b = &db.blocks()[0];
+    assert_eq!((b.meta().min_time, b.meta().max_time), (0, 3 * HOUR));
+    assert_eq!(b.meta().compaction.level, 2);
+    assert_eq!(dump(&*db, i64::MIN, i64::MAX), before);
+}
+
+#[test]
+fn leveled_merges_keep_data() {
+    let dir = tempfile::tempdir().unwrap();
+    for k in 0..7 {
+        import_block(
+            dir.path(),
+            k * 2 * HOUR,
+            (k + 1) * 2 * HOUR,
+            0..3,
+            60_000,
+            k as f64,
+        );
+    }
+    let db = open(dir.path());
+    let before = dump(&*db, i64::MIN, i64::MAX);
+    db.compact().unwrap();
+    let blocks = db.blocks();
+    // [0,6h) and [6h,12h) become 6h blocks; the newest block stays as it is.
+    assert!(blocks.len() < 7, "{} blocks", blocks.len());
+    assert!(
+        blocks
+            .iter()
+            .any(|b| b.meta().max_time - b.meta().min_time == 6 * HOUR)
+    );
+    assert_eq!(dump(&*db, i64::MIN, i64::MAX), before);
+    // Source blocks are gone from disk.
+    let dirs = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().len() == 26)
+        .count();
+    assert_eq!(dirs, blocks.len());
+}
+
+#[test]
+fn retention_by_time_and_size() {
+    let dir = tempfile::tempdir().unwrap();
+    for k in 0..6 {
+        import_block(
+            dir.path(),
+            k * 2 * HOUR,
+            (k + 1) * 2 * HOUR,
+            0..3,
+            60_000,
+            1.0,
+        );
+    }
+    {
+        let db = open_with(dir.path(), |o| o.retention_time_ms = Some(5 * HOUR));
+        db.apply_retention().unwrap();
+        // Newest block ends at 12h: blocks ending at or before 7h are gone.
+        let mins: Vec<i64> = db.blocks().iter().map(|b| b.meta().min_time).collect();
+        assert_eq!(mins, [6 * HOUR, 8 * HOUR, 10 * HOUR]);
+    }
+    let db = open_with(dir.path(), |o| {
+        o.retention_time_ms = None;
+        o.retention_size_bytes = Some(1);
+    });
+    let one = db.blocks()[0].size_bytes();
+    drop(db);
+    let db = open_with(dir.path(), |o| {
+        o.retention_time_ms = None;
+        o.retention_size_bytes = Some(one * 2 + one / 2);
+    });
+    db.apply_retention().unwrap();
+    // Head files take a little room too, so at most two blocks fit.
+    let n = db.blocks().len();
+    assert!((1..=2).contains(&n), "{n} blocks");
+    assert_eq!(db.blocks().last().unwrap().meta().max_time, 12 * HOUR);
+}
+
+#[test]
+fn a_damaged_block_is_moved_aside_and_the_rest_stays_queryable() {
+    let dir = tempfile::tempdir().unwrap();
+    import_block(dir.path(), 0, 2 * HOUR, 0..3, 60_000, 1.0);
+    import_block(dir.path(), 2 * HOUR, 4 * HOUR, 0..3, 60_000, 2.0);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.len() == 26)
+        .collect();
+    names.sort();
+    // Truncate the first block's index.
+    let idx = dir.path().join(&names[0]).join("index");
+    let len = std::fs::metadata(&idx).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&idx)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let reg = Registry::new();
+    let db = Db::open(dir.path(), DbOptions::default(), &reg).unwrap();
+    assert_eq!(db.blocks().len(), 1);
+    assert!(dir.path().join("quarantine").join(&names[0]).exists());
+    assert!(
+        reg.render()
+            .contains("vane_tsdb_blocks_quarantined_total 1")
+    );
+    let got = dump(&*db, i64::MIN, i64::MAX);
+    assert!(got[&series(0).to_string()].iter().all(|s| s.0 >= 2 * HOUR));
+}
+
+#[test]
+fn a_second_process_cannot_open_the_same_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let _db = open(dir.path());
+    match Db::open(dir.path(), DbOptions::default(), &Registry::new()) {
+        Err(crate::Error::Locked(_)) => {}
+        other => panic!("expected Locked, got {other:?}"),
+    }
+}
+
+#[test]
+fn damaged_wal_and_head_chunk_files_are_cut_and_the_rest_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut want = Dump::new();
+    {
+        let db = open(dir.path());
+        fill(&db, 10, 0, HOUR, 10_000, &mut want);
+        db.close().unwrap();
+    }
+    // Garbage appended to the newest WAL segment and to the newest head-chunk file.
+    for sub in ["wal", "chunks_head"] {
+        let mut files: Vec<_> = std::fs::read_dir(dir.path().join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        let last = files.last().unwrap();
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(last)
+            .unwrap()
+            .write_all(&[0xAB; 777])
+            .unwrap();
+    }
+    let db = open(dir.path());
+    assert_eq!(dump(&*db, i64::MIN, i64::MAX), want);
+    // It keeps working.
+    let mut app = db.appender();
+    app.append(None, &series(0), HOUR, 5.0).unwrap();
+    app.commit().unwrap();
+}

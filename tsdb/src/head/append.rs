@@ -1,0 +1,245 @@
+//! Batched appends into the head.
+//!
+//! A batch (one scrape, one rule evaluation) collects samples, then `commit` writes any new
+//! series records and all sample records to the WAL in one write, and only then applies the
+//! samples to their series. A series is logged to the WAL by the first batch that commits it
+//! (or rolls back after creating it), so no sample record can refer to a series the WAL has
+//! never defined.
+//!
+//! While a batch holds samples of a series, the series' pending count is raised, and garbage
+//! collection leaves it alone; if collection removed the series before the batch saw it, the
+//! batch looks the labels up again.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use model::{Appender, Error as SampleError, Labels, SeriesRef};
+
+use super::Head;
+use super::series::MemSeries;
+use crate::wal::{RefSample, RefSeries, encode_samples, encode_series};
+
+struct Pending {
+    series: Arc<MemSeries>,
+    t: i64,
+    v: f64,
+}
+
+/// One batch of appends. Dropping it without `commit` rolls it back.
+pub struct HeadAppender {
+    head: Arc<Head>,
+    samples: Vec<Pending>,
+    /// Series this batch must log before its samples (not yet in the WAL).
+    unlogged: Vec<Arc<MemSeries>>,
+    series_buf: Vec<u8>,
+    samples_buf: Vec<u8>,
+    ref_series: Vec<RefSeries>,
+    ref_samples: Vec<RefSample>,
+}
+
+impl HeadAppender {
+    pub(super) fn new(head: Arc<Head>) -> Self {
+        HeadAppender {
+            head,
+            samples: Vec::new(),
+            unlogged: Vec::new(),
+            series_buf: Vec::new(),
+            samples_buf: Vec::new(),
+            ref_series: Vec::new(),
+            ref_samples: Vec::new(),
+        }
+    }
+
+    fn lookup(&self, r: Option<SeriesRef>, labels: &Labels) -> Result<Arc<MemSeries>, SampleError> {
+        if let Some(r) = r {
+            if let Ok(id) = u32::try_from(r.0)
+                && let Some(s) = self.head.series.get(id)
+            {
+                return Ok(s);
+            }
+            if labels.is_empty() {
+                return Err(SampleError::UnknownSeriesRef(r));
+            }
+        }
+        if labels.is_empty() {
+            return Err(SampleError::InvalidLabels("empty label set".into()));
+        }
+        Ok(self.head.get_or_create(labels).0)
+    }
+
+    /// Writes the batch to the WAL (not yet synced) and returns the position for the sync.
+    /// Series records go first, so replay always knows a series before its samples.
+    fn log(&mut self, with_samples: bool) -> Result<Option<(u32, u64)>, SampleError> {
+        let Some(wal) = &self.head.wal else {
+            return Ok(None);
+        };
+        self.ref_series.clear();
+        for s in &self.unlogged {
+            if !s.wal_logged.load(Ordering::Acquire) {
+                self.ref_series.push(RefSeries {
+                    r: s.id as u64,
+                    labels: s.labels.clone(),
+                });
+            }
+        }
+        self.ref_samples.clear();
+        if with_samples {
+            self.ref_samples
+                .extend(self.samples.iter().map(|p| RefSample {
+                    r: p.series.id as u64,
+                    t: p.t,
+                    v: p.v,
+                }));
+        }
+        let mut recs: Vec<&[u8]> = Vec::with_capacity(2);
+        if !self.ref_series.is_empty() {
+            self.series_buf.clear();
+            encode_series(&self.ref_series, &mut self.series_buf);
+            recs.push(&self.series_buf);
+        }
+        if !self.ref_samples.is_empty() {
+            self.samples_buf.clear();
+            encode_samples(&self.ref_samples, &mut self.samples_buf);
+            recs.push(&self.samples_buf);
+        }
+        if recs.is_empty() {
+            return Ok(None);
+        }
+        let pos = wal.write(&recs).map_err(SampleError::from)?;
+        for s in &self.unlogged {
+            s.wal_logged.store(true, Ordering::Release);
+        }
+        Ok(Some(pos))
+    }
+
+    fn sync(&self, pos: Option<(u32, u64)>) -> Result<(), SampleError> {
+        match (&self.head.wal, pos) {
+            (Some(wal), Some(pos)) => wal.sync_as_configured(pos).map_err(SampleError::from),
+            _ => Ok(()),
+        }
+    }
+
+    /// Ends the batch: forgets its samples and releases their series.
+    fn clear(&mut self) {
+        for p in self.samples.drain(..) {
+            p.series.data.lock().pending -= 1;
+        }
+        self.unlogged.clear();
+    }
+}
+
+impl Appender for HeadAppender {
+    fn append(
+        &mut self,
+        r: Option<SeriesRef>,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef, SampleError> {
+        if t < self.head.appendable_min_valid_time() {
+            self.head.metrics.out_of_bounds.inc();
+            return Err(SampleError::OutOfBounds);
+        }
+        let mut s = self.lookup(r, labels)?;
+        loop {
+            let mut d = s.data.lock();
+            if d.removed {
+                // Garbage-collected since it was found: find or create it anew.
+                let labels = s.labels.clone();
+                drop(d);
+                std::thread::yield_now();
+                s = self.head.get_or_create(&labels).0;
+                continue;
+            }
+            if d.last_t != i64::MIN {
+                if t < d.last_t {
+                    self.head.metrics.out_of_order.inc();
+                    return Err(SampleError::OutOfOrderSample);
+                }
+                if t == d.last_t {
+                    if v.to_bits() == d.last_v {
+                        // The same sample again: accepted, nothing to do.
+                        return Ok(SeriesRef(s.id as u64));
+                    }
+                    self.head.metrics.duplicate.inc();
+                    return Err(SampleError::DuplicateSampleForTimestamp);
+                }
+            }
+            d.pending += 1;
+            break;
+        }
+        if !s.wal_logged.load(Ordering::Acquire) && !self.unlogged.iter().any(|u| u.id == s.id) {
+            self.unlogged.push(s.clone());
+        }
+        let id = s.id;
+        self.samples.push(Pending { series: s, t, v });
+        Ok(SeriesRef(id as u64))
+    }
+
+    fn commit(&mut self) -> Result<(), SampleError> {
+        if self.samples.is_empty() && self.unlogged.is_empty() {
+            return Ok(());
+        }
+        let head = self.head.clone();
+        // WAL order must equal apply order for every series, or replay would refuse samples
+        // that were accepted; so writing and applying happen under one lock. The fsync, the
+        // slow part, happens after it, shared by concurrent commits.
+        let commit_guard = head.commit_lock.lock();
+        let pos = match self.log(true) {
+            Ok(pos) => pos,
+            Err(e) => {
+                drop(commit_guard);
+                self.clear();
+                return Err(e);
+            }
+        };
+        let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
+        let mut appended = 0u64;
+        for p in self.samples.drain(..) {
+            let mut d = p.series.data.lock();
+            d.pending -= 1;
+            match head.append_locked(&p.series, &mut d, p.t, p.v) {
+                Ok(true) => {
+                    appended += 1;
+                    mint = mint.min(p.t);
+                    maxt = maxt.max(p.t);
+                }
+                Ok(false) => {}
+                Err(SampleError::OutOfOrderSample) => head.metrics.out_of_order.inc(),
+                Err(SampleError::DuplicateSampleForTimestamp) => head.metrics.duplicate.inc(),
+                Err(e) => {
+                    tracing::error!(error = %e, series = p.series.id, "sample lost at commit")
+                }
+            }
+        }
+        drop(commit_guard);
+        if appended > 0 {
+            head.update_time_bounds(mint, maxt);
+            head.metrics.samples_appended.add(appended);
+        }
+        self.unlogged.clear();
+        self.sync(pos)
+    }
+
+    fn rollback(&mut self) -> Result<(), SampleError> {
+        // Series created by this batch exist in memory and other batches may already use
+        // them, so they are logged even though the samples are discarded.
+        let r = if self.unlogged.is_empty() {
+            Ok(None)
+        } else {
+            let head = self.head.clone();
+            let _g = head.commit_lock.lock();
+            self.log(false)
+        };
+        self.clear();
+        r.and_then(|pos| self.sync(pos))
+    }
+}
+
+impl Drop for HeadAppender {
+    fn drop(&mut self) {
+        if !self.samples.is_empty() || !self.unlogged.is_empty() {
+            let _ = self.rollback();
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Truncating the head after its oldest range has been persisted as a block.
+
+use std::sync::atomic::Ordering;
+
+use model::Labels;
+
+use super::Head;
+use crate::error::Result;
+use crate::wal;
+
+/// What one truncation did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TruncateStats {
+    pub series_removed: usize,
+    pub chunks_removed: usize,
+    pub chunk_files_removed: usize,
+}
+
+impl Head {
+    /// Drops everything before `mint` (now held by a block): chunks that end before it,
+    /// series left without samples, head-chunk files holding only older chunks, and WAL
+    /// segments (after writing a checkpoint that keeps live series and samples from `mint`
+    /// on). Samples before `mint` are refused from now on.
+    pub fn truncate(&self, mint: i64) -> Result<TruncateStats> {
+        let _guard = self.truncate_lock.lock();
+        self.min_valid_time.fetch_max(mint, Ordering::AcqRel);
+        let mut stats = TruncateStats::default();
+        let mut removed: Vec<(u32, Labels)> = Vec::new();
+        let mut new_min = i64::MAX;
+        self.series.for_each(|s| {
+            let mut d = s.data.lock();
+            let before = d.mmapped.len();
+            d.mmapped.retain(|c| c.maxt >= mint);
+            stats.chunks_removed += before - d.mmapped.len();
+            if d.open
+                .as_ref()
+                .is_some_and(|c| c.app.num_samples() > 0 && c.app.last_time() < mint)
+            {
+                d.open = None;
+                stats.chunks_removed += 1;
+            }
+            if d.is_empty() {
+                if d.pending == 0 && !d.removed {
+                    d.removed = true;
+                    removed.push((s.id, s.labels.clone()));
+                }
+            } else if let Some(t) = d.min_time() {
+                new_min = new_min.min(t);
+            }
+        });
+        for (id, _) in &removed {
+            if let Some(s) = self.series.get(*id) {
+                self.series.remove(&s);
+            }
+        }
+        self.postings.remove(&removed);
+        stats.series_removed = removed.len();
+        self.num_series
+            .fetch_sub(removed.len() as i64, Ordering::Relaxed);
+        self.metrics.series_removed.add(removed.len() as u64);
+        drop(removed);
+        self.interner.sweep();
+
+        stats.chunk_files_removed = self.chunks.truncate_before(mint)?;
+
+        if let Some(w) = &self.wal {
+            let (first, last) = w.segment_range()?;
+            // Everything up to the current segment goes into the checkpoint; new appends go
+            // to a fresh segment meanwhile.
+            w.cut_segment()?;
+            let keep = |r: u64| u32::try_from(r).is_ok_and(|id| self.series.get(id).is_some());
+            let cp = wal::checkpoint(&self.dir.join("wal"), first, last, &keep, mint)?;
+            w.truncate(last + 1)?;
+            tracing::info!(
+                first,
+                last,
+                kept_series = cp.kept_series,
+                kept_samples = cp.kept_samples,
+                "WAL checkpoint written"
+            );
+        }
+
+        // The head now starts at the oldest remaining sample.
+        let cur = self.min_time.load(Ordering::Acquire);
+        let next = if new_min == i64::MAX {
+            cur.max(mint)
+        } else {
+            new_min.max(mint)
+        };
+        self.min_time.store(next, Ordering::Release);
+        self.metrics.truncations.inc();
+        Ok(stats)
+    }
+}

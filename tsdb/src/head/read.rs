@@ -1,0 +1,146 @@
+//! Reading the head: series selection, label names and values.
+
+use model::{Labels, Matcher};
+
+use super::Head;
+use super::series::MemSeries;
+use crate::error::Result;
+use crate::postings::postings_for_matchers;
+use crate::querier::{ChunkData, ChunkSpan};
+
+impl Head {
+    /// Series matching `matchers` that have samples in `[mint, maxt]`, sorted by labels, each
+    /// with its chunks overlapping the range. The open chunk is copied (it keeps changing);
+    /// full chunks are handed out as views of their memory-mapped files.
+    pub fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<(Labels, Vec<ChunkSpan>)>> {
+        let ids = postings_for_matchers(&self.postings, matchers)?;
+        let mut out = Vec::with_capacity(ids.len() as usize);
+        for id in ids.iter() {
+            let Some(s) = self.series.get(id) else {
+                continue;
+            };
+            let chunks = self.series_chunks(&s, mint, maxt)?;
+            if !chunks.is_empty() {
+                out.push((s.labels.clone(), chunks));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// The chunks of one series overlapping `[mint, maxt]`, in time order.
+    pub(crate) fn series_chunks(
+        &self,
+        s: &MemSeries,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<ChunkSpan>> {
+        let d = s.data.lock();
+        let mut out = Vec::new();
+        for c in &d.mmapped {
+            if c.maxt < mint || c.mint > maxt {
+                continue;
+            }
+            let (_, bytes) = self.chunks.chunk(c.r)?;
+            out.push(ChunkSpan {
+                mint: c.mint,
+                maxt: c.maxt,
+                data: ChunkData::HeadFile(bytes),
+            });
+        }
+        if let Some(open) = &d.open
+            && open.app.num_samples() > 0
+        {
+            let (cmin, cmax) = (open.app.first_time(), open.app.last_time());
+            if cmax >= mint && cmin <= maxt {
+                out.push(ChunkSpan {
+                    mint: cmin,
+                    maxt: cmax,
+                    data: ChunkData::Owned(open.app.bytes().into()),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Label names of series matching `matchers` (all series when empty), sorted.
+    pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
+        if matchers.is_empty() {
+            return Ok(self.postings.label_names());
+        }
+        let ids = postings_for_matchers(&self.postings, matchers)?;
+        let mut names = std::collections::BTreeSet::new();
+        for id in ids.iter() {
+            if let Some(s) = self.series.get(id) {
+                for l in &s.labels {
+                    if !names.contains(&*l.name) {
+                        names.insert(l.name.to_string());
+                    }
+                }
+            }
+        }
+        Ok(names.into_iter().collect())
+    }
+
+    /// Values of label `name` across series matching `matchers`, sorted.
+    pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+        if matchers.is_empty() {
+            return Ok(self.postings.label_values(name));
+        }
+        let ids = postings_for_matchers(&self.postings, matchers)?;
+        let mut values = std::collections::BTreeSet::new();
+        for id in ids.iter() {
+            if let Some(s) = self.series.get(id) {
+                let v = s.labels.get(name);
+                if !v.is_empty() && !values.contains(v) {
+                    values.insert(v.to_string());
+                }
+            }
+        }
+        Ok(values.into_iter().collect())
+    }
+
+    /// Series per `name=value` pair.
+    pub fn pair_counts(&self) -> Vec<(String, String, u64)> {
+        self.postings.pair_counts()
+    }
+
+    /// Every series with samples in `[mint, maxt]`, sorted by labels, without reading any
+    /// chunk: compaction then reads one series at a time with [`Head::chunks_of`].
+    pub fn series_in_range(&self, mint: i64, maxt: i64) -> Vec<(Labels, HeadSeriesHandle)> {
+        let mut out = Vec::new();
+        self.series.for_each(|s| {
+            let d = s.data.lock();
+            let has = d.mmapped.iter().any(|c| c.maxt >= mint && c.mint <= maxt)
+                || d.open.as_ref().is_some_and(|c| {
+                    c.app.num_samples() > 0
+                        && c.app.last_time() >= mint
+                        && c.app.first_time() <= maxt
+                });
+            if has {
+                out.push((s.labels.clone(), HeadSeriesHandle(s.clone())));
+            }
+        });
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// The chunks of a series found by [`Head::series_in_range`].
+    pub fn chunks_of(&self, h: &HeadSeriesHandle, mint: i64, maxt: i64) -> Result<Vec<ChunkSpan>> {
+        self.series_chunks(&h.0, mint, maxt)
+    }
+}
+
+/// A reference to a head series that stays valid while held.
+pub struct HeadSeriesHandle(std::sync::Arc<MemSeries>);
+
+impl std::fmt::Debug for HeadSeriesHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HeadSeriesHandle({})", self.0.id)
+    }
+}

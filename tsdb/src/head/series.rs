@@ -1,0 +1,210 @@
+//! In-memory series and the striped maps that find them by id and by label set.
+//!
+//! Lookups take one stripe's read lock; only series creation and garbage collection take a
+//! write lock, and only on one stripe, so appenders on different threads do not contend.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use model::Labels;
+use parking_lot::{Mutex, RwLock};
+
+use crate::chunkenc::XorAppender;
+use crate::head_chunks::ChunkDiskRef;
+
+/// A full chunk that lives in a head-chunk file, read back through a memory map.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MmappedChunk {
+    pub(crate) r: ChunkDiskRef,
+    pub(crate) mint: i64,
+    pub(crate) maxt: i64,
+}
+
+/// The chunk still being appended to.
+pub(crate) struct OpenChunk {
+    pub(crate) app: XorAppender,
+    /// The chunk is cut before a sample at or after this time (the end of the block range the
+    /// chunk started in), so no chunk ever spans two blocks.
+    pub(crate) end: i64,
+}
+
+/// Everything about a series that changes as it is appended to.
+pub(crate) struct SeriesData {
+    /// Full chunks in time order.
+    pub(crate) mmapped: Vec<MmappedChunk>,
+    pub(crate) open: Option<OpenChunk>,
+    /// Time and value bits of the newest sample, `i64::MIN` when there is none.
+    pub(crate) last_t: i64,
+    pub(crate) last_v: u64,
+    /// Samples of uncommitted batches; garbage collection leaves the series alone while > 0.
+    pub(crate) pending: u32,
+    /// Set by garbage collection when the series leaves the head; an appender holding it then
+    /// looks the labels up again.
+    pub(crate) removed: bool,
+}
+
+impl SeriesData {
+    pub(crate) fn min_time(&self) -> Option<i64> {
+        if let Some(c) = self.mmapped.first() {
+            return Some(c.mint);
+        }
+        self.open
+            .as_ref()
+            .filter(|c| c.app.num_samples() > 0)
+            .map(|c| c.app.first_time())
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.mmapped.is_empty() && self.open.as_ref().is_none_or(|c| c.app.num_samples() == 0)
+    }
+}
+
+pub(crate) struct MemSeries {
+    pub(crate) id: u32,
+    pub(crate) labels: Labels,
+    /// True once a WAL series record for this series has been written (or replayed).
+    pub(crate) wal_logged: AtomicBool,
+    pub(crate) data: Mutex<SeriesData>,
+}
+
+impl MemSeries {
+    pub(crate) fn new(id: u32, labels: Labels) -> Self {
+        MemSeries {
+            id,
+            labels,
+            wal_logged: AtomicBool::new(false),
+            data: Mutex::new(SeriesData {
+                mmapped: Vec::new(),
+                open: None,
+                last_t: i64::MIN,
+                last_v: 0,
+                pending: 0,
+                removed: false,
+            }),
+        }
+    }
+}
+
+#[derive(Default)]
+struct HashStripe {
+    unique: HashMap<u64, Arc<MemSeries>>,
+    /// Series whose label hash collides with another's; rare.
+    conflicts: HashMap<u64, Vec<Arc<MemSeries>>>,
+}
+
+impl HashStripe {
+    fn get(&self, hash: u64, labels: &Labels) -> Option<&Arc<MemSeries>> {
+        if let Some(s) = self.unique.get(&hash)
+            && s.labels == *labels
+        {
+            return Some(s);
+        }
+        self.conflicts
+            .get(&hash)
+            .and_then(|v| v.iter().find(|s| s.labels == *labels))
+    }
+
+    fn insert(&mut self, hash: u64, s: Arc<MemSeries>) {
+        match self.unique.get(&hash) {
+            None => {
+                self.unique.insert(hash, s);
+            }
+            Some(_) => self.conflicts.entry(hash).or_default().push(s),
+        }
+    }
+
+    fn remove(&mut self, hash: u64, id: u32) {
+        if self.unique.get(&hash).is_some_and(|s| s.id == id) {
+            self.unique.remove(&hash);
+            // Promote a conflicting series, if any, to the unique slot.
+            if let Some(v) = self.conflicts.get_mut(&hash) {
+                if let Some(s) = v.pop() {
+                    self.unique.insert(hash, s);
+                }
+                if v.is_empty() {
+                    self.conflicts.remove(&hash);
+                }
+            }
+            return;
+        }
+        if let Some(v) = self.conflicts.get_mut(&hash) {
+            v.retain(|s| s.id != id);
+            if v.is_empty() {
+                self.conflicts.remove(&hash);
+            }
+        }
+    }
+}
+
+type IdStripe = RwLock<HashMap<u32, Arc<MemSeries>>>;
+
+pub(crate) struct SeriesMap {
+    by_id: Box<[IdStripe]>,
+    by_hash: Box<[RwLock<HashStripe>]>,
+    mask: usize,
+}
+
+impl SeriesMap {
+    /// `stripes` is rounded up to a power of two.
+    pub(crate) fn new(stripes: usize) -> Self {
+        let n = stripes.max(1).next_power_of_two();
+        SeriesMap {
+            by_id: (0..n).map(|_| RwLock::new(HashMap::new())).collect(),
+            by_hash: (0..n).map(|_| RwLock::new(HashStripe::default())).collect(),
+            mask: n - 1,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, id: u32) -> Option<Arc<MemSeries>> {
+        self.by_id[id as usize & self.mask].read().get(&id).cloned()
+    }
+
+    #[inline]
+    pub(crate) fn get_by_labels(&self, hash: u64, labels: &Labels) -> Option<Arc<MemSeries>> {
+        self.by_hash[hash as usize & self.mask]
+            .read()
+            .get(hash, labels)
+            .cloned()
+    }
+
+    /// Finds the series or creates it with `make`; `true` if this call created it.
+    pub(crate) fn get_or_create(
+        &self,
+        hash: u64,
+        labels: &Labels,
+        make: impl FnOnce() -> Arc<MemSeries>,
+    ) -> (Arc<MemSeries>, bool) {
+        let mut stripe = self.by_hash[hash as usize & self.mask].write();
+        if let Some(s) = stripe.get(hash, labels) {
+            return (s.clone(), false);
+        }
+        let s = make();
+        stripe.insert(hash, s.clone());
+        // Insert by id while still holding the hash stripe, so no one can see the series by
+        // labels without also finding it by id.
+        self.by_id[s.id as usize & self.mask]
+            .write()
+            .insert(s.id, s.clone());
+        (s, true)
+    }
+
+    pub(crate) fn remove(&self, s: &MemSeries) {
+        let hash = s.labels.stable_hash();
+        self.by_hash[hash as usize & self.mask]
+            .write()
+            .remove(hash, s.id);
+        self.by_id[s.id as usize & self.mask].write().remove(&s.id);
+    }
+
+    /// Every series, one stripe at a time (no global lock).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Arc<MemSeries>)) {
+        for stripe in self.by_id.iter() {
+            let batch: Vec<Arc<MemSeries>> = stripe.read().values().cloned().collect();
+            for s in &batch {
+                f(s);
+            }
+        }
+    }
+}

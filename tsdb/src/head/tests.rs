@@ -1,0 +1,360 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use model::metrics::Registry;
+use model::{
+    Appender, Error as SampleError, Labels, MatchType, Matcher, Series, labels, stale_nan,
+};
+use proptest::prelude::*;
+
+use super::{Head, HeadOptions};
+use crate::querier::StoredSeries;
+
+fn open(dir: &std::path::Path) -> Arc<Head> {
+    Head::open(dir, HeadOptions::default(), &Registry::new(), i64::MIN).unwrap()
+}
+
+fn series(i: usize) -> Labels {
+    labels! {"__name__" => "m", "i" => i.to_string(), "job" => "test"}
+}
+
+type Dump = BTreeMap<String, Vec<(i64, u64)>>;
+
+/// Everything in the head within `[mint, maxt]`, values as bits.
+fn dump(h: &Head, mint: i64, maxt: i64) -> Dump {
+    let all = [Matcher::new(MatchType::RegexMatch, "__name__", ".+").unwrap()];
+    let mut out = Dump::new();
+    for (l, chunks) in h.select(&all, mint, maxt).unwrap() {
+        let s = StoredSeries::new(l.clone(), chunks, mint, maxt);
+        let mut it = s.iter();
+        let mut v = Vec::new();
+        while it.next() {
+            let (t, x) = it.at();
+            v.push((t, x.to_bits()));
+        }
+        assert!(it.err().is_none());
+        out.insert(l.to_string(), v);
+    }
+    out
+}
+
+#[test]
+fn appends_are_readable_across_chunk_cuts() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = open(dir.path());
+    let mut want = Dump::new();
+    let mut refs = vec![None; 20];
+    for k in 0..500i64 {
+        let mut app = h.appender();
+        for (i, r) in refs.iter_mut().enumerate() {
+            let v = (k * i as i64) as f64 * 0.5;
+            *r = Some(app.append(*r, &series(i), k * 15_000, v).unwrap());
+            want.entry(series(i).to_string())
+                .or_default()
+                .push((k * 15_000, v.to_bits()));
+        }
+        app.commit().unwrap();
+    }
+    assert_eq!(dump(&h, i64::MIN, i64::MAX), want);
+    assert_eq!(h.num_series(), 20);
+    assert_eq!(h.min_time(), 0);
+    assert_eq!(h.max_time(), 499 * 15_000);
+    // A sub-range is clipped exactly.
+    let part = dump(&h, 30_000, 60_000);
+    assert_eq!(
+        part[&series(3).to_string()],
+        want[&series(3).to_string()][2..=4]
+    );
+}
+
+#[test]
+fn rejections_follow_prometheus() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = open(dir.path());
+    let mut app = h.appender();
+    app.append(None, &series(0), 1000, 1.0).unwrap();
+    app.commit().unwrap();
+    let mut app = h.appender();
+    assert!(matches!(
+        app.append(None, &series(0), 999, 1.0),
+        Err(SampleError::OutOfOrderSample)
+    ));
+    assert!(matches!(
+        app.append(None, &series(0), 1000, 2.0),
+        Err(SampleError::DuplicateSampleForTimestamp)
+    ));
+    // Same timestamp, same value: accepted as a no-op.
+    app.append(None, &series(0), 1000, 1.0).unwrap();
+    // Far behind the newest sample: out of bounds.
+    app.append(None, &series(1), 3 * 3_600_000, 1.0).unwrap();
+    app.commit().unwrap();
+    let mut app = h.appender();
+    assert!(matches!(
+        app.append(None, &series(2), 1000, 1.0),
+        Err(SampleError::OutOfBounds)
+    ));
+    assert!(matches!(
+        app.append(None, &Labels::empty(), 4 * 3_600_000, 1.0),
+        Err(SampleError::InvalidLabels(_))
+    ));
+    app.commit().unwrap();
+    assert_eq!(
+        dump(&h, i64::MIN, i64::MAX)[&series(0).to_string()],
+        vec![(1000, 1f64.to_bits())]
+    );
+}
+
+#[test]
+fn special_values_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = open(dir.path());
+    let vals = [
+        stale_nan(),
+        f64::NAN,
+        -0.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::MIN_POSITIVE / 2.0,
+        f64::from_bits(0x7ff8_dead_beef_0001),
+    ];
+    let mut app = h.appender();
+    for (k, v) in vals.iter().enumerate() {
+        app.append(None, &series(0), k as i64, *v).unwrap();
+    }
+    app.commit().unwrap();
+    drop(h);
+    let h = open(dir.path());
+    let got = dump(&h, i64::MIN, i64::MAX);
+    let want: Vec<(i64, u64)> = vals
+        .iter()
+        .enumerate()
+        .map(|(k, v)| (k as i64, v.to_bits()))
+        .collect();
+    assert_eq!(got[&series(0).to_string()], want);
+}
+
+#[test]
+fn restart_replays_wal_and_mmapped_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let before;
+    {
+        let h = open(dir.path());
+        for round in 0..400i64 {
+            let mut app = h.appender();
+            for i in 0..50 {
+                app.append(None, &series(i), round * 10_000, (round + i as i64) as f64)
+                    .unwrap();
+            }
+            app.commit().unwrap();
+        }
+        before = dump(&h, i64::MIN, i64::MAX);
+        h.close().unwrap();
+    }
+    let h = open(dir.path());
+    assert_eq!(dump(&h, i64::MIN, i64::MAX), before);
+    // Appending continues where it stopped; the old sample at the end is a duplicate.
+    let mut app = h.appender();
+    app.append(None, &series(0), 399 * 10_000, 399.0).unwrap();
+    assert!(app.append(None, &series(0), 398 * 10_000, 1.0).is_err());
+    app.append(None, &series(0), 400 * 10_000, 1.0).unwrap();
+    app.commit().unwrap();
+    drop(h);
+    let h = open(dir.path());
+    assert_eq!(
+        dump(&h, i64::MIN, i64::MAX)[&series(0).to_string()].len(),
+        401
+    );
+}
+
+#[test]
+fn rolled_back_batches_leave_no_samples_but_keep_series_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let h = open(dir.path());
+        let mut a = h.appender();
+        let r = a.append(None, &series(0), 1, 1.0).unwrap();
+        a.rollback().unwrap();
+        let mut b = h.appender();
+        b.append(Some(r), &Labels::empty(), 2, 2.0).unwrap();
+        b.commit().unwrap();
+        assert_eq!(
+            dump(&h, i64::MIN, i64::MAX)[&series(0).to_string()],
+            vec![(2, 2f64.to_bits())]
+        );
+    }
+    // The series record was logged by the rollback, so the sample survives a restart.
+    let h = open(dir.path());
+    assert_eq!(
+        dump(&h, i64::MIN, i64::MAX)[&series(0).to_string()],
+        vec![(2, 2f64.to_bits())]
+    );
+}
+
+#[test]
+fn concurrent_appenders_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = open(dir.path());
+    std::thread::scope(|s| {
+        for th in 0..4 {
+            let h = h.clone();
+            s.spawn(move || {
+                for round in 0..300i64 {
+                    let mut app = h.appender();
+                    for i in 0..25 {
+                        // Threads share half their series.
+                        let idx = if i % 2 == 0 { i } else { 100 * (th + 1) + i };
+                        let _ = app.append(None, &series(idx), round * 1000 + th as i64, 1.0);
+                    }
+                    app.commit().unwrap();
+                }
+            });
+        }
+    });
+    let got = dump(&h, i64::MIN, i64::MAX);
+    for (name, samples) in &got {
+        assert!(
+            samples.windows(2).all(|w| w[0].0 < w[1].0),
+            "{name} not strictly ordered"
+        );
+    }
+    // Unshared series got every sample.
+    assert_eq!(got[&series(101).to_string()].len(), 300);
+    assert_eq!(got.len(), 13 + 4 * 12);
+    drop(h);
+    let h = open(dir.path());
+    assert_eq!(dump(&h, i64::MIN, i64::MAX), got);
+}
+
+#[test]
+fn truncation_drops_old_data_and_survives_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = open(dir.path());
+    let hour = 3_600_000i64;
+    // Series 0 stops after the first hour; series 1 goes on for 5 hours.
+    for t in (0..5 * hour).step_by(60_000) {
+        let mut app = h.appender();
+        if t < hour {
+            app.append(None, &series(0), t, 1.0).unwrap();
+        }
+        app.append(None, &series(1), t, t as f64).unwrap();
+        app.commit().unwrap();
+    }
+    let stats = h.truncate(2 * hour).unwrap();
+    assert_eq!(stats.series_removed, 1);
+    assert_eq!(h.num_series(), 1);
+    assert!(h.min_time() >= 2 * hour);
+    let after = dump(&h, i64::MIN, i64::MAX);
+    assert!(!after.contains_key(&series(0).to_string()));
+    assert!(
+        after[&series(1).to_string()]
+            .iter()
+            .all(|s| s.0 >= 2 * hour)
+    );
+    // Old samples are refused now.
+    let mut app = h.appender();
+    assert!(app.append(None, &series(0), hour, 1.0).is_err());
+    app.rollback().unwrap();
+    // More data after the truncation, then a restart: the checkpoint and the new segments
+    // rebuild exactly the same head.
+    let mut app = h.appender();
+    app.append(None, &series(2), 5 * hour, 7.0).unwrap();
+    app.commit().unwrap();
+    let want = dump(&h, i64::MIN, i64::MAX);
+    h.close().unwrap();
+    drop(h);
+    let h = Head::open(
+        dir.path(),
+        HeadOptions::default(),
+        &Registry::new(),
+        2 * hour,
+    )
+    .unwrap();
+    assert_eq!(dump(&h, i64::MIN, i64::MAX), want);
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Append(Vec<(usize, i64, i8)>),
+    Rollback(Vec<(usize, i64, i8)>),
+    Restart,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let batch = prop::collection::vec((0usize..4, -3i64..200, -2i8..3), 0..40);
+    prop_oneof![
+        6 => batch.clone().prop_map(Op::Append),
+        1 => batch.prop_map(Op::Rollback),
+        1 => Just(Op::Restart),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// The head behaves like a map of sorted vectors with Prometheus's rejection rules,
+    /// across commits, rollbacks and restarts.
+    #[test]
+    fn head_matches_a_simple_model(ops in prop::collection::vec(op(), 1..25)) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut h = open(dir.path());
+        let mut model: BTreeMap<usize, Vec<(i64, u64)>> = BTreeMap::new();
+        let mut clock: BTreeMap<usize, i64> = BTreeMap::new();
+        let mut global_max: Option<i64> = None;
+        for op in ops {
+            match op {
+                Op::Restart => {
+                    h.close().unwrap();
+                    drop(h);
+                    h = open(dir.path());
+                }
+                Op::Append(batch) | Op::Rollback(batch) if batch.is_empty() => {}
+                Op::Append(batch) => {
+                    let mut app = h.appender();
+                    let mut accepted = Vec::new();
+                    for (i, dt, v) in batch {
+                        let t = clock.get(&i).copied().unwrap_or(0) + dt * 1000;
+                        let v = v as f64;
+                        let last = model.get(&i).and_then(|s| s.last().copied());
+                        let in_bounds = global_max.is_none_or(|m| t >= m - 3_600_000);
+                        let want_ok = in_bounds && match last {
+                            None => true,
+                            Some((lt, lv)) => t > lt || (t == lt && v.to_bits() == lv),
+                        };
+                        let got = app.append(None, &series(i), t, v);
+                        prop_assert_eq!(got.is_ok(), want_ok, "append {} at {} after {:?}", i, t, last);
+                        if got.is_ok() {
+                            accepted.push((i, t, v));
+                        }
+                        clock.insert(i, t.max(clock.get(&i).copied().unwrap_or(0)));
+                    }
+                    app.commit().unwrap();
+                    for (i, t, v) in accepted {
+                        let s = model.entry(i).or_default();
+                        match s.last() {
+                            Some(&(lt, _)) if t <= lt => {}
+                            _ => {
+                                s.push((t, v.to_bits()));
+                                global_max = Some(global_max.map_or(t, |m: i64| m.max(t)));
+                            }
+                        }
+                    }
+                }
+                Op::Rollback(batch) => {
+                    let mut app = h.appender();
+                    for (i, dt, v) in batch {
+                        let t = clock.get(&i).copied().unwrap_or(0) + dt * 1000;
+                        let _ = app.append(None, &series(i), t, v as f64);
+                    }
+                    app.rollback().unwrap();
+                }
+            }
+            let got = dump(&h, i64::MIN, i64::MAX);
+            let want: Dump = model
+                .iter()
+                .filter(|(_, s)| !s.is_empty())
+                .map(|(i, s)| (series(*i).to_string(), s.clone()))
+                .collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+}

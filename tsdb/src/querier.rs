@@ -1,0 +1,341 @@
+//! Reading series out of the store: chunk spans from blocks and the head, merged per series.
+//!
+//! Each part of the store (a block, the head) yields, per matching series, a list of chunks
+//! overlapping the queried range. [`merge_series_sets`] merges those lists by label set, and
+//! [`StoredSeries`] iterates the chunks in time order, clipped to the range. Chunks of one
+//! series normally do not overlap (each sample lives in exactly one part), and then the
+//! iterator simply walks them one after another. Overlap happens after a backfill (`tsdb
+//! import`) into a range that already has data; then the samples are merged and samples with
+//! the same timestamp are de-duplicated (the first part, in the order given, wins).
+
+use std::sync::Arc;
+
+use model::{Error as SampleError, Labels, SampleIterator, Series};
+
+use crate::chunkenc::XorIterator;
+use crate::head_chunks::ChunkBytes;
+use crate::mmap::MmapSlice;
+
+/// Where a chunk's bytes are.
+#[derive(Debug, Clone)]
+pub enum ChunkData {
+    /// In a block's chunk file.
+    Block(MmapSlice),
+    /// In a head-chunk file (or its write buffer).
+    HeadFile(ChunkBytes),
+    /// A copy of a head chunk still being appended to.
+    Owned(Arc<[u8]>),
+}
+
+impl AsRef<[u8]> for ChunkData {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            ChunkData::Block(b) => b.as_ref(),
+            ChunkData::HeadFile(b) => b.as_ref(),
+            ChunkData::Owned(b) => b,
+        }
+    }
+}
+
+/// One chunk of one series with its time range.
+#[derive(Debug, Clone)]
+pub struct ChunkSpan {
+    pub mint: i64,
+    pub maxt: i64,
+    pub data: ChunkData,
+}
+
+/// A series read from the store: its labels and the chunks that hold its samples in
+/// `[mint, maxt]`.
+#[derive(Debug)]
+pub struct StoredSeries {
+    labels: Labels,
+    chunks: Vec<ChunkSpan>,
+    mint: i64,
+    maxt: i64,
+    overlapping: bool,
+}
+
+impl StoredSeries {
+    /// `chunks` in any order; they are sorted by start time (stably, so among chunks that
+    /// start together the earlier-given one wins duplicates).
+    pub fn new(labels: Labels, mut chunks: Vec<ChunkSpan>, mint: i64, maxt: i64) -> Self {
+        chunks.sort_by_key(|c| c.mint);
+        let mut overlapping = false;
+        let mut prev_max = i64::MIN;
+        for (i, c) in chunks.iter().enumerate() {
+            if i > 0 && c.mint <= prev_max {
+                overlapping = true;
+                break;
+            }
+            prev_max = prev_max.max(c.maxt);
+        }
+        StoredSeries {
+            labels,
+            chunks,
+            mint,
+            maxt,
+            overlapping,
+        }
+    }
+
+    pub fn chunks(&self) -> &[ChunkSpan] {
+        &self.chunks
+    }
+
+    pub fn into_parts(self) -> (Labels, Vec<ChunkSpan>) {
+        (self.labels, self.chunks)
+    }
+
+    /// Every sample in range, merged and de-duplicated (used for overlapping chunks).
+    fn merged_samples(&self) -> Result<Vec<(i64, f64)>, SampleError> {
+        let mut all: Vec<(i64, f64)> = Vec::new();
+        for c in &self.chunks {
+            if c.maxt < self.mint || c.mint > self.maxt {
+                continue;
+            }
+            let mut it = XorIterator::new(c.data.as_ref());
+            while it.next() {
+                let (t, v) = it.at();
+                if t >= self.mint && t <= self.maxt {
+                    all.push((t, v));
+                }
+            }
+            if let Some(e) = it.err() {
+                return Err(SampleError::Other(e.to_string()));
+            }
+        }
+        // Stable sort keeps the earlier chunk's sample first among equal timestamps.
+        all.sort_by_key(|s| s.0);
+        all.dedup_by_key(|s| s.0);
+        Ok(all)
+    }
+}
+
+impl Series for StoredSeries {
+    fn labels(&self) -> &Labels {
+        &self.labels
+    }
+
+    fn iter(&self) -> Box<dyn SampleIterator + '_> {
+        if self.overlapping {
+            return Box::new(match self.merged_samples() {
+                Ok(v) => OwnedIterator::new(v),
+                Err(e) => OwnedIterator::failed(e),
+            });
+        }
+        Box::new(ChunkSeqIterator {
+            chunks: &self.chunks,
+            next_chunk: 0,
+            cur: None,
+            mint: self.mint,
+            maxt: self.maxt,
+            done: false,
+            err: None,
+        })
+    }
+}
+
+/// Walks non-overlapping chunks in order, clipped to `[mint, maxt]`.
+struct ChunkSeqIterator<'a> {
+    chunks: &'a [ChunkSpan],
+    next_chunk: usize,
+    cur: Option<XorIterator<&'a [u8]>>,
+    mint: i64,
+    maxt: i64,
+    done: bool,
+    err: Option<SampleError>,
+}
+
+impl ChunkSeqIterator<'_> {
+    /// Opens the next chunk that can hold samples at or after `from`.
+    fn open_next(&mut self, from: i64) -> bool {
+        while self.next_chunk < self.chunks.len() {
+            let c = &self.chunks[self.next_chunk];
+            self.next_chunk += 1;
+            if c.mint > self.maxt {
+                break;
+            }
+            if c.maxt < from {
+                continue;
+            }
+            match &mut self.cur {
+                Some(it) => it.reset(c.data.as_ref()),
+                None => self.cur = Some(XorIterator::new(c.data.as_ref())),
+            }
+            return true;
+        }
+        self.done = true;
+        false
+    }
+
+    fn check_err(&mut self) -> bool {
+        if let Some(e) = self.cur.as_ref().and_then(|c| c.err()) {
+            self.err = Some(SampleError::Other(e.to_string()));
+            self.done = true;
+            return true;
+        }
+        false
+    }
+}
+
+impl SampleIterator for ChunkSeqIterator<'_> {
+    fn next(&mut self) -> bool {
+        if self.done {
+            return false;
+        }
+        if self.cur.is_none() {
+            return self.seek(self.mint);
+        }
+        loop {
+            let it = self.cur.as_mut().expect("open chunk");
+            if it.next() {
+                let t = it.at().0;
+                if t > self.maxt {
+                    self.done = true;
+                    return false;
+                }
+                if t >= self.mint {
+                    return true;
+                }
+                continue;
+            }
+            if self.check_err() || !self.open_next(self.mint) {
+                return false;
+            }
+        }
+    }
+
+    fn seek(&mut self, t: i64) -> bool {
+        if self.done {
+            return false;
+        }
+        let t = t.max(self.mint);
+        // The open chunk can still hold `t` if it ends at or after it.
+        let in_current =
+            self.cur.is_some() && self.next_chunk > 0 && self.chunks[self.next_chunk - 1].maxt >= t;
+        if !in_current && !self.open_next(t) {
+            return false;
+        }
+        loop {
+            let it = self.cur.as_mut().expect("open chunk");
+            if it.seek(t) {
+                if it.at().0 > self.maxt {
+                    self.done = true;
+                    return false;
+                }
+                return true;
+            }
+            if self.check_err() || !self.open_next(t) {
+                return false;
+            }
+        }
+    }
+
+    fn at(&self) -> (i64, f64) {
+        self.cur.as_ref().map_or((0, 0.0), |c| c.at())
+    }
+
+    fn err(&self) -> Option<&SampleError> {
+        self.err.as_ref()
+    }
+}
+
+/// Iterates an owned vector of samples.
+struct OwnedIterator {
+    samples: Vec<(i64, f64)>,
+    pos: usize,
+    started: bool,
+    err: Option<SampleError>,
+}
+
+impl OwnedIterator {
+    fn new(samples: Vec<(i64, f64)>) -> Self {
+        OwnedIterator {
+            samples,
+            pos: 0,
+            started: false,
+            err: None,
+        }
+    }
+
+    fn failed(e: SampleError) -> Self {
+        OwnedIterator {
+            samples: Vec::new(),
+            pos: 0,
+            started: false,
+            err: Some(e),
+        }
+    }
+}
+
+impl SampleIterator for OwnedIterator {
+    fn next(&mut self) -> bool {
+        if self.started {
+            self.pos += 1;
+        }
+        self.started = true;
+        self.pos < self.samples.len()
+    }
+
+    fn seek(&mut self, t: i64) -> bool {
+        self.started = true;
+        if self.pos < self.samples.len() && self.samples[self.pos].0 >= t {
+            return true;
+        }
+        self.pos += self.samples[self.pos.min(self.samples.len())..].partition_point(|s| s.0 < t);
+        self.pos < self.samples.len()
+    }
+
+    fn at(&self) -> (i64, f64) {
+        self.samples[self.pos]
+    }
+
+    fn err(&self) -> Option<&SampleError> {
+        self.err.as_ref()
+    }
+}
+
+/// Series with their chunks, sorted by labels: what each part of the store returns.
+pub type SeriesChunkList = Vec<(Labels, Vec<ChunkSpan>)>;
+
+/// Merges per-part series lists (each sorted by labels) into one sorted list; chunks of
+/// series with equal labels are concatenated in part order.
+pub fn merge_series_sets(
+    parts: Vec<Vec<(Labels, Vec<ChunkSpan>)>>,
+) -> Vec<(Labels, Vec<ChunkSpan>)> {
+    let mut parts: Vec<Vec<(Labels, Vec<ChunkSpan>)>> =
+        parts.into_iter().filter(|p| !p.is_empty()).collect();
+    match parts.len() {
+        0 => return Vec::new(),
+        1 => return parts.pop().expect("one part"),
+        _ => {}
+    }
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let mut out: SeriesChunkList = Vec::with_capacity(total);
+    let mut iters: Vec<_> = parts
+        .into_iter()
+        .map(|p| p.into_iter().peekable())
+        .collect();
+    loop {
+        // The smallest label set among the heads of all parts.
+        let mut min: Option<Labels> = None;
+        for it in iters.iter_mut() {
+            if let Some((l, _)) = it.peek()
+                && min.as_ref().is_none_or(|m| l < m)
+            {
+                min = Some(l.clone());
+            }
+        }
+        let Some(min) = min else { break };
+        let mut chunks = Vec::new();
+        for it in iters.iter_mut() {
+            if it.peek().is_some_and(|(l, _)| *l == min) {
+                let (_, c) = it.next().expect("peeked");
+                chunks.extend(c);
+            }
+        }
+        out.push((min, chunks));
+    }
+    out
+}
