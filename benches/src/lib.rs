@@ -45,7 +45,7 @@ pub fn node_like_series(i: usize) -> Labels {
 /// A deterministic, realistic sample value for series `i` at scrape `k`: counters that grow
 /// by small varying amounts, and some constant gauges.
 pub fn value(i: usize, k: usize) -> f64 {
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         (i % 17) as f64
     } else {
         (k * (i % 7 + 1)) as f64 + ((k * 31 + i) % 5) as f64 * 0.25

@@ -1,0 +1,200 @@
+//! Command-line interface. Flags of `vane run` are named as Prometheus names them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vane",
+    version,
+    about = "Vane: a single-node metrics daemon that scrapes, stores and answers like Prometheus.",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the daemon.
+    Run(RunArgs),
+    /// Work on a data directory: backfill and analysis.
+    Tsdb {
+        #[command(subcommand)]
+        cmd: TsdbCommand,
+    },
+    /// Validate files without starting.
+    Check {
+        #[command(subcommand)]
+        cmd: CheckCommand,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Configuration file (a prometheus.yml). Without it, an embedded default configuration
+    /// that scrapes Vane's own /metrics every 15s is used.
+    #[arg(long = "config.file", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+
+    /// Base path of the time-series store.
+    #[arg(
+        long = "storage.tsdb.path",
+        value_name = "DIR",
+        default_value = "./data"
+    )]
+    pub storage_path: PathBuf,
+
+    /// Address to listen on for the HTTP API, /metrics and health checks.
+    #[arg(
+        long = "web.listen-address",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:9090"
+    )]
+    pub listen_address: String,
+
+    /// How long to keep samples (a Prometheus duration such as 15d or 4w); 0 keeps them
+    /// until the size limit applies.
+    #[arg(
+        long = "storage.tsdb.retention.time",
+        value_name = "DURATION",
+        default_value = "15d"
+    )]
+    pub retention_time: String,
+
+    /// Maximum bytes of storage (units B, KB, MB, GB, TB, PB, EB, powers of 1024); 0 is
+    /// no limit.
+    #[arg(
+        long = "storage.tsdb.retention.size",
+        value_name = "SIZE",
+        default_value = "0"
+    )]
+    pub retention_size: String,
+
+    /// When the WAL is fsynced: `never` (segment ends and shutdown only; a killed process
+    /// still loses nothing acknowledged), `always` (before every commit returns, group
+    /// commit), or a duration such as `1s` (at most that long between fsyncs).
+    #[arg(
+        long = "storage.tsdb.wal-fsync",
+        value_name = "POLICY",
+        default_value = "never"
+    )]
+    pub wal_fsync: String,
+
+    /// Only log messages of this level or above.
+    #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
+    pub log_level: String,
+
+    /// Log format.
+    #[arg(long = "log.format", value_name = "FORMAT", default_value = "logfmt", value_parser = ["logfmt", "json"])]
+    pub log_format: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TsdbCommand {
+    /// Backfill blocks from OpenMetrics text with timestamps (the input of
+    /// `promtool tsdb create-blocks-from openmetrics`; gzip is detected).
+    Import {
+        /// The file to import.
+        file: PathBuf,
+        /// Data directory to write blocks into.
+        #[arg(
+            long = "storage.tsdb.path",
+            value_name = "DIR",
+            default_value = "./data"
+        )]
+        storage_path: PathBuf,
+        /// Length of each block.
+        #[arg(long = "block-duration", value_name = "DURATION", default_value = "2h")]
+        block_duration: String,
+    },
+    /// Print blocks, series, samples, bytes per sample and the highest cardinalities.
+    Analyze {
+        /// Data directory to analyze.
+        #[arg(
+            long = "storage.tsdb.path",
+            value_name = "DIR",
+            default_value = "./data"
+        )]
+        storage_path: PathBuf,
+        /// How many entries each top list shows.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// The block whose cardinality is shown (default: the head if it can be opened,
+        /// else the newest block).
+        #[arg(long, value_name = "ULID")]
+        block: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// Validate a configuration file.
+    Config {
+        /// The file to check.
+        file: PathBuf,
+    },
+}
+
+/// Parses Prometheus's byte sizes: a number and a unit of B, KB, MB, GB, TB, PB or EB
+/// (powers of 1024), or a plain number of bytes.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("invalid size {s:?}"))?;
+    let mult: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "KB" | "KIB" => 1 << 10,
+        "MB" | "MIB" => 1 << 20,
+        "GB" | "GIB" => 1 << 30,
+        "TB" | "TIB" => 1 << 40,
+        "PB" | "PIB" => 1 << 50,
+        "EB" | "EIB" => 1 << 60,
+        _ => {
+            return Err(format!(
+                "invalid size unit in {s:?} (use B, KB, MB, GB, TB, PB or EB)"
+            ));
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size {s:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!(parse_bytes("0").unwrap(), 0);
+        assert_eq!(parse_bytes("512MB").unwrap(), 512 << 20);
+        assert_eq!(parse_bytes("1GB").unwrap(), 1 << 30);
+        assert_eq!(parse_bytes("10kb").unwrap(), 10 << 10);
+        assert!(parse_bytes("1.5GB").is_err());
+        assert!(parse_bytes("5XB").is_err());
+    }
+
+    #[test]
+    fn flags_parse_with_prometheus_names() {
+        let cli = Cli::try_parse_from([
+            "vane",
+            "run",
+            "--config.file=x.yml",
+            "--storage.tsdb.path",
+            "/d",
+            "--web.listen-address=0.0.0.0:1",
+            "--storage.tsdb.retention.time=30d",
+            "--storage.tsdb.retention.size=1GB",
+            "--log.level=debug",
+        ])
+        .unwrap();
+        let Command::Run(a) = cli.cmd else { panic!() };
+        assert_eq!(a.config_file.unwrap(), PathBuf::from("x.yml"));
+        assert_eq!(a.storage_path, PathBuf::from("/d"));
+        assert_eq!(a.retention_time, "30d");
+        assert!(Cli::try_parse_from(["vane", "run", "--log.level=loud"]).is_err());
+    }
+}

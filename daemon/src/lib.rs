@@ -1,0 +1,59 @@
+//! The `vane` binary: configuration, wiring, lifecycle and self-telemetry. `main.rs` only
+//! calls [`main`].
+//!
+//! * [`cli`]: flags and subcommands (Prometheus's flag names for `vane run`);
+//! * [`config`]: the prometheus.yml configuration, parsed then validated;
+//! * [`run`]: start-up and the ordered shutdown of components;
+//! * [`http`]: `/metrics`, `/-/healthy`, `/-/ready`;
+//! * [`telemetry`]: process metrics;
+//! * [`tsdb_cmd`]: `vane tsdb import` and `vane tsdb analyze`.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod run;
+pub mod telemetry;
+pub mod tsdb_cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{CheckCommand, Cli, Command, TsdbCommand};
+
+/// Runs the command line and returns the process exit code: 0 on success, 1 on any error
+/// (printed to stderr), 2 for usage errors.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Command::Run(args) => run::run(args),
+        Command::Tsdb { cmd } => match cmd {
+            TsdbCommand::Import {
+                file,
+                storage_path,
+                block_duration,
+            } => tsdb_cmd::import(&file, &storage_path, &block_duration).map(|s| print!("{s}")),
+            TsdbCommand::Analyze {
+                storage_path,
+                limit,
+                block,
+            } => tsdb_cmd::analyze(&storage_path, limit, block.as_deref()).map(|s| print!("{s}")),
+        },
+        Command::Check { cmd } => match cmd {
+            CheckCommand::Config { file } => config::Config::load(&file).map(|c| {
+                println!(
+                    "{}: valid ({} scrape jobs)",
+                    file.display(),
+                    c.scrape_configs.len()
+                );
+            }),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vane: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

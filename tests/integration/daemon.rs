@@ -1,0 +1,170 @@
+//! The daemon's lifecycle, health endpoints, self-metrics and command line.
+
+use std::os::unix::process::ExitStatusExt;
+
+use crate::harness::{Vane, free_port, vane};
+
+#[test]
+fn health_readiness_and_metrics() {
+    let v = Vane::start(&[]);
+    let r = v.get("/-/healthy");
+    assert_eq!((r.status, r.body.as_str()), (200, "Vane is Healthy.\n"));
+    let r = v.get("/-/ready");
+    assert_eq!((r.status, r.body.as_str()), (200, "Vane is Ready.\n"));
+    let head = crate::harness::http(&v.addr, "HEAD", "/-/healthy").unwrap();
+    assert_eq!(head.status, 200);
+    let m = v.get("/metrics");
+    assert_eq!(m.status, 200);
+    assert_eq!(
+        m.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    for name in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_start_time_seconds",
+        "vane_tsdb_head_series",
+        "vane_tsdb_head_samples_appended_total",
+        "vane_tsdb_wal_fsync_duration_seconds_bucket",
+        "vane_tsdb_blocks_loaded",
+        "vane_tsdb_compactions_total",
+        "vane_tsdb_head_chunks_files",
+    ] {
+        assert!(
+            m.body.contains(&format!("\n{name}")),
+            "{name} missing from /metrics:\n{}",
+            m.body
+        );
+    }
+    assert!(m.body.contains(&format!(
+        "vane_build_info{{version=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    )));
+    assert!(v.metric("process_resident_memory_bytes").unwrap() > 1e6);
+    assert_eq!(v.get("/nope").status, 404);
+}
+
+#[test]
+fn sigterm_and_sigint_stop_cleanly() {
+    for sig in ["TERM", "INT"] {
+        let mut v = Vane::start(&[]);
+        let status = v.signal_and_wait(sig);
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "exit after SIG{sig}: {status:?}\n{}",
+            v.logs()
+        );
+        assert!(v.logs().contains("store closed"), "{}", v.logs());
+    }
+}
+
+#[test]
+fn restarts_after_sigkill_and_after_clean_stop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut v = Vane::start_in(&data, &[]);
+    let status = v.signal_and_wait("KILL");
+    assert_eq!(status.signal(), Some(9));
+    drop(v);
+    let mut v = Vane::start_in(&data, &[]);
+    assert_eq!(v.signal_and_wait("TERM").code(), Some(0));
+    let _v = Vane::start_in(&data, &[]);
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let out = vane(&["run", "--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--config.file",
+        "--storage.tsdb.path",
+        "--web.listen-address",
+        "--storage.tsdb.retention.time",
+        "--storage.tsdb.retention.size",
+        "--storage.tsdb.wal-fsync",
+        "--log.level",
+        "--log.format",
+    ] {
+        assert!(help.contains(flag), "{flag} not in help:\n{help}");
+    }
+    let top = String::from_utf8_lossy(&vane(&["--help"]).stdout).to_string();
+    for cmd in ["run", "tsdb", "check"] {
+        assert!(top.contains(cmd), "{cmd} not in help:\n{top}");
+    }
+}
+
+#[test]
+fn bad_configuration_and_flags_are_refused_with_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: a\n    bogus: 1\n",
+    )
+    .unwrap();
+    let data = tmp.path().join("data");
+    let out = vane(&[
+        "run",
+        &format!("--config.file={}", bad.display()),
+        &format!("--storage.tsdb.path={}", data.display()),
+        &format!("--web.listen-address=127.0.0.1:{}", free_port()),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.yml") && err.contains("line 5") && err.contains("bogus"),
+        "{err}"
+    );
+    let out = vane(&[
+        "run",
+        "--storage.tsdb.retention.time=15 days",
+        &format!("--storage.tsdb.path={}", data.display()),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--storage.tsdb.retention.time"));
+    // `check config`.
+    let good = tmp.path().join("good.yml");
+    std::fs::write(&good, "scrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['127.0.0.1:9100']\n").unwrap();
+    let out = vane(&["check", "config", good.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("valid (1 scrape jobs)"));
+    let out = vane(&["check", "config", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn a_busy_port_or_a_locked_store_is_a_clear_error() {
+    let v = Vane::start(&[]);
+    // Same port, other data directory.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = vane(&[
+        "run",
+        &format!("--web.listen-address={}", v.addr),
+        &format!("--storage.tsdb.path={}", tmp.path().display()),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot listen on"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Same data directory, other port.
+    let out = vane(&[
+        "run",
+        &format!("--web.listen-address=127.0.0.1:{}", free_port()),
+        &format!("--storage.tsdb.path={}", v.data.display()),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("locked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,6 @@
+//! Vane's integration tests: one binary, each test boots the real `vane` on 127.0.0.1.
+
+mod harness;
+
+mod daemon;
+mod tsdb_cli;
