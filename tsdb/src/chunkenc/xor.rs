@@ -105,22 +105,21 @@ impl XorAppender {
             self.w.write_bit(false);
             return;
         }
-        self.w.write_bit(true);
         let leading = (x.leading_zeros() as u8).min(31);
         let trailing = x.trailing_zeros() as u8;
         if self.leading != 0xff && leading >= self.leading && trailing >= self.trailing {
-            // Fits the previous window.
-            self.w.write_bit(false);
+            // `10`: fits the previous window.
+            self.w.write_bits(0b10, 2);
             let sig = 64 - self.leading as u32 - self.trailing as u32;
             self.w.write_bits(x >> self.trailing, sig);
         } else {
             self.leading = leading;
             self.trailing = trailing;
             let sig = 64 - leading as u32 - trailing as u32;
-            self.w.write_bit(true);
-            self.w.write_bits(leading as u64, 5);
-            // 64 significant bits are written as 0 (6 bits hold 0..=63).
-            self.w.write_bits((sig & 63) as u64, 6);
+            // `11`, leading zeros (5 bits), significant bits (6 bits; 64 is written as 0),
+            // as one 13-bit write.
+            let control = (0b11 << 11) | ((leading as u64) << 6) | (sig & 63) as u64;
+            self.w.write_bits(control, 13);
             self.w.write_bits(x >> trailing, sig);
         }
     }

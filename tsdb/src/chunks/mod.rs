@@ -85,7 +85,14 @@ impl ChunkWriter {
 
     /// Appends a chunk and returns where it is.
     pub fn write(&mut self, encoding: u8, data: &[u8]) -> Result<ChunkRef> {
-        let rec = 4 + 1 + data.len() as u64 + 4;
+        let mut len_buf = Vec::with_capacity(5);
+        let mut n = data.len() as u64;
+        while n >= 0x80 {
+            len_buf.push(n as u8 | 0x80);
+            n >>= 7;
+        }
+        len_buf.push(n as u8);
+        let rec = len_buf.len() as u64 + 1 + data.len() as u64 + 4;
         if self.file.is_none() || self.size + rec > MAX_FILE {
             self.finish_file()?;
             self.seq += 1;
@@ -106,8 +113,7 @@ impl ChunkWriter {
         let mut crc = crc32c::crc32c(&[encoding]);
         crc = crc32c::crc32c_append(crc, data);
         let path = || seg_path(&self.dir, self.seq);
-        f.write_all(&(data.len() as u32).to_le_bytes())
-            .map_err(|e| Error::io(path(), e))?;
+        f.write_all(&len_buf).map_err(|e| Error::io(path(), e))?;
         f.write_all(&[encoding]).map_err(|e| Error::io(path(), e))?;
         f.write_all(data).map_err(|e| Error::io(path(), e))?;
         f.write_all(&crc.to_le_bytes())
@@ -182,21 +188,37 @@ impl ChunkReader {
         let b = m.bytes();
         let off = r.offset() as usize;
         let bad = |reason: &str| Error::corruption(m.path(), off as u64, reason.to_string());
-        if off < HEADER || off + 5 > b.len() {
+        if off < HEADER || off >= b.len() {
             return Err(bad("chunk reference out of range"));
         }
-        let len = u32::from_le_bytes(b[off..off + 4].try_into().expect("4")) as usize;
-        let data_start = off + 5;
+        // Length: a uvarint of at most 5 bytes.
+        let (mut len, mut p, mut shift) = (0usize, off, 0u32);
+        loop {
+            let Some(&byte) = b.get(p) else {
+                return Err(bad("chunk length cut short"));
+            };
+            p += 1;
+            len |= ((byte & 0x7f) as usize) << shift;
+            if byte & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift > 28 {
+                return Err(bad("chunk length too long"));
+            }
+        }
+        let enc_at = p;
+        let data_start = enc_at + 1;
         let end = data_start
             .checked_add(len)
             .filter(|e| e + 4 <= b.len())
             .ok_or_else(|| bad("chunk cut short"))?;
         let want = u32::from_le_bytes(b[end..end + 4].try_into().expect("4"));
-        if crc32c::crc32c(&b[off + 4..end]) != want {
+        if crc32c::crc32c(&b[enc_at..end]) != want {
             return Err(bad("chunk checksum mismatch"));
         }
         let slice = MmapSlice::new(m.clone(), data_start..end).expect("checked range");
-        Ok((b[off + 4], slice))
+        Ok((b[enc_at], slice))
     }
 
     pub fn size_bytes(&self) -> u64 {
