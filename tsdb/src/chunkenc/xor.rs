@@ -61,9 +61,12 @@ impl XorAppender {
         let vb = v.to_bits();
         match self.n {
             0 => {
-                // Zig-zag varint time, then the raw value.
+                // Zig-zag varint time, then the value XOR'd against 0 with no window yet,
+                // which costs one bit for 0 and little for small round numbers.
                 write_uvarint(&mut self.w, ((t << 1) ^ (t >> 63)) as u64);
-                self.w.write_bits(vb, 64);
+                self.v = 0;
+                self.leading = 0xff;
+                self.write_value(vb);
                 self.t0 = t;
             }
             1 => {
@@ -182,6 +185,8 @@ struct Decoder {
     v: u64,
     leading: u8,
     trailing: u8,
+    /// Whether a leading/trailing-zero window has been read yet.
+    window: bool,
 }
 
 impl Decoder {
@@ -195,6 +200,7 @@ impl Decoder {
             v: 0,
             leading: 0,
             trailing: 0,
+            window: false,
         }
     }
 
@@ -220,8 +226,9 @@ impl Decoder {
     fn first(&mut self, b: &[u8]) -> Option<()> {
         let zz = read_uvarint(&mut self.r, b)?;
         self.t = ((zz >> 1) as i64) ^ -((zz & 1) as i64);
-        self.v = self.r.read_u64(b)?;
-        Some(())
+        self.v = 0;
+        self.window = false;
+        self.read_value(b)
     }
 
     fn second(&mut self, b: &[u8]) -> Option<()> {
@@ -267,6 +274,7 @@ impl Decoder {
             return Some(()); // same value
         }
         if self.r.read_bit(b)? {
+            self.window = true;
             self.leading = self.r.read_bits(b, 5)? as u8;
             let mut sig = self.r.read_bits(b, 6)? as u8;
             if sig == 0 {
@@ -277,10 +285,10 @@ impl Decoder {
             }
             self.trailing = 64 - self.leading - sig;
         }
-        let sig = 64 - self.leading as u32 - self.trailing as u32;
-        if sig == 0 {
+        if !self.window {
             return None; // a window must exist before it is reused
         }
+        let sig = 64 - self.leading as u32 - self.trailing as u32;
         let bits = if sig > 56 {
             let hi = self.r.read_bits(b, sig - 32)?;
             (hi << 32) | self.r.read_bits(b, 32)?
