@@ -67,6 +67,9 @@ impl XorAppender {
                 self.v = 0;
                 self.leading = 0xff;
                 self.write_value(vb);
+                // The window of a value against 0 is far wider than those of later changes;
+                // reusing it would waste bits, so the second value opens its own.
+                self.leading = 0xff;
                 self.t0 = t;
             }
             1 => {
@@ -228,7 +231,9 @@ impl Decoder {
         self.t = ((zz >> 1) as i64) ^ -((zz & 1) as i64);
         self.v = 0;
         self.window = false;
-        self.read_value(b)
+        self.read_value(b)?;
+        self.window = false;
+        Some(())
     }
 
     fn second(&mut self, b: &[u8]) -> Option<()> {

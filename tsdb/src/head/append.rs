@@ -122,7 +122,7 @@ impl HeadAppender {
     /// Ends the batch: forgets its samples and releases their series.
     fn clear(&mut self) {
         for p in self.samples.drain(..) {
-            p.series.data.lock().pending -= 1;
+            p.series.pending.fetch_sub(1, Ordering::SeqCst);
         }
         self.unlogged.clear();
     }
@@ -141,32 +141,33 @@ impl Appender for HeadAppender {
             return Err(SampleError::OutOfBounds);
         }
         let mut s = self.lookup(r, labels)?;
+        // Announce the pending sample before checking for removal: garbage collection sets
+        // `removed` before it reads `pending`, so one of the two always sees the other.
         loop {
-            let mut d = s.data.lock();
-            if d.removed {
-                // Garbage-collected since it was found: find or create it anew.
-                let labels = s.labels.clone();
-                drop(d);
-                std::thread::yield_now();
-                s = self.head.get_or_create(&labels).0;
-                continue;
+            s.pending.fetch_add(1, Ordering::SeqCst);
+            if !s.removed.load(Ordering::SeqCst) {
+                break;
             }
-            if d.last_t != i64::MIN {
-                if t < d.last_t {
-                    self.head.metrics.out_of_order.inc();
-                    return Err(SampleError::OutOfOrderSample);
-                }
-                if t == d.last_t {
-                    if v.to_bits() == d.last_v {
-                        // The same sample again: accepted, nothing to do.
-                        return Ok(SeriesRef(s.id as u64));
-                    }
-                    self.head.metrics.duplicate.inc();
-                    return Err(SampleError::DuplicateSampleForTimestamp);
-                }
+            s.pending.fetch_sub(1, Ordering::SeqCst);
+            let labels = s.labels.clone();
+            std::thread::yield_now();
+            s = self.head.get_or_create(&labels).0;
+        }
+        // Early checks against the newest committed sample, without the series lock; commit
+        // checks again under it.
+        let last_t = s.newest_t.load(Ordering::Acquire);
+        if last_t != i64::MIN && t <= last_t {
+            s.pending.fetch_sub(1, Ordering::SeqCst);
+            if t < last_t {
+                self.head.metrics.out_of_order.inc();
+                return Err(SampleError::OutOfOrderSample);
             }
-            d.pending += 1;
-            break;
+            if v.to_bits() == s.newest_v.load(Ordering::Acquire) {
+                // The same sample again: accepted, nothing to do.
+                return Ok(SeriesRef(s.id as u64));
+            }
+            self.head.metrics.duplicate.inc();
+            return Err(SampleError::DuplicateSampleForTimestamp);
         }
         if !s.wal_logged.load(Ordering::Acquire) && !self.unlogged.iter().any(|u| u.id == s.id) {
             self.unlogged.push(s.clone());
@@ -197,8 +198,10 @@ impl Appender for HeadAppender {
         let mut appended = 0u64;
         for p in self.samples.drain(..) {
             let mut d = p.series.data.lock();
-            d.pending -= 1;
-            match head.append_locked(&p.series, &mut d, p.t, p.v) {
+            let r = head.append_locked(&p.series, &mut d, p.t, p.v);
+            drop(d);
+            p.series.pending.fetch_sub(1, Ordering::SeqCst);
+            match r {
                 Ok(true) => {
                     appended += 1;
                     mint = mint.min(p.t);

@@ -40,9 +40,14 @@ impl Head {
                 stats.chunks_removed += 1;
             }
             if d.is_empty() {
-                if d.pending == 0 && !d.removed {
-                    d.removed = true;
-                    removed.push((s.id, s.labels.clone()));
+                // Mark first, then look for pending samples (appenders do the reverse), so a
+                // batch that is about to append keeps the series alive.
+                if !s.removed.swap(true, Ordering::SeqCst) {
+                    if s.pending.load(Ordering::SeqCst) == 0 {
+                        removed.push((s.id, s.labels.clone()));
+                    } else {
+                        s.removed.store(false, Ordering::SeqCst);
+                    }
                 }
             } else if let Some(t) = d.min_time() {
                 new_min = new_min.min(t);

@@ -335,6 +335,8 @@ impl Head {
         open.app.append(t, v);
         d.last_t = t;
         d.last_v = v.to_bits();
+        s.newest_t.store(t, Ordering::Release);
+        s.newest_v.store(d.last_v, Ordering::Release);
         Ok(true)
     }
 

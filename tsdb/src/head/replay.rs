@@ -148,6 +148,8 @@ impl Head {
             if let Some(last) = chunks.last() {
                 d.last_t = last.maxt;
                 d.last_v = self.last_value(last).unwrap_or(0);
+                s.newest_t.store(d.last_t, Ordering::Release);
+                s.newest_v.store(d.last_v, Ordering::Release);
                 self.update_time_bounds(chunks[0].mint, last.maxt);
             }
             d.mmapped = chunks;

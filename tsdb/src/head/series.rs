@@ -4,8 +4,9 @@
 //! write lock, and only on one stripe, so appenders on different threads do not contend.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64};
 
 use model::Labels;
 use parking_lot::{Mutex, RwLock};
@@ -37,11 +38,6 @@ pub(crate) struct SeriesData {
     /// Time and value bits of the newest sample, `i64::MIN` when there is none.
     pub(crate) last_t: i64,
     pub(crate) last_v: u64,
-    /// Samples of uncommitted batches; garbage collection leaves the series alone while > 0.
-    pub(crate) pending: u32,
-    /// Set by garbage collection when the series leaves the head; an appender holding it then
-    /// looks the labels up again.
-    pub(crate) removed: bool,
 }
 
 impl SeriesData {
@@ -66,6 +62,15 @@ pub(crate) struct MemSeries {
     /// True once a WAL series record for this series has been written (or replayed).
     pub(crate) wal_logged: AtomicBool,
     pub(crate) data: Mutex<SeriesData>,
+    /// Copies of `data.last_t` and `data.last_v`, written under the lock and read without it
+    /// by `append` for its early checks (commit checks again under the lock).
+    pub(crate) newest_t: AtomicI64,
+    pub(crate) newest_v: AtomicU64,
+    /// Samples of uncommitted batches; garbage collection leaves the series alone while > 0.
+    pub(crate) pending: AtomicU32,
+    /// Set by garbage collection when the series leaves the head; an appender holding it then
+    /// looks the labels up again.
+    pub(crate) removed: AtomicBool,
 }
 
 impl MemSeries {
@@ -79,18 +84,45 @@ impl MemSeries {
                 open: None,
                 last_t: i64::MIN,
                 last_v: 0,
-                pending: 0,
-                removed: false,
             }),
+            newest_t: AtomicI64::new(i64::MIN),
+            newest_v: AtomicU64::new(0),
+            pending: AtomicU32::new(0),
+            removed: AtomicBool::new(false),
         }
     }
 }
 
+/// Hashes integer keys (series ids, label-set hashes) with one multiplication: the keys are
+/// already well spread or sequential, and SipHash would cost more than the rest of a lookup.
+#[derive(Default)]
+pub(crate) struct IntHasher(u64);
+
+impl Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(n as u64);
+    }
+    fn write_u64(&mut self, n: u64) {
+        // Fibonacci hashing spreads sequential ids over the high bits the table uses.
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
+
 #[derive(Default)]
 struct HashStripe {
-    unique: HashMap<u64, Arc<MemSeries>>,
+    unique: IntMap<u64, Arc<MemSeries>>,
     /// Series whose label hash collides with another's; rare.
-    conflicts: HashMap<u64, Vec<Arc<MemSeries>>>,
+    conflicts: IntMap<u64, Vec<Arc<MemSeries>>>,
 }
 
 impl HashStripe {
@@ -137,7 +169,7 @@ impl HashStripe {
     }
 }
 
-type IdStripe = RwLock<HashMap<u32, Arc<MemSeries>>>;
+type IdStripe = RwLock<IntMap<u32, Arc<MemSeries>>>;
 
 pub(crate) struct SeriesMap {
     by_id: Box<[IdStripe]>,
@@ -150,7 +182,7 @@ impl SeriesMap {
     pub(crate) fn new(stripes: usize) -> Self {
         let n = stripes.max(1).next_power_of_two();
         SeriesMap {
-            by_id: (0..n).map(|_| RwLock::new(HashMap::new())).collect(),
+            by_id: (0..n).map(|_| RwLock::new(IntMap::default())).collect(),
             by_hash: (0..n).map(|_| RwLock::new(HashStripe::default())).collect(),
             mask: n - 1,
         }
