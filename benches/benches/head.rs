@@ -1,7 +1,7 @@
 //! Head append and replay throughput.
 //!
 //! * `append_by_ref`: one sample for each of N existing series (default 1,000,000; set
-//!   `VANE_BENCH_SERIES`), committed in batches of 10,000 like many concurrent scrapes, with
+//!   `VANE_BENCH_SERIES`), committed in batches of 1,000 (one node_exporter scrape), with
 //!   the WAL on (default sync policy). Series references are cached, as the scraper does.
 //! * `append_by_labels`: the same through label-set lookups (no cached reference).
 //! * `replay_wal`: opening a head whose WAL holds 5 M samples (head-chunk files removed first,
@@ -20,7 +20,7 @@ fn series_count() -> usize {
         .unwrap_or(1_000_000)
 }
 
-const BATCH: usize = 10_000;
+const BATCH: usize = 1_000;
 const STEP_MS: i64 = 15_000;
 
 fn append_by_ref(c: &mut Criterion) {
