@@ -14,6 +14,7 @@ pub mod chunkenc;
 pub mod chunks;
 pub mod compact;
 pub mod db;
+mod encoding;
 pub mod error;
 pub mod head;
 pub mod head_chunks;

@@ -10,7 +10,9 @@
 //! value does *not* match; all others are intersected. A selection made only of
 //! empty-matching matchers starts from every series.
 
-use model::{MatchType, Matcher};
+use std::collections::BTreeSet;
+
+use model::{Labels, MatchType, Matcher};
 use roaring::RoaringBitmap;
 
 use crate::error::Result;
@@ -82,6 +84,41 @@ pub fn postings_for_matchers(ix: &dyn IndexLookup, matchers: &[Matcher]) -> Resu
         }
     }
     Ok(result)
+}
+
+/// Sorted, unique label names of the series `ids`; `labels_of` gives a series' labels (or
+/// `None` if it is gone).
+pub(crate) fn label_names_of(
+    ids: &RoaringBitmap,
+    mut labels_of: impl FnMut(u32) -> Result<Option<Labels>>,
+) -> Result<Vec<String>> {
+    let mut names = BTreeSet::new();
+    for id in ids.iter() {
+        for l in labels_of(id)?.iter().flatten() {
+            if !names.contains(&*l.name) {
+                names.insert(l.name.to_string());
+            }
+        }
+    }
+    Ok(names.into_iter().collect())
+}
+
+/// Sorted, unique values of label `name` across the series `ids`.
+pub(crate) fn label_values_of(
+    ids: &RoaringBitmap,
+    name: &str,
+    mut labels_of: impl FnMut(u32) -> Result<Option<Labels>>,
+) -> Result<Vec<String>> {
+    let mut values = BTreeSet::new();
+    for id in ids.iter() {
+        if let Some(l) = labels_of(id)? {
+            let v = l.get(name);
+            if !v.is_empty() && !values.contains(v) {
+                values.insert(v.to_string());
+            }
+        }
+    }
+    Ok(values.into_iter().collect())
 }
 
 /// Series whose (non-empty) value of `m.name` satisfies `m`.

@@ -16,7 +16,7 @@ pub use meta::{BlockMeta, BlockStats, Compaction, new_ulid};
 use crate::chunks::{ChunkMeta, ChunkReader, ChunkWriter};
 use crate::error::{Error, Result};
 use crate::index::{IndexReader, IndexWriter};
-use crate::postings::postings_for_matchers;
+use crate::postings::{label_names_of, label_values_of, postings_for_matchers};
 
 /// One chunk to write: (mint, maxt, encoding, bytes, samples).
 pub type ChunkToWrite = (i64, i64, u8, Vec<u8>, u32);
@@ -193,16 +193,9 @@ impl Block {
         if matchers.is_empty() {
             return Ok(self.index.label_names());
         }
-        let mut names = std::collections::BTreeSet::new();
+        let ids = postings_for_matchers(&self.index, matchers)?;
         let mut metas = Vec::new();
-        for id in postings_for_matchers(&self.index, matchers)?.iter() {
-            for l in &self.index.series(id, &mut metas)? {
-                if !names.contains(&*l.name) {
-                    names.insert(l.name.to_string());
-                }
-            }
-        }
-        Ok(names.into_iter().collect())
+        label_names_of(&ids, |id| self.index.series(id, &mut metas).map(Some))
     }
 
     /// Values of `name` across series matching `matchers`, sorted.
@@ -210,15 +203,8 @@ impl Block {
         if matchers.is_empty() {
             return Ok(self.index.label_values(name));
         }
-        let mut values = std::collections::BTreeSet::new();
+        let ids = postings_for_matchers(&self.index, matchers)?;
         let mut metas = Vec::new();
-        for id in postings_for_matchers(&self.index, matchers)?.iter() {
-            let l = self.index.series(id, &mut metas)?;
-            let v = l.get(name);
-            if !v.is_empty() && !values.contains(v) {
-                values.insert(v.to_string());
-            }
-        }
-        Ok(values.into_iter().collect())
+        label_values_of(&ids, name, |id| self.index.series(id, &mut metas).map(Some))
     }
 }

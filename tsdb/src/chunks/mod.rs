@@ -7,6 +7,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::encoding::{Decbuf, put_uvarint};
 use crate::error::{Error, Result};
 use crate::mmap::{MmapFile, MmapSlice};
 
@@ -86,12 +87,7 @@ impl ChunkWriter {
     /// Appends a chunk and returns where it is.
     pub fn write(&mut self, encoding: u8, data: &[u8]) -> Result<ChunkRef> {
         let mut len_buf = Vec::with_capacity(5);
-        let mut n = data.len() as u64;
-        while n >= 0x80 {
-            len_buf.push(n as u8 | 0x80);
-            n >>= 7;
-        }
-        len_buf.push(n as u8);
+        put_uvarint(&mut len_buf, data.len() as u64);
         let rec = len_buf.len() as u64 + 1 + data.len() as u64 + 4;
         if self.file.is_none() || self.size + rec > MAX_FILE {
             self.finish_file()?;
@@ -192,21 +188,12 @@ impl ChunkReader {
             return Err(bad("chunk reference out of range"));
         }
         // Length: a uvarint of at most 5 bytes.
-        let (mut len, mut p, mut shift) = (0usize, off, 0u32);
-        loop {
-            let Some(&byte) = b.get(p) else {
-                return Err(bad("chunk length cut short"));
-            };
-            p += 1;
-            len |= ((byte & 0x7f) as usize) << shift;
-            if byte & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-            if shift > 28 {
-                return Err(bad("chunk length too long"));
-            }
-        }
+        let mut d = Decbuf::new(b, off);
+        let len = d
+            .uvarint()
+            .filter(|_| d.pos - off <= 5)
+            .ok_or_else(|| bad("chunk length damaged"))? as usize;
+        let p = d.pos;
         let enc_at = p;
         let data_start = enc_at + 1;
         let end = data_start

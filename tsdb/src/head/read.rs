@@ -5,7 +5,7 @@ use model::{Labels, Matcher};
 use super::Head;
 use super::series::MemSeries;
 use crate::error::Result;
-use crate::postings::postings_for_matchers;
+use crate::postings::{label_names_of, label_values_of, postings_for_matchers};
 use crate::querier::{ChunkData, ChunkSpan};
 
 impl Head {
@@ -74,17 +74,7 @@ impl Head {
             return Ok(self.postings.label_names());
         }
         let ids = postings_for_matchers(&self.postings, matchers)?;
-        let mut names = std::collections::BTreeSet::new();
-        for id in ids.iter() {
-            if let Some(s) = self.series.get(id) {
-                for l in &s.labels {
-                    if !names.contains(&*l.name) {
-                        names.insert(l.name.to_string());
-                    }
-                }
-            }
-        }
-        Ok(names.into_iter().collect())
+        label_names_of(&ids, |id| Ok(self.series.get(id).map(|s| s.labels.clone())))
     }
 
     /// Values of label `name` across series matching `matchers`, sorted.
@@ -93,16 +83,9 @@ impl Head {
             return Ok(self.postings.label_values(name));
         }
         let ids = postings_for_matchers(&self.postings, matchers)?;
-        let mut values = std::collections::BTreeSet::new();
-        for id in ids.iter() {
-            if let Some(s) = self.series.get(id) {
-                let v = s.labels.get(name);
-                if !v.is_empty() && !values.contains(v) {
-                    values.insert(v.to_string());
-                }
-            }
-        }
-        Ok(values.into_iter().collect())
+        label_values_of(&ids, name, |id| {
+            Ok(self.series.get(id).map(|s| s.labels.clone()))
+        })
     }
 
     /// Series per `name=value` pair.

@@ -30,15 +30,3 @@ pub(crate) const TOC_ENTRY: usize = 20;
 pub(crate) const TOC_LEN: usize = SECTIONS * TOC_ENTRY + 12 + 4;
 /// Postings table entry: name symbol (u32), value symbol (u32), offset (u64), length (u32).
 pub(crate) const POSTINGS_ENTRY: usize = 20;
-
-pub(crate) fn put_uvarint(buf: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        buf.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    buf.push(v as u8);
-}
-
-pub(crate) fn put_varint(buf: &mut Vec<u8>, v: i64) {
-    put_uvarint(buf, ((v << 1) ^ (v >> 63)) as u64);
-}

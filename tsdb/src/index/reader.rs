@@ -9,6 +9,7 @@ use roaring::RoaringBitmap;
 
 use super::*;
 use crate::chunks::{ChunkMeta, ChunkRef};
+use crate::encoding::Decbuf;
 use crate::error::{Error, Result};
 use crate::mmap::MmapFile;
 use crate::postings::IndexLookup;
@@ -22,37 +23,6 @@ pub struct IndexReader {
     num_series: u32,
     /// Per label name (by symbol): its entries in the postings table.
     names: Vec<(u32, Range<usize>)>,
-}
-
-struct Cur<'a> {
-    b: &'a [u8],
-    pos: usize,
-}
-
-impl Cur<'_> {
-    fn uvarint(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        let mut shift = 0u32;
-        loop {
-            let b = *self.b.get(self.pos)?;
-            self.pos += 1;
-            if shift == 63 && b > 1 {
-                return None;
-            }
-            v |= ((b & 0x7f) as u64) << shift;
-            if b & 0x80 == 0 {
-                return Some(v);
-            }
-            shift += 7;
-            if shift > 63 {
-                return None;
-            }
-        }
-    }
-    fn varint(&mut self) -> Option<i64> {
-        let u = self.uvarint()?;
-        Some(((u >> 1) as i64) ^ -((u & 1) as i64))
-    }
 }
 
 fn le_u32(b: &[u8], at: usize) -> u32 {
@@ -109,10 +79,7 @@ impl IndexReader {
         }
         // Symbols.
         let mut symbols: Vec<Arc<str>> = Vec::with_capacity(n_sym as usize);
-        let mut c = Cur {
-            b: &b[sections[SYMBOLS].clone()],
-            pos: 0,
-        };
+        let mut c = Decbuf::new(&b[sections[SYMBOLS].clone()], 0);
         for _ in 0..n_sym {
             let at = sections[SYMBOLS].start + c.pos;
             let len = c.uvarint().ok_or_else(|| bad(at, "symbol length"))? as usize;
@@ -211,8 +178,8 @@ impl IndexReader {
         }
         let off = le_u64(self.bytes(SERIES_OFFSETS), id as usize * 8) as usize;
         let b = self.bytes(SERIES);
-        let mut c = Cur { b, pos: off };
-        let bad = |c: &Cur<'_>| self.corrupt(SERIES, c.pos, "series entry damaged");
+        let mut c = Decbuf::new(b, off);
+        let bad = |c: &Decbuf<'_>| self.corrupt(SERIES, c.pos, "series entry damaged");
         let n = c.uvarint().ok_or_else(|| bad(&c))? as usize;
         if n > b.len() {
             return Err(bad(&c));

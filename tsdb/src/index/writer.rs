@@ -11,6 +11,7 @@ use roaring::RoaringBitmap;
 
 use super::*;
 use crate::chunks::ChunkMeta;
+use crate::encoding::{put_uvarint, put_varint};
 use crate::error::{Error, Result};
 
 /// Collects series in label order, then writes the whole index in `finish`.

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use model::{Label, Labels};
 
+use crate::encoding::{Decbuf, put_str, put_uvarint, put_varint};
 use crate::error::{Error, Result};
 
 /// A series definition: the head's id for it and its labels.
@@ -48,23 +49,6 @@ pub fn record_type(rec: &[u8]) -> Option<RecordType> {
     }
 }
 
-fn put_uvarint(buf: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        buf.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    buf.push(v as u8);
-}
-
-fn put_varint(buf: &mut Vec<u8>, v: i64) {
-    put_uvarint(buf, ((v << 1) ^ (v >> 63)) as u64);
-}
-
-fn put_str(buf: &mut Vec<u8>, s: &str) {
-    put_uvarint(buf, s.len() as u64);
-    buf.extend_from_slice(s.as_bytes());
-}
-
 pub fn encode_series(series: &[RefSeries], buf: &mut Vec<u8>) {
     buf.push(RecordType::Series as u8);
     for s in series {
@@ -90,55 +74,8 @@ pub fn encode_samples(samples: &[RefSample], buf: &mut Vec<u8>) {
     }
 }
 
-struct Cursor<'a> {
-    b: &'a [u8],
-    pos: usize,
-}
-
-impl Cursor<'_> {
-    fn bad(&self, what: &str) -> Error {
-        Error::corruption("", self.pos as u64, format!("WAL record: {what}"))
-    }
-
-    #[inline]
-    fn uvarint(&mut self) -> Result<u64> {
-        let mut v = 0u64;
-        let mut shift = 0;
-        loop {
-            let Some(&b) = self.b.get(self.pos) else {
-                return Err(self.bad("varint cut short"));
-            };
-            self.pos += 1;
-            if shift == 63 && b > 1 {
-                return Err(self.bad("varint overflows"));
-            }
-            v |= ((b & 0x7f) as u64) << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-            shift += 7;
-            if shift > 63 {
-                return Err(self.bad("varint too long"));
-            }
-        }
-    }
-
-    #[inline]
-    fn varint(&mut self) -> Result<i64> {
-        let u = self.uvarint()?;
-        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
-    }
-
-    fn bytes(&mut self, n: usize) -> Result<&[u8]> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|e| *e <= self.b.len())
-            .ok_or_else(|| self.bad("cut short"))?;
-        let s = &self.b[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
+fn bad(pos: usize, what: &str) -> Error {
+    Error::corruption("", pos as u64, format!("WAL record: {what}"))
 }
 
 /// Decodes records, interning label strings so repeated names and values share memory.
@@ -167,29 +104,28 @@ impl RecordDecoder {
         if record_type(rec) != Some(RecordType::Series) {
             return Err(Error::corruption("", 0, "not a series record"));
         }
-        let mut c = Cursor { b: rec, pos: 1 };
-        while c.pos < rec.len() {
-            let r = c.uvarint()?;
-            let n = c.uvarint()? as usize;
-            if n > rec.len() {
-                return Err(c.bad("label count larger than the record"));
-            }
+        let mut c = Decbuf::new(rec, 1);
+        while !c.at_end() {
+            let at = c.pos;
+            let r = c.uvarint().ok_or_else(|| bad(at, "series ref"))?;
+            let n = c
+                .uvarint()
+                .filter(|n| (*n as usize) <= rec.len())
+                .ok_or_else(|| bad(at, "label count"))? as usize;
             let mut labels: Vec<Label> = Vec::with_capacity(n);
             for _ in 0..n {
                 let at = c.pos;
-                let ln = c.uvarint()? as usize;
-                let name = std::str::from_utf8(c.bytes(ln)?).map_err(|_| {
-                    Error::corruption("", at as u64, "WAL record: label name is not UTF-8")
-                })?;
+                let name = c
+                    .str()
+                    .ok_or_else(|| bad(at, "label name cut short or not UTF-8"))?;
                 let name = self.intern(name);
                 let at = c.pos;
-                let vn = c.uvarint()? as usize;
-                let value = std::str::from_utf8(c.bytes(vn)?).map_err(|_| {
-                    Error::corruption("", at as u64, "WAL record: label value is not UTF-8")
-                })?;
+                let value = c
+                    .str()
+                    .ok_or_else(|| bad(at, "label value cut short or not UTF-8"))?;
                 let value = self.intern(value);
                 if value.is_empty() || labels.last().is_some_and(|l| l.name >= name) {
-                    return Err(c.bad("labels not sorted, repeated or empty"));
+                    return Err(bad(at, "labels not sorted, repeated or empty"));
                 }
                 labels.push(Label { name, value });
             }
@@ -210,14 +146,15 @@ impl RecordDecoder {
         if rec.len() == 1 {
             return Ok(());
         }
-        let mut c = Cursor { b: rec, pos: 1 };
-        let base_r = c.uvarint()?;
-        let base_t = c.varint()?;
+        let mut c = Decbuf::new(rec, 1);
+        let base_r = c.uvarint().ok_or_else(|| bad(1, "base ref"))?;
+        let base_t = c.varint().ok_or_else(|| bad(c.pos, "base time"))?;
         out.reserve((rec.len() - c.pos) / 10);
-        while c.pos < rec.len() {
-            let dr = c.varint()?;
-            let dt = c.varint()?;
-            let v = c.bytes(8)?;
+        while !c.at_end() {
+            let at = c.pos;
+            let (Some(dr), Some(dt), Some(v)) = (c.varint(), c.varint(), c.bytes(8)) else {
+                return Err(bad(at, "sample cut short"));
+            };
             out.push(RefSample {
                 r: base_r.wrapping_add(dr as u64),
                 t: base_t.wrapping_add(dt),
