@@ -14,9 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use model::{Appender, Error as SampleError, Labels, SeriesRef};
+use parking_lot::MutexGuard;
 
 use super::Head;
-use super::series::MemSeries;
+use super::series::{MemSeries, SeriesData};
 use crate::wal::{RefSample, RefSeries, encode_samples, encode_series};
 
 struct Pending {
@@ -69,7 +70,7 @@ impl HeadAppender {
 
     /// Writes the batch to the WAL (not yet synced) and returns the position for the sync.
     /// Series records go first, so replay always knows a series before its samples.
-    fn log(&mut self, with_samples: bool) -> Result<Option<(u32, u64)>, SampleError> {
+    fn log(&mut self, samples: &[Pending]) -> Result<Option<(u32, u64)>, SampleError> {
         let Some(wal) = &self.head.wal else {
             return Ok(None);
         };
@@ -83,14 +84,11 @@ impl HeadAppender {
             }
         }
         self.ref_samples.clear();
-        if with_samples {
-            self.ref_samples
-                .extend(self.samples.iter().map(|p| RefSample {
-                    r: p.series.id as u64,
-                    t: p.t,
-                    v: p.v,
-                }));
-        }
+        self.ref_samples.extend(samples.iter().map(|p| RefSample {
+            r: p.series.id as u64,
+            t: p.t,
+            v: p.v,
+        }));
         let mut recs: Vec<&[u8]> = Vec::with_capacity(2);
         if !self.ref_series.is_empty() {
             self.series_buf.clear();
@@ -182,26 +180,56 @@ impl Appender for HeadAppender {
             return Ok(());
         }
         let head = self.head.clone();
-        // WAL order must equal apply order for every series, or replay would refuse samples
-        // that were accepted; so writing and applying happen under one lock. The fsync, the
-        // slow part, happens after it, shared by concurrent commits.
-        let commit_guard = head.commit_lock.lock();
-        let pos = match self.log(true) {
+        let samples = std::mem::take(&mut self.samples);
+        // The WAL must hold each series' samples in the order they are applied, or replay
+        // would refuse samples that were accepted. So the batch locks its series, writes the
+        // WAL, applies, and only then unlocks: two batches that share a series are ordered
+        // by that series' lock, and batches on different series never wait for each other.
+        // Locks are tried in batch order; on any conflict (or a series that occurs twice)
+        // they are all released and taken again in id order, which cannot deadlock.
+        let mut guards: Vec<MutexGuard<'_, SeriesData>> = Vec::with_capacity(samples.len());
+        let mut slot: Option<Vec<usize>> = None; // sample -> guard, when not one to one
+        for p in &samples {
+            match p.series.data.try_lock() {
+                Some(g) => guards.push(g),
+                None => {
+                    guards.clear();
+                    break;
+                }
+            }
+        }
+        let mut by_id: Vec<&Arc<MemSeries>> = Vec::new();
+        if guards.len() != samples.len() {
+            by_id = samples.iter().map(|p| &p.series).collect();
+            by_id.sort_unstable_by_key(|s| s.id);
+            by_id.dedup_by_key(|s| s.id);
+            guards = by_id.iter().map(|s| s.data.lock()).collect();
+            slot = Some(
+                samples
+                    .iter()
+                    .map(|p| {
+                        by_id
+                            .binary_search_by_key(&p.series.id, |s| s.id)
+                            .expect("series of the batch")
+                    })
+                    .collect(),
+            );
+        }
+        let pos = match self.log(&samples) {
             Ok(pos) => pos,
             Err(e) => {
-                drop(commit_guard);
+                drop(guards);
+                drop(by_id);
+                self.samples = samples;
                 self.clear();
                 return Err(e);
             }
         };
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
         let mut appended = 0u64;
-        for p in self.samples.drain(..) {
-            let mut d = p.series.data.lock();
-            let r = head.append_locked(&p.series, &mut d, p.t, p.v);
-            drop(d);
-            p.series.pending.fetch_sub(1, Ordering::SeqCst);
-            match r {
+        for (i, p) in samples.iter().enumerate() {
+            let d = &mut guards[slot.as_ref().map_or(i, |s| s[i])];
+            match head.append_locked(&p.series, d, p.t, p.v) {
                 Ok(true) => {
                     appended += 1;
                     mint = mint.min(p.t);
@@ -215,12 +243,15 @@ impl Appender for HeadAppender {
                 }
             }
         }
-        drop(commit_guard);
+        drop(guards);
+        drop(by_id);
         if appended > 0 {
             head.update_time_bounds(mint, maxt);
             head.metrics.samples_appended.add(appended);
         }
-        self.unlogged.clear();
+        // Release the series for garbage collection and keep the buffer for the next batch.
+        self.samples = samples;
+        self.clear();
         self.sync(pos)
     }
 
@@ -230,9 +261,7 @@ impl Appender for HeadAppender {
         let r = if self.unlogged.is_empty() {
             Ok(None)
         } else {
-            let head = self.head.clone();
-            let _g = head.commit_lock.lock();
-            self.log(false)
+            self.log(&[])
         };
         self.clear();
         r.and_then(|pos| self.sync(pos))

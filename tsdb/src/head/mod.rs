@@ -6,9 +6,9 @@
 //!   `samples_per_chunk` samples or when a sample crosses the end of the block range the chunk
 //!   began in, so no chunk spans two blocks; the full chunk goes to a head-chunk file and is
 //!   read back through a memory map, so memory does not grow with full chunks.
-//! * Appends are batched ([`append`]): a batch is written to the WAL in one write, then
-//!   applied series by series under each series' own lock. No global lock is taken on the
-//!   append path except inside the WAL write itself.
+//! * Appends are batched ([`append`]): a batch locks its series, is written to the WAL in
+//!   one write and applied, then unlocks. No head-wide lock is taken on the append path;
+//!   only the WAL write itself is serialized.
 //! * Start-up replays head-chunk files and the WAL ([`replay`]); truncation after compaction
 //!   drops old chunks and series and checkpoints the WAL ([`gc`]).
 
@@ -146,8 +146,6 @@ pub struct Head {
     metrics: HeadMetrics,
     /// Serializes truncation against itself.
     truncate_lock: Mutex<()>,
-    /// Held while a batch is written to the WAL and applied, so both happen in one order.
-    commit_lock: Mutex<()>,
 }
 
 impl Head {
@@ -177,7 +175,6 @@ impl Head {
             chunks,
             metrics: HeadMetrics::new(registry),
             truncate_lock: Mutex::new(()),
-            commit_lock: Mutex::new(()),
             dir: dir.to_path_buf(),
             opts,
         };
