@@ -57,6 +57,7 @@ struct DbMetrics {
     blocks_quarantined: Arc<Counter>,
     retention_time_deletions: Arc<Counter>,
     retention_size_deletions: Arc<Counter>,
+    chunk_read_errors: Arc<Counter>,
 }
 
 impl DbMetrics {
@@ -90,6 +91,10 @@ impl DbMetrics {
             retention_size_deletions: reg.counter(
                 "vane_tsdb_size_retentions_total",
                 "Blocks deleted by size retention.",
+            ),
+            chunk_read_errors: reg.counter(
+                "vane_tsdb_chunk_read_errors_total",
+                "Block chunks that could not be read by a query (damaged on disk).",
             ),
         }
     }
@@ -486,6 +491,7 @@ impl Db {
             head: self.head.clone(),
             mint,
             maxt,
+            chunk_read_errors: self.metrics.chunk_read_errors.clone(),
         }
     }
 }
@@ -508,6 +514,7 @@ pub struct DbQuerier {
     head: Arc<Head>,
     mint: i64,
     maxt: i64,
+    chunk_read_errors: Arc<Counter>,
 }
 
 impl DbQuerier {
@@ -526,7 +533,12 @@ impl DbQuerier {
             for (labels, metas) in found {
                 let mut spans = Vec::with_capacity(metas.len());
                 for m in metas {
-                    let (_, bytes) = b.chunks().chunk(m.r)?;
+                    // A damaged chunk fails the query that needs it, with the file and
+                    // offset; it is logged and counted, and other queries are unaffected.
+                    let (_, bytes) = b.chunks().chunk(m.r).inspect_err(|e| {
+                        self.chunk_read_errors.inc();
+                        tracing::error!(block = %b.meta().ulid, series = %labels, error = %e, "unreadable chunk");
+                    })?;
                     spans.push(ChunkSpan {
                         mint: m.mint,
                         maxt: m.maxt,

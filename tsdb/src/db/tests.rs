@@ -307,3 +307,31 @@ fn damaged_wal_and_head_chunk_files_are_cut_and_the_rest_is_kept() {
     app.append(None, &series(0), HOUR, 5.0).unwrap();
     app.commit().unwrap();
 }
+
+#[test]
+fn a_damaged_chunk_fails_only_the_queries_that_need_it_and_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    import_block(dir.path(), 0, 2 * HOUR, 0..3, 60_000, 1.0);
+    let bdir = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let seg = bdir.join("chunks").join("000001");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let n = bytes.len();
+    bytes[n - 10] ^= 0xff; // inside the last chunk written: the last series' last chunk
+    std::fs::write(&seg, &bytes).unwrap();
+    let reg = Registry::new();
+    let db = Db::open(dir.path(), DbOptions::default(), &reg).unwrap();
+    let q = Queryable::querier(&*db, i64::MIN, i64::MAX).unwrap();
+    let bad = [Matcher::equal("i", "2")];
+    let err = q
+        .select(&SelectHints::default(), &bad)
+        .err()
+        .expect("damaged chunk must fail the query");
+    assert!(err.to_string().contains("checksum"), "{err}");
+    assert!(reg.render().contains("vane_tsdb_chunk_read_errors_total 1"));
+    let good = [Matcher::equal("i", "0")];
+    assert_eq!(q.select(&SelectHints::default(), &good).unwrap().len(), 1);
+}
