@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use model::{Labels, SampleIterator};
 
-use crate::block::{Block, BlockMeta, SeriesChunks, write_block};
+use crate::block::{Block, BlockMeta, Compaction, SeriesChunks, write_block};
 use crate::chunkenc::{Encoding, XorAppender, XorIterator, num_samples};
 use crate::chunks::ChunkMeta;
 use crate::error::{Error, Result};
@@ -116,7 +116,18 @@ pub(crate) fn write_head_block(
         let chunks = combine(parts, mint, maxt - 1, per_chunk)?;
         Ok(SeriesChunks { labels, chunks })
     });
-    write_block(dir, mint, maxt, 1, Vec::new(), iter).map(Some)
+    write_block(
+        dir,
+        mint,
+        maxt,
+        Compaction {
+            level: 1,
+            sources: Vec::new(),
+            backfill: false,
+        },
+        iter,
+    )
+    .map(Some)
 }
 
 /// A position in one block's series list (series ids are dense, in label order).
@@ -166,6 +177,8 @@ pub(crate) fn merge_blocks(
         .collect();
     sources.sort();
     sources.dedup();
+    // Only a merge of backfilled blocks alone is still a backfill.
+    let backfill = blocks.iter().all(|b| b.meta().compaction.backfill);
 
     let mut cursors: Vec<Cursor<'_>> = blocks
         .iter()
@@ -216,7 +229,17 @@ pub(crate) fn merge_blocks(
             }),
         )
     });
-    write_block(dir, mint, maxt, level, sources, iter)
+    write_block(
+        dir,
+        mint,
+        maxt,
+        Compaction {
+            level,
+            sources,
+            backfill,
+        },
+        iter,
+    )
 }
 
 /// The merge ranges for a block range and an optional retention: 3×, 9×, 27×, ... the block

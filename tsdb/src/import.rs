@@ -17,7 +17,7 @@ use std::path::Path;
 
 use model::Labels;
 
-use crate::block::{BlockMeta, SeriesChunks, write_block};
+use crate::block::{BlockMeta, Compaction, SeriesChunks, write_block};
 use crate::chunkenc::{Encoding, XorAppender};
 use crate::error::{Error, Result};
 
@@ -118,9 +118,17 @@ pub fn import<E: std::fmt::Display>(
                 chunks: s.finish(),
             })
         });
-        stats
-            .blocks
-            .push(write_block(dir, mint, maxt + 1, 1, Vec::new(), iter)?);
+        stats.blocks.push(write_block(
+            dir,
+            mint,
+            maxt + 1,
+            Compaction {
+                level: 1,
+                sources: Vec::new(),
+                backfill: true,
+            },
+            iter,
+        )?);
     }
     Ok(stats)
 }

@@ -25,6 +25,10 @@ pub struct Compaction {
     pub level: u32,
     /// The level-1 blocks whose data this block holds.
     pub sources: Vec<String>,
+    /// Written by `vane tsdb import` (or merged only from such blocks): its data did not
+    /// come through the head, so its time range says nothing about what the WAL still holds.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backfill: bool,
 }
 
 /// The contents of `meta.json`. Field names follow Prometheus's block metadata.

@@ -35,15 +35,13 @@ fn sync_dir(p: &Path) -> Result<()> {
 }
 
 /// Writes a block into `parent` from series sorted by labels; series without chunks are
-/// skipped. The block appears under its final name only when complete and synced.
-/// `sources` are the level-1 blocks it is made of (empty for a new level-1 block, which is
-/// its own source).
+/// skipped. The block appears under its final name only when complete and synced. Empty
+/// `compaction.sources` (a new level-1 block) become the block's own ULID.
 pub fn write_block(
     parent: &Path,
     min_time: i64,
     max_time: i64,
-    level: u32,
-    sources: Vec<String>,
+    compaction: Compaction,
     series: impl Iterator<Item = Result<SeriesChunks>>,
 ) -> Result<BlockMeta> {
     let ulid = new_ulid();
@@ -76,17 +74,16 @@ pub fn write_block(
         }
         cw.finish()?;
         iw.finish()?;
-        let sources = if sources.is_empty() {
-            vec![ulid.clone()]
-        } else {
-            sources
-        };
+        let mut compaction = compaction;
+        if compaction.sources.is_empty() {
+            compaction.sources = vec![ulid.clone()];
+        }
         let meta = BlockMeta {
             ulid: ulid.clone(),
             min_time,
             max_time,
             stats,
-            compaction: Compaction { level, sources },
+            compaction,
             version: 1,
         };
         meta.write(&tmp)?;

@@ -22,8 +22,11 @@ fn write_open_select() {
         dir.path(),
         0,
         300,
-        1,
-        Vec::new(),
+        Compaction {
+            level: 1,
+            sources: Vec::new(),
+            backfill: false,
+        },
         series(100).into_iter().map(Ok),
     )
     .unwrap();
@@ -63,8 +66,11 @@ fn damaged_blocks_fail_to_open_with_a_clear_error() {
         dir.path(),
         0,
         300,
-        1,
-        Vec::new(),
+        Compaction {
+            level: 1,
+            sources: Vec::new(),
+            backfill: false,
+        },
         series(10).into_iter().map(Ok),
     )
     .unwrap();

@@ -138,8 +138,11 @@ impl Db {
         }
         let metrics = DbMetrics::new(registry);
         let blocks = Self::load_blocks(dir, &metrics)?;
+        // The head owns everything after the newest block cut from it. Backfilled blocks do
+        // not count: their range says nothing about what the WAL still holds.
         let min_valid = blocks
             .iter()
+            .filter(|b| !b.meta().compaction.backfill)
             .map(|b| b.meta().max_time)
             .max()
             .unwrap_or(i64::MIN);

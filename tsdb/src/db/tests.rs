@@ -6,7 +6,7 @@ use model::metrics::Registry;
 use model::{Labels, MatchType, Matcher, Queryable, SelectHints, labels};
 
 use super::{Db, DbOptions};
-use crate::block::{SeriesChunks, write_block};
+use crate::block::{Compaction, SeriesChunks, write_block};
 use crate::compact::encode_chunks;
 
 const HOUR: i64 = 3_600_000;
@@ -139,7 +139,18 @@ fn import_block(
     all.sort_by(|a: &crate::Result<SeriesChunks>, b| {
         a.as_ref().unwrap().labels.cmp(&b.as_ref().unwrap().labels)
     });
-    write_block(dir, mint, maxt, 1, Vec::new(), all.into_iter()).unwrap();
+    write_block(
+        dir,
+        mint,
+        maxt,
+        Compaction {
+            level: 1,
+            sources: Vec::new(),
+            backfill: true,
+        },
+        all.into_iter(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -334,4 +345,26 @@ fn a_damaged_chunk_fails_only_the_queries_that_need_it_and_is_counted() {
     assert!(reg.render().contains("vane_tsdb_chunk_read_errors_total 1"));
     let good = [Matcher::equal("i", "0")];
     assert_eq!(q.select(&SelectHints::default(), &good).unwrap().len(), 1);
+}
+
+#[test]
+fn a_backfilled_block_does_not_hide_wal_samples_at_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut want = Dump::new();
+    {
+        let db = open(dir.path());
+        fill(&db, 2, 0, HOUR, 60_000, &mut want);
+        db.close().unwrap();
+    }
+    // Import recent data for another series, ending after everything in the head.
+    let samples = (0..5).map(|k| Ok::<_, String>((series(7), HOUR + k * 60_000, 7.0)));
+    let stats = crate::import::import(dir.path(), 2 * HOUR, samples).unwrap();
+    assert!(stats.blocks[0].compaction.backfill);
+    assert!(stats.blocks[0].max_time > HOUR - 60_000);
+    let db = open(dir.path());
+    let got = dump(&*db, i64::MIN, i64::MAX);
+    // The head's samples, all older than the imported block's end, are all still there.
+    assert_eq!(got[&series(0).to_string()], want[&series(0).to_string()]);
+    assert_eq!(got[&series(1).to_string()], want[&series(1).to_string()]);
+    assert_eq!(got[&series(7).to_string()].len(), 5);
 }
