@@ -5,13 +5,17 @@
 //! * [`config`]: the prometheus.yml configuration, parsed then validated;
 //! * [`run`]: start-up and the ordered shutdown of components;
 //! * [`http`]: `/metrics`, `/-/healthy`, `/-/ready`;
+//! * [`logging`]: log lines as logfmt or JSON;
+//! * [`size`]: byte sizes with units, as Prometheus parses them;
 //! * [`telemetry`]: process metrics;
 //! * [`tsdb_cmd`]: `vane tsdb import` and `vane tsdb analyze`.
 
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod logging;
 pub mod run;
+pub mod size;
 pub mod telemetry;
 pub mod tsdb_cmd;
 

@@ -18,9 +18,10 @@ use tokio_util::sync::CancellationToken;
 use tsdb::wal::SyncPolicy;
 use tsdb::{Db, DbOptions};
 
-use crate::cli::{RunArgs, parse_bytes};
+use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::http::{self, HttpState};
+use crate::size::parse_bytes;
 use crate::telemetry;
 
 /// How often compaction and retention run.
@@ -48,22 +49,9 @@ pub fn db_options(args: &RunArgs) -> Result<DbOptions> {
     Ok(o)
 }
 
-fn init_logging(args: &RunArgs) {
-    let filter = tracing_subscriber::EnvFilter::new(&args.log_level);
-    let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    let _ = if args.log_format == "json" {
-        b.json().try_init()
-    } else {
-        b.try_init()
-    };
-}
-
 /// Runs the daemon until a signal stops it.
 pub fn run(args: RunArgs) -> Result<()> {
-    init_logging(&args);
+    let _ = crate::logging::init(&args.log_level, &args.log_format);
     let config = match &args.config_file {
         Some(p) => Config::load(p)?,
         None => Config::embedded_default(&args.listen_address)?,

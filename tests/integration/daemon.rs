@@ -168,3 +168,50 @@ fn a_busy_port_or_a_locked_store_is_a_clear_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn logs_are_logfmt_or_json_lines() {
+    let mut v = Vane::start(&[]);
+    v.signal_and_wait("TERM");
+    let logs = v.logs();
+    assert!(logs.contains("msg=\"store closed; bye\""), "{logs}");
+    for line in logs.lines() {
+        assert!(
+            line.starts_with("time=") && line.contains(" level=") && line.contains(" msg="),
+            "not logfmt: {line}"
+        );
+    }
+    assert!(logs.contains("level=info"), "{logs}");
+    let mut v = Vane::start(&["--log.format=json"]);
+    v.signal_and_wait("TERM");
+    let logs = v.logs();
+    assert!(!logs.is_empty());
+    for line in logs.lines() {
+        let j: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(
+            j["time"].is_string() && j["level"].is_string() && j["msg"].is_string(),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn retention_size_follows_prometheus_units() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    for bad in ["1024", "1kb", "1.5XB"] {
+        let out = vane(&[
+            "run",
+            &format!("--storage.tsdb.retention.size={bad}"),
+            &format!("--storage.tsdb.path={}", data.display()),
+            &format!("--web.listen-address=127.0.0.1:{}", free_port()),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--storage.tsdb.retention.size"),
+            "{bad}"
+        );
+    }
+    let _v = Vane::start(&["--storage.tsdb.retention.size=1GB512MB"]);
+}
