@@ -151,14 +151,12 @@ pub fn analyze(dir: &Path, limit: usize, block: Option<&str>) -> Result<String> 
                 "The store is in use by a running vane: showing blocks only, not the head.\n"
             );
             let mut v = Vec::new();
-            for e in std::fs::read_dir(dir)?.flatten() {
-                let name = e.file_name().to_string_lossy().to_string();
-                if name.len() == 26 && e.path().is_dir() {
-                    match Block::open(&e.path()) {
-                        Ok(b) => v.push(std::sync::Arc::new(b)),
-                        Err(err) => {
-                            let _ = writeln!(out, "skipping unreadable block {name}: {err}");
-                        }
+            for path in tsdb::db::block_dirs(dir)? {
+                match Block::open(&path) {
+                    Ok(b) => v.push(std::sync::Arc::new(b)),
+                    Err(err) => {
+                        let _ =
+                            writeln!(out, "skipping unreadable block {}: {err}", path.display());
                     }
                 }
             }

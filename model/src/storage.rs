@@ -176,55 +176,69 @@ impl Series for VecSeries {
         &self.labels
     }
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
-        Box::new(SliceIterator::new(&self.samples))
+        Box::new(SliceIterator::new(self.samples.as_slice()))
     }
 }
 
-/// Iterates a slice of `(t, v)` pairs.
+/// Iterates `(t, v)` pairs held in a slice or an owned vector.
 #[derive(Debug)]
-pub struct SliceIterator<'a> {
-    samples: &'a [(i64, f64)],
+pub struct SliceIterator<S: AsRef<[(i64, f64)]>> {
+    samples: S,
     pos: usize,
     started: bool,
+    err: Option<Error>,
 }
 
-impl<'a> SliceIterator<'a> {
-    pub fn new(samples: &'a [(i64, f64)]) -> Self {
+impl<S: AsRef<[(i64, f64)]>> SliceIterator<S> {
+    pub fn new(samples: S) -> Self {
         SliceIterator {
             samples,
             pos: 0,
             started: false,
+            err: None,
         }
     }
 }
 
-impl SampleIterator for SliceIterator<'_> {
+impl SliceIterator<Vec<(i64, f64)>> {
+    /// An iterator that yields nothing and reports `err`.
+    pub fn failed(err: Error) -> Self {
+        SliceIterator {
+            err: Some(err),
+            ..SliceIterator::new(Vec::new())
+        }
+    }
+}
+
+impl<S: AsRef<[(i64, f64)]> + Send> SampleIterator for SliceIterator<S> {
     fn next(&mut self) -> bool {
         if self.started {
             self.pos += 1;
         } else {
             self.started = true;
         }
-        self.pos < self.samples.len()
+        self.pos < self.samples.as_ref().len()
     }
 
     fn seek(&mut self, t: i64) -> bool {
-        if !self.started {
-            self.started = true;
-        }
-        if self.pos >= self.samples.len() {
+        self.started = true;
+        let samples = self.samples.as_ref();
+        if self.pos >= samples.len() {
             return false;
         }
-        if self.samples[self.pos].0 >= t {
+        if samples[self.pos].0 >= t {
             return true;
         }
-        let rest = &self.samples[self.pos..];
-        self.pos += rest.partition_point(|s| s.0 < t);
-        self.pos < self.samples.len()
+        self.pos += samples[self.pos..].partition_point(|s| s.0 < t);
+        self.pos < samples.len()
     }
 
     fn at(&self) -> (i64, f64) {
-        self.samples[self.pos]
+        self.samples.as_ref()[self.pos]
+    }
+
+    fn err(&self) -> Option<&Error> {
+        self.err.as_ref()
     }
 }
 
@@ -235,7 +249,7 @@ mod tests {
     #[test]
     fn slice_iterator_seek_never_goes_back() {
         let s = [(1, 1.0), (5, 5.0), (9, 9.0)];
-        let mut it = SliceIterator::new(&s);
+        let mut it = SliceIterator::new(&s[..]);
         assert!(it.seek(4));
         assert_eq!(it.at().0, 5);
         assert!(it.seek(2));
@@ -243,7 +257,7 @@ mod tests {
         assert!(it.next());
         assert_eq!(it.at().0, 9);
         assert!(!it.seek(10));
-        let mut it = SliceIterator::new(&s);
+        let mut it = SliceIterator::new(s.to_vec());
         let mut n = 0;
         while it.next() {
             n += 1;

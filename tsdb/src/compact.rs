@@ -9,14 +9,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use model::{Labels, SampleIterator};
+use model::Labels;
 
 use crate::block::{Block, BlockMeta, Compaction, SeriesChunks, write_block};
-use crate::chunkenc::{Encoding, XorAppender, XorIterator, num_samples};
+use crate::chunkenc::{Encoding, XorAppender, num_samples};
 use crate::chunks::ChunkMeta;
 use crate::error::{Error, Result};
 use crate::head::Head;
-use crate::querier::ChunkSpan;
+use crate::querier::{ChunkSpan, merge_chunk_samples};
 
 /// One chunk ready to be written: (mint, maxt, encoding, bytes, samples).
 type OutChunk = (i64, i64, u8, Vec<u8>, u32);
@@ -39,29 +39,6 @@ pub(crate) fn encode_chunks(samples: &[(i64, f64)], per_chunk: usize) -> Vec<Out
         ));
     }
     out
-}
-
-/// Decodes chunks (given in priority order for duplicates) and returns their samples in
-/// `[mint, maxt]`, sorted and de-duplicated by timestamp.
-fn decode_merged(chunks: &[&[u8]], mint: i64, maxt: i64) -> Result<Vec<(i64, f64)>> {
-    let mut all = Vec::new();
-    for c in chunks {
-        let mut it = XorIterator::new(*c);
-        while it.next() {
-            let (t, v) = it.at();
-            if t >= mint && t <= maxt {
-                all.push((t, v));
-            }
-        }
-        if let Some(e) = it.err() {
-            return Err(Error::InvalidArgument(format!(
-                "unreadable chunk during compaction: {e}"
-            )));
-        }
-    }
-    all.sort_by_key(|s| s.0);
-    all.dedup_by_key(|s| s.0);
-    Ok(all)
 }
 
 /// Copies chunks that do not overlap and lie within `[mint, maxt]`; otherwise decodes, merges
@@ -90,8 +67,8 @@ fn combine(
             })
             .collect());
     }
-    let raw: Vec<&[u8]> = sorted.iter().map(|c| c.2).collect();
-    let samples = decode_merged(&raw, mint, maxt)?;
+    let samples = merge_chunk_samples(sorted.iter().map(|c| c.2), mint, maxt)
+        .map_err(|e| Error::InvalidArgument(format!("unreadable chunk during compaction: {e}")))?;
     Ok(encode_chunks(&samples, per_chunk))
 }
 

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use model::storage::SliceIterator;
 use model::{Error as SampleError, Labels, SampleIterator, Series};
 
 use crate::chunkenc::XorIterator;
@@ -79,37 +80,41 @@ impl StoredSeries {
         }
     }
 
-    pub fn chunks(&self) -> &[ChunkSpan] {
-        &self.chunks
-    }
-
-    pub fn into_parts(self) -> (Labels, Vec<ChunkSpan>) {
-        (self.labels, self.chunks)
-    }
-
     /// Every sample in range, merged and de-duplicated (used for overlapping chunks).
-    fn merged_samples(&self) -> Result<Vec<(i64, f64)>, SampleError> {
-        let mut all: Vec<(i64, f64)> = Vec::new();
-        for c in &self.chunks {
-            if c.maxt < self.mint || c.mint > self.maxt {
-                continue;
-            }
-            let mut it = XorIterator::new(c.data.as_ref());
-            while it.next() {
-                let (t, v) = it.at();
-                if t >= self.mint && t <= self.maxt {
-                    all.push((t, v));
-                }
-            }
-            if let Some(e) = it.err() {
-                return Err(SampleError::Other(e.to_string()));
+    fn merged_samples(&self) -> Result<Vec<(i64, f64)>, String> {
+        let overlapping = self
+            .chunks
+            .iter()
+            .filter(|c| c.maxt >= self.mint && c.mint <= self.maxt);
+        merge_chunk_samples(overlapping.map(|c| c.data.as_ref()), self.mint, self.maxt)
+    }
+}
+
+/// Decodes chunks (given in priority order) and returns their samples in `[mint, maxt]`,
+/// sorted, with samples of equal timestamps de-duplicated in favour of the earlier chunk.
+/// Shared by queries over overlapping data and by compaction.
+pub(crate) fn merge_chunk_samples<'a>(
+    chunks: impl IntoIterator<Item = &'a [u8]>,
+    mint: i64,
+    maxt: i64,
+) -> Result<Vec<(i64, f64)>, String> {
+    let mut all: Vec<(i64, f64)> = Vec::new();
+    for c in chunks {
+        let mut it = XorIterator::new(c);
+        while it.next() {
+            let (t, v) = it.at();
+            if t >= mint && t <= maxt {
+                all.push((t, v));
             }
         }
-        // Stable sort keeps the earlier chunk's sample first among equal timestamps.
-        all.sort_by_key(|s| s.0);
-        all.dedup_by_key(|s| s.0);
-        Ok(all)
+        if let Some(e) = it.err() {
+            return Err(e.to_string());
+        }
     }
+    // A stable sort keeps the earlier chunk's sample first among equal timestamps.
+    all.sort_by_key(|s| s.0);
+    all.dedup_by_key(|s| s.0);
+    Ok(all)
 }
 
 impl Series for StoredSeries {
@@ -120,8 +125,8 @@ impl Series for StoredSeries {
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
         if self.overlapping {
             return Box::new(match self.merged_samples() {
-                Ok(v) => OwnedIterator::new(v),
-                Err(e) => OwnedIterator::failed(e),
+                Ok(v) => SliceIterator::new(v),
+                Err(e) => SliceIterator::failed(SampleError::Other(e)),
             });
         }
         Box::new(ChunkSeqIterator {
@@ -234,61 +239,6 @@ impl SampleIterator for ChunkSeqIterator<'_> {
 
     fn at(&self) -> (i64, f64) {
         self.cur.as_ref().map_or((0, 0.0), |c| c.at())
-    }
-
-    fn err(&self) -> Option<&SampleError> {
-        self.err.as_ref()
-    }
-}
-
-/// Iterates an owned vector of samples.
-struct OwnedIterator {
-    samples: Vec<(i64, f64)>,
-    pos: usize,
-    started: bool,
-    err: Option<SampleError>,
-}
-
-impl OwnedIterator {
-    fn new(samples: Vec<(i64, f64)>) -> Self {
-        OwnedIterator {
-            samples,
-            pos: 0,
-            started: false,
-            err: None,
-        }
-    }
-
-    fn failed(e: SampleError) -> Self {
-        OwnedIterator {
-            samples: Vec::new(),
-            pos: 0,
-            started: false,
-            err: Some(e),
-        }
-    }
-}
-
-impl SampleIterator for OwnedIterator {
-    fn next(&mut self) -> bool {
-        if self.started {
-            self.pos += 1;
-        }
-        self.started = true;
-        self.pos < self.samples.len()
-    }
-
-    fn seek(&mut self, t: i64) -> bool {
-        self.started = true;
-        if self.pos < self.samples.len() && self.samples[self.pos].0 >= t {
-            return true;
-        }
-        self.pos += self.samples[self.pos.min(self.samples.len())..].partition_point(|s| s.0 < t);
-        self.pos < self.samples.len()
-    }
-
-    fn at(&self) -> (i64, f64) {
-        self.samples[self.pos]
     }
 
     fn err(&self) -> Option<&SampleError> {

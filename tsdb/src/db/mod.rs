@@ -124,6 +124,19 @@ fn is_ulid(name: &str) -> bool {
     name.len() == 26 && name.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// The block directories (named by a ULID) in a data directory, in name order.
+pub fn block_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        if is_ulid(&entry.file_name().to_string_lossy()) && entry.path().is_dir() {
+            out.push(entry.path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 impl Db {
     /// Opens (or creates) the store in `dir`. Damaged blocks are moved to `quarantine/`,
     /// damaged WAL and head-chunk tails are cut; only an unusable directory is an error.
@@ -186,27 +199,22 @@ impl Db {
     /// merged into another (a crash between writing a merged block and deleting its
     /// sources) and leftover temporary directories.
     fn load_blocks(dir: &Path, metrics: &DbMetrics) -> Result<Vec<Arc<Block>>> {
-        let mut blocks = Vec::new();
-        let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(dir, e))?;
-            let name = entry.file_name().to_string_lossy().to_string();
-            let path = entry.path();
-            if name.ends_with(".tmp") && path.is_dir() {
+        for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+            let path = entry.map_err(|e| Error::io(dir, e))?.path();
+            if path.extension().is_some_and(|x| x == "tmp") && path.is_dir() {
                 tracing::info!(dir = %path.display(), "removing an unfinished block");
                 let _ = fs::remove_dir_all(&path);
-                continue;
             }
-            if !is_ulid(&name) || !path.is_dir() {
-                continue;
-            }
+        }
+        let mut blocks = Vec::new();
+        for path in block_dirs(dir)? {
             match Block::open(&path) {
                 Ok(b) => blocks.push(Arc::new(b)),
                 Err(e) => {
                     metrics.blocks_quarantined.inc();
                     let q = dir.join("quarantine");
                     let _ = fs::create_dir_all(&q);
-                    let to = q.join(&name);
+                    let to = q.join(path.file_name().unwrap_or_default());
                     tracing::error!(block = %path.display(), error = %e, moved_to = %to.display(), "block cannot be read; moved aside");
                     if let Err(e) = fs::rename(&path, &to) {
                         tracing::error!(error = %e, "could not move the damaged block aside; leaving it unloaded");
@@ -289,13 +297,16 @@ impl Db {
             .map(|b| b.meta().ulid.clone())
             .collect();
         let mut added = 0;
-        let entries = fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().to_string();
-            if !is_ulid(&name) || known.contains(&name) || !entry.path().is_dir() {
+        for path in block_dirs(&self.dir)? {
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            if known.contains(&name) {
                 continue;
             }
-            match Block::open(&entry.path()) {
+            match Block::open(&path) {
                 Ok(b) => {
                     tracing::info!(block = %name, "loaded a new block");
                     self.add_block(Arc::new(b));

@@ -162,7 +162,7 @@ impl Head {
         min_valid_time: i64,
     ) -> Result<Arc<Head>> {
         let chunks = ChunkDiskMapper::open(&dir.join("chunks_head"), Some(registry))?;
-        let head = Head {
+        let mut head = Head {
             series: SeriesMap::new(opts.stripes),
             postings: MemPostings::default(),
             interner: Interner::default(),
@@ -178,7 +178,6 @@ impl Head {
             dir: dir.to_path_buf(),
             opts,
         };
-        let mut head = head;
         let wal_dir = dir.join("wal");
         head.replay(&wal_dir, min_valid_time)?;
         if !head.opts.disable_wal {
