@@ -55,6 +55,11 @@ pub struct RunArgs {
     )]
     pub listen_address: String,
 
+    /// Enable shutdown and reload over HTTP (`POST /-/reload`, `POST /-/quit`). Off by
+    /// default, as in Prometheus; SIGHUP reloads regardless.
+    #[arg(long = "web.enable-lifecycle")]
+    pub enable_lifecycle: bool,
+
     /// How long to keep samples (a Prometheus duration such as 15d or 4w); 0 keeps them
     /// until the size limit applies.
     #[arg(
@@ -110,6 +115,26 @@ pub enum TsdbCommand {
         /// Length of each block.
         #[arg(long = "block-duration", value_name = "DURATION", default_value = "2h")]
         block_duration: String,
+    },
+    /// Print every sample of a stopped store as `{labels} value timestamp` lines, as
+    /// `promtool tsdb dump` does.
+    Dump {
+        /// Data directory to dump (no `vane run` may hold it).
+        #[arg(
+            long = "storage.tsdb.path",
+            value_name = "DIR",
+            default_value = "./data"
+        )]
+        storage_path: PathBuf,
+        /// Only series whose metric name matches this regular expression (fully anchored).
+        #[arg(long = "match", value_name = "REGEX", default_value = ".+")]
+        name_regex: String,
+        /// Earliest timestamp (milliseconds).
+        #[arg(long = "min-time", default_value_t = i64::MIN, allow_negative_numbers = true)]
+        min_time: i64,
+        /// Latest timestamp (milliseconds).
+        #[arg(long = "max-time", default_value_t = i64::MAX, allow_negative_numbers = true)]
+        max_time: i64,
     },
     /// Print blocks, series, samples, bytes per sample and the highest cardinalities.
     Analyze {

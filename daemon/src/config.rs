@@ -1,15 +1,16 @@
 //! The configuration file: a prometheus.yml.
 //!
-//! The file is parsed into `Raw*` types that mirror the YAML (unknown fields are errors that
-//! name the file, line and field), then validated into [`Config`], which is the only type the
-//! rest of the daemon sees. Today the `global` section and `scrape_configs` with static
-//! targets are understood; the scraper will use them.
+//! The YAML is deserialized into typed sections (unknown fields are errors that name the file,
+//! line and field); `scrape_configs` entries are the scraper's own
+//! [`scraper::config::ScrapeConfig`]. [`Config::parse`] then checks what ties sections together
+//! and applies the `global` defaults, so the rest of the daemon only sees valid settings.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
+use scraper::config::{LabelSet, PromDuration, ScrapeConfig, ScrapeDefaults};
 use serde::Deserialize;
 
 /// The embedded default configuration (scrapes Vane itself).
@@ -21,40 +22,17 @@ struct RawConfig {
     #[serde(default)]
     global: RawGlobal,
     #[serde(default)]
-    scrape_configs: Vec<RawScrapeConfig>,
+    scrape_configs: Vec<ScrapeConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawGlobal {
-    scrape_interval: Option<String>,
-    scrape_timeout: Option<String>,
-    evaluation_interval: Option<String>,
-    #[serde(default)]
-    external_labels: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawScrapeConfig {
-    job_name: String,
-    scrape_interval: Option<String>,
-    scrape_timeout: Option<String>,
-    metrics_path: Option<String>,
-    scheme: Option<String>,
-    honor_labels: Option<bool>,
-    honor_timestamps: Option<bool>,
-    #[serde(default)]
-    static_configs: Vec<RawStaticConfig>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStaticConfig {
-    #[serde(default)]
-    targets: Vec<String>,
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
+    scrape_interval: Option<PromDuration>,
+    scrape_timeout: Option<PromDuration>,
+    evaluation_interval: Option<PromDuration>,
+    #[serde(default, deserialize_with = "scraper::config::label_set")]
+    external_labels: LabelSet,
 }
 
 /// Validated global settings.
@@ -66,26 +44,6 @@ pub struct Global {
     pub external_labels: BTreeMap<String, String>,
 }
 
-/// One group of static targets with extra labels.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StaticConfig {
-    pub targets: Vec<String>,
-    pub labels: BTreeMap<String, String>,
-}
-
-/// A validated scrape job.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScrapeConfig {
-    pub job_name: String,
-    pub scrape_interval: Duration,
-    pub scrape_timeout: Duration,
-    pub metrics_path: String,
-    pub scheme: String,
-    pub honor_labels: bool,
-    pub honor_timestamps: bool,
-    pub static_configs: Vec<StaticConfig>,
-}
-
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -93,31 +51,30 @@ pub struct Config {
     pub scrape_configs: Vec<ScrapeConfig>,
 }
 
-fn duration(field: &str, v: Option<&String>, default: Duration) -> Result<Duration> {
-    match v {
-        None => Ok(default),
-        Some(s) => model::duration::parse_duration(s).map_err(|e| anyhow!("{field}: {e}")),
-    }
-}
-
-fn is_label_name(s: &str) -> bool {
-    let mut b = s.bytes();
-    matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_')
-        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
-}
-
 impl Config {
     /// Parses and validates YAML text; `source` names it in errors.
     pub fn parse(text: &str, source: &str) -> Result<Config> {
         let raw: RawConfig = yaml_serde::from_str(text).map_err(|e| anyhow!("{source}: {e}"))?;
-        Self::validate(raw).with_context(|| format!("{source}: invalid configuration"))
+        Self::validate(raw, text).with_context(|| format!("{source}: invalid configuration"))
     }
 
     /// Reads, parses and validates a file.
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        Self::parse(&text, &path.display().to_string())
+        let mut c = Self::parse(&text, &path.display().to_string())?;
+        // Relative file_sd paths are relative to the config file, as in Prometheus.
+        let dir = path.parent().unwrap_or(Path::new("."));
+        for sc in &mut c.scrape_configs {
+            for sd in &mut sc.file_sd_configs {
+                for f in &mut sd.files {
+                    if Path::new(f.as_str()).is_relative() {
+                        *f = dir.join(&*f).display().to_string();
+                    }
+                }
+            }
+        }
+        Ok(c)
     }
 
     /// The embedded default, with Vane's own job pointed at `listen` (the address it serves on).
@@ -131,117 +88,71 @@ impl Config {
         Ok(c)
     }
 
-    fn validate(raw: RawConfig) -> Result<Config> {
+    fn validate(raw: RawConfig, text: &str) -> Result<Config> {
         let g = &raw.global;
-        let scrape_interval = duration(
-            "global.scrape_interval",
-            g.scrape_interval.as_ref(),
-            Duration::from_secs(60),
-        )?;
-        let scrape_timeout = duration(
-            "global.scrape_timeout",
-            g.scrape_timeout.as_ref(),
-            Duration::from_secs(10),
-        )?;
-        let evaluation_interval = duration(
-            "global.evaluation_interval",
-            g.evaluation_interval.as_ref(),
-            Duration::from_secs(60),
-        )?;
+        let scrape_interval = g.scrape_interval.map_or(Duration::from_secs(60), |d| d.0);
+        let scrape_timeout = g.scrape_timeout.map_or(Duration::from_secs(10), |d| d.0);
+        let evaluation_interval = g
+            .evaluation_interval
+            .map_or(Duration::from_secs(60), |d| d.0);
         if scrape_interval.is_zero() {
             bail!("global.scrape_interval must be greater than zero");
         }
-        if scrape_timeout > scrape_interval {
+        if g.scrape_timeout.is_some() && scrape_timeout > scrape_interval {
             bail!(
-                "global.scrape_timeout ({scrape_timeout:?}) is greater than global.scrape_interval ({scrape_interval:?})"
+                "global.scrape_timeout ({:?}) is greater than global.scrape_interval ({:?})",
+                PromDuration(scrape_timeout),
+                PromDuration(scrape_interval)
             );
         }
         for (k, v) in &g.external_labels {
-            if !is_label_name(k) {
-                bail!("global.external_labels: {k:?} is not a valid label name");
-            }
             if v.is_empty() {
                 bail!("global.external_labels: label {k:?} has an empty value");
             }
         }
         let global = Global {
             scrape_interval,
-            // A global timeout larger than a job's interval is lowered per job, as Prometheus does.
-            scrape_timeout,
+            // Without an explicit timeout, a short interval lowers the default, as in Prometheus.
+            scrape_timeout: scrape_timeout.min(scrape_interval),
             evaluation_interval,
             external_labels: g.external_labels.clone(),
         };
+        let defaults = ScrapeDefaults {
+            scrape_interval: global.scrape_interval,
+            scrape_timeout: global.scrape_timeout,
+        };
         let mut seen = HashSet::new();
-        let mut scrape_configs = Vec::with_capacity(raw.scrape_configs.len());
-        for (i, sc) in raw.scrape_configs.into_iter().enumerate() {
-            let at = format!("scrape_configs[{i}] (job {:?})", sc.job_name);
-            if sc.job_name.is_empty() {
-                bail!("scrape_configs[{i}]: job_name is empty");
-            }
+        let mut scrape_configs = raw.scrape_configs;
+        for (i, sc) in scrape_configs.iter_mut().enumerate() {
             if !seen.insert(sc.job_name.clone()) {
-                bail!("{at}: duplicate job_name {:?}", sc.job_name);
-            }
-            let interval = duration(
-                &format!("{at}.scrape_interval"),
-                sc.scrape_interval.as_ref(),
-                global.scrape_interval,
-            )?;
-            let default_timeout = global.scrape_timeout.min(interval);
-            let timeout = duration(
-                &format!("{at}.scrape_timeout"),
-                sc.scrape_timeout.as_ref(),
-                default_timeout,
-            )?;
-            if interval.is_zero() {
-                bail!("{at}: scrape_interval must be greater than zero");
-            }
-            if timeout > interval {
+                let line = line_of_nth_job(text, &sc.job_name, 2)
+                    .map_or(String::new(), |l| format!(" at line {l}"));
                 bail!(
-                    "{at}: scrape_timeout ({timeout:?}) is greater than scrape_interval ({interval:?})"
+                    "scrape_configs[{i}]: duplicate job_name {:?}{line}",
+                    sc.job_name
                 );
             }
-            let scheme = sc.scheme.unwrap_or_else(|| "http".into());
-            if scheme != "http" && scheme != "https" {
-                bail!("{at}: scheme must be http or https, not {scheme:?}");
-            }
-            let metrics_path = sc.metrics_path.unwrap_or_else(|| "/metrics".into());
-            if !metrics_path.starts_with('/') {
-                bail!("{at}: metrics_path {metrics_path:?} must start with '/'");
-            }
-            let mut statics = Vec::new();
-            for (j, st) in sc.static_configs.into_iter().enumerate() {
-                for t in &st.targets {
-                    if t.is_empty() || t.contains('/') || t.contains(char::is_whitespace) {
-                        bail!("{at}.static_configs[{j}]: {t:?} is not a valid host:port target");
-                    }
-                }
-                for (k, v) in &st.labels {
-                    if !is_label_name(k) {
-                        bail!("{at}.static_configs[{j}].labels: {k:?} is not a valid label name");
-                    }
-                    let _ = v;
-                }
-                statics.push(StaticConfig {
-                    targets: st.targets,
-                    labels: st.labels,
-                });
-            }
-            scrape_configs.push(ScrapeConfig {
-                job_name: sc.job_name,
-                scrape_interval: interval,
-                scrape_timeout: timeout,
-                metrics_path,
-                scheme,
-                honor_labels: sc.honor_labels.unwrap_or(false),
-                honor_timestamps: sc.honor_timestamps.unwrap_or(true),
-                static_configs: statics,
-            });
+            sc.finish(&defaults)
+                .map_err(|e| anyhow!("scrape_configs[{i}]: {e}"))?;
         }
         Ok(Config {
             global,
             scrape_configs,
         })
     }
+}
+
+/// The 1-based line of the `n`th `job_name: NAME` in the text, for error messages.
+fn line_of_nth_job(text: &str, name: &str, n: usize) -> Option<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            let l = l.trim_start().trim_start_matches("- ").trim_start();
+            l.strip_prefix("job_name:")
+                .is_some_and(|v| v.trim().trim_matches(|c| c == '"' || c == '\'') == name)
+        })
+        .nth(n - 1)
+        .map(|(i, _)| i + 1)
 }
 
 #[cfg(test)]
@@ -271,13 +182,13 @@ mod tests {
         assert_eq!(c.global.scrape_interval, Duration::from_secs(30));
         assert_eq!(c.global.external_labels["region"], "eu");
         let node = &c.scrape_configs[0];
-        assert_eq!(node.scrape_timeout, Duration::from_secs(10));
+        assert_eq!(node.timeout(), Duration::from_secs(10));
         assert_eq!(node.metrics_path, "/metrics");
         assert!(node.honor_timestamps && !node.honor_labels);
         let fast = &c.scrape_configs[1];
         // A job interval below the global timeout lowers the timeout.
-        assert_eq!(fast.scrape_interval, Duration::from_secs(5));
-        assert_eq!(fast.scrape_timeout, Duration::from_secs(5));
+        assert_eq!(fast.interval(), Duration::from_secs(5));
+        assert_eq!(fast.timeout(), Duration::from_secs(5));
     }
 
     #[test]
@@ -289,15 +200,15 @@ mod tests {
             ),
             (
                 "duplicate_job.bad.yml",
-                &["duplicate_job.bad.yml", "duplicate job_name \"node\""][..],
+                &[
+                    "duplicate_job.bad.yml",
+                    "duplicate job_name \"node\"",
+                    "at line",
+                ][..],
             ),
             (
                 "bad_duration.bad.yml",
-                &[
-                    "bad_duration.bad.yml",
-                    "global.scrape_interval",
-                    "not a valid duration",
-                ][..],
+                &["bad_duration.bad.yml", "global", "invalid duration"][..],
             ),
             (
                 "timeout.bad.yml",

@@ -1,24 +1,40 @@
-//! The HTTP server: `/metrics`, `/-/healthy`, `/-/ready`. The Prometheus API v1 will be
-//! mounted here by the `api` crate.
+//! The HTTP server: `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload`, `/-/quit` and
+//! `/api/v1/targets`. The rest of the Prometheus API v1 will be mounted here by the `api`
+//! crate.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use model::metrics::Registry;
+use scraper::scrape::ScrapeManager;
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
+
+use crate::targets;
+
+/// A request to reload the configuration; the answer says whether it was applied.
+pub type ReloadRequest = oneshot::Sender<Result<(), String>>;
 
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub struct HttpState {
     pub registry: Arc<Registry>,
-    /// Set once the store is open and replayed.
+    /// Set once the store is open and replayed; cleared when shutdown begins.
     pub ready: Arc<AtomicBool>,
+    /// The scrape manager, once the store is open.
+    pub scrape: Arc<OnceLock<Arc<ScrapeManager>>>,
+    /// Where reload requests go.
+    pub reload: mpsc::Sender<ReloadRequest>,
+    /// `--web.enable-lifecycle`.
+    pub lifecycle: bool,
+    /// Cancelled by `POST /-/quit`.
+    pub quit: CancellationToken,
 }
 
 async fn metrics(State(s): State<HttpState>) -> impl IntoResponse {
@@ -43,12 +59,61 @@ async fn ready(State(s): State<HttpState>) -> impl IntoResponse {
     }
 }
 
+fn lifecycle_disabled() -> Response {
+    (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.\n").into_response()
+}
+
+async fn reload(State(s): State<HttpState>) -> Response {
+    if !s.lifecycle {
+        return lifecycle_disabled();
+    }
+    let (tx, rx) = oneshot::channel();
+    if s.reload.send(tx).await.is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    }
+    match rx.await {
+        Ok(Ok(())) => (StatusCode::OK, "").into_response(),
+        Ok(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload config: {e}\n"),
+        )
+            .into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response(),
+    }
+}
+
+async fn quit(State(s): State<HttpState>) -> Response {
+    if !s.lifecycle {
+        return lifecycle_disabled();
+    }
+    s.quit.cancel();
+    (StatusCode::OK, "Requesting termination... Goodbye!\n").into_response()
+}
+
+async fn api_targets(
+    State(s): State<HttpState>,
+    Query(q): Query<targets::TargetsQuery>,
+) -> Response {
+    let (active, dropped) = match s.scrape.get() {
+        Some(m) => m.targets(),
+        None => (Vec::new(), Vec::new()),
+    };
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        targets::render(&active, &dropped, &q),
+    )
+        .into_response()
+}
+
 pub fn router(state: HttpState) -> Router {
     // `get` also answers HEAD.
     Router::new()
         .route("/metrics", get(metrics))
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
+        .route("/-/reload", axum::routing::post(reload).put(reload))
+        .route("/-/quit", axum::routing::post(quit).put(quit))
+        .route("/api/v1/targets", get(api_targets))
         .with_state(state)
 }
 

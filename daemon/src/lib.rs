@@ -4,11 +4,12 @@
 //! * [`cli`]: flags and subcommands (Prometheus's flag names for `vane run`);
 //! * [`config`]: the prometheus.yml configuration, parsed then validated;
 //! * [`run`]: start-up and the ordered shutdown of components;
-//! * [`http`]: `/metrics`, `/-/healthy`, `/-/ready`;
+//! * [`http`]: `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload`, `/-/quit`, `/api/v1/targets`;
+//! * [`targets`]: the JSON of `/api/v1/targets`;
 //! * [`logging`]: log lines as logfmt or JSON;
 //! * [`size`]: byte sizes with units, as Prometheus parses them;
 //! * [`telemetry`]: process metrics;
-//! * [`tsdb_cmd`]: `vane tsdb import` and `vane tsdb analyze`.
+//! * [`tsdb_cmd`]: `vane tsdb import`, `vane tsdb dump` and `vane tsdb analyze`.
 
 pub mod cli;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod http;
 pub mod logging;
 pub mod run;
 pub mod size;
+pub mod targets;
 pub mod telemetry;
 pub mod tsdb_cmd;
 
@@ -37,6 +39,12 @@ pub fn main() -> ExitCode {
                 storage_path,
                 block_duration,
             } => tsdb_cmd::import(&file, &storage_path, &block_duration).map(|s| print!("{s}")),
+            TsdbCommand::Dump {
+                storage_path,
+                name_regex,
+                min_time,
+                max_time,
+            } => tsdb_cmd::dump(&storage_path, &name_regex, min_time, max_time),
             TsdbCommand::Analyze {
                 storage_path,
                 limit,

@@ -2,25 +2,31 @@
 //!
 //! Start-up: logging, configuration, self-telemetry, the HTTP listener (so `/-/healthy`
 //! answers at once and `/-/ready` says 503 while the store replays), then the store, then the
-//! periodic store maintenance. Shutdown on SIGINT or SIGTERM, in order: ingest first (the
-//! scraper, when it exists), then rules and autoscalers (to come), then the HTTP server
-//! (in-flight requests finish), then maintenance, and the store last, which syncs and closes
-//! its files so nothing acknowledged is lost.
+//! scrape manager and the periodic store maintenance. SIGHUP and `POST /-/reload` reload the
+//! configuration: a file that does not load is refused and the running one stays.
+//!
+//! Shutdown on SIGINT, SIGTERM or `POST /-/quit`, in order: `/-/ready` turns 503, ingest stops
+//! (scrape loops finish their batches), then rules and autoscalers (to come), then the HTTP
+//! server (in-flight requests finish), then maintenance, and the store last, which syncs and
+//! closes its files so nothing acknowledged is lost.
 
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
-use model::metrics::Registry;
+use model::metrics::{Gauge, Registry};
+use scraper::scrape::ScrapeManager;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tsdb::wal::SyncPolicy;
 use tsdb::{Db, DbOptions};
 
 use crate::cli::RunArgs;
 use crate::config::Config;
-use crate::http::{self, HttpState};
+use crate::http::{self, HttpState, ReloadRequest};
 use crate::size::parse_bytes;
 use crate::telemetry;
 
@@ -52,10 +58,7 @@ pub fn db_options(args: &RunArgs) -> Result<DbOptions> {
 /// Runs the daemon until a signal stops it.
 pub fn run(args: RunArgs) -> Result<()> {
     let _ = crate::logging::init(&args.log_level, &args.log_format);
-    let config = match &args.config_file {
-        Some(p) => Config::load(p)?,
-        None => Config::embedded_default(&args.listen_address)?,
-    };
+    let config = load_config(args.config_file.as_ref(), &args.listen_address)?;
     let opts = db_options(&args)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -80,9 +83,16 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     tracing::info!(address = %args.listen_address, "listening");
     let ready = Arc::new(AtomicBool::new(false));
     let http_stop = CancellationToken::new();
+    let quit = CancellationToken::new();
+    let scrape_slot = Arc::new(OnceLock::new());
+    let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let state = HttpState {
         registry: registry.clone(),
         ready: ready.clone(),
+        scrape: scrape_slot.clone(),
+        reload: reload_tx,
+        lifecycle: args.enable_lifecycle,
+        quit: quit.clone(),
     };
     let mut http_task = tokio::spawn(http::serve(listener, state, http_stop.clone()));
 
@@ -91,21 +101,53 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     let db = tokio::task::spawn_blocking(move || Db::open(&dir, opts, &reg))
         .await?
         .with_context(|| format!("cannot open the store in {}", args.storage_path.display()))?;
-    ready.store(true, Ordering::Release);
     tracing::info!(dir = %args.storage_path.display(), series = db.head().num_series(), blocks = db.blocks().len(), "store ready");
+
+    let scrape = Arc::new(ScrapeManager::new(db.clone(), &registry));
+    let reloads = ReloadMetrics::new(&registry);
+    scrape
+        .apply(&config.scrape_configs)
+        .map_err(|e| anyhow!("cannot start scraping: {e}"))?;
+    reloads.record(true);
+    let _ = scrape_slot.set(scrape.clone());
+    ready.store(true, Ordering::Release);
 
     let maint_stop = CancellationToken::new();
     let maint_task = tokio::spawn(maintenance(db.clone(), maint_stop.clone()));
 
-    let outcome = tokio::select! {
-        s = signals.recv() => {
-            tracing::info!(signal = s, "shutting down");
-            Ok(())
+    let outcome = loop {
+        tokio::select! {
+            s = signals.recv() => match s {
+                "SIGHUP" => {
+                    if let Err(e) = reload(&args, &scrape, &reloads) {
+                        tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
+                    }
+                }
+                s => {
+                    tracing::info!(signal = s, "shutting down");
+                    break Ok(());
+                }
+            },
+            Some(answer) = reload_rx.recv() => {
+                let r = reload(&args, &scrape, &reloads);
+                if let Err(e) = &r {
+                    tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
+                }
+                let _ = answer.send(r);
+            }
+            _ = quit.cancelled() => {
+                tracing::info!("shutting down on request of /-/quit");
+                break Ok(());
+            }
+            r = &mut http_task => break Err(anyhow!("HTTP server stopped: {:?}", r.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())))),
         }
-        r = &mut http_task => Err(anyhow!("HTTP server stopped: {:?}", r.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())))),
     };
 
-    // Ingest, rules and autoscalers stop here once they exist; then the API; the store last.
+    // Ingest first (each loop commits or drops its batch), then rules and autoscalers once
+    // they exist, then the API; the store last.
+    ready.store(false, Ordering::Release);
+    scrape.stop().await;
+    tracing::info!("scrapers stopped");
     http_stop.cancel();
     if !http_task.is_finished() {
         let _ = tokio::time::timeout(Duration::from_secs(10), http_task).await;
@@ -138,11 +180,66 @@ async fn maintenance(db: Arc<Db>, stop: CancellationToken) {
     }
 }
 
-/// SIGINT and SIGTERM, installed before the store opens so a signal during replay is not
-/// fatal: it is handled once the store is up.
+/// `vane_config_last_reload_*`, as Prometheus reports its reloads.
+struct ReloadMetrics {
+    successful: Arc<Gauge>,
+    success_time: Arc<Gauge>,
+}
+
+impl ReloadMetrics {
+    fn new(r: &Registry) -> Self {
+        ReloadMetrics {
+            successful: r.gauge(
+                "vane_config_last_reload_successful",
+                "Whether the last configuration reload attempt was successful.",
+            ),
+            success_time: r.gauge(
+                "vane_config_last_reload_success_timestamp_seconds",
+                "Timestamp of the last successful configuration reload.",
+            ),
+        }
+    }
+
+    fn record(&self, ok: bool) {
+        self.successful.set(if ok { 1.0 } else { 0.0 });
+        if ok {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            self.success_time.set(now.as_secs_f64());
+        }
+    }
+}
+
+/// Loads the configuration again and applies it; on any error the running one stays.
+fn reload(args: &RunArgs, scrape: &ScrapeManager, m: &ReloadMetrics) -> Result<(), String> {
+    let config =
+        load_config(args.config_file.as_ref(), &args.listen_address).map_err(|e| format!("{e:#}"));
+    let r = config.and_then(|c| {
+        scrape.apply(&c.scrape_configs)?;
+        tracing::info!(
+            scrape_jobs = c.scrape_configs.len(),
+            "configuration reloaded"
+        );
+        Ok(())
+    });
+    m.record(r.is_ok());
+    r
+}
+
+fn load_config(file: Option<&PathBuf>, listen: &str) -> Result<Config> {
+    match file {
+        Some(p) => Config::load(p),
+        None => Config::embedded_default(listen),
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP, installed before the store opens so a signal during replay is
+/// not fatal: it is handled once the store is up.
 struct Signals {
     int: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
 }
 
 impl Signals {
@@ -151,6 +248,7 @@ impl Signals {
         Ok(Signals {
             int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
             term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            hup: signal(SignalKind::hangup()).context("installing the SIGHUP handler")?,
         })
     }
 
@@ -158,6 +256,7 @@ impl Signals {
         tokio::select! {
             _ = self.int.recv() => "SIGINT",
             _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `vane tsdb import` and `vane tsdb analyze`.
+//! `vane tsdb import`, `vane tsdb dump` and `vane tsdb analyze`.
 
 use std::fmt::Write as _;
 use std::io::Read;
@@ -53,6 +53,57 @@ fn block_row(m: &BlockMeta, size: u64) -> String {
 }
 
 const BLOCK_HEADER: &str = "BLOCK ULID                  MIN TIME        MAX TIME          DURATION  NUM SAMPLES  NUM CHUNKS  NUM SERIES        SIZE";
+
+/// `vane tsdb dump`: every sample of the matching series, series by series, to stdout.
+pub fn dump(dir: &Path, name_regex: &str, mint: i64, maxt: i64) -> Result<()> {
+    use model::matcher::{MatchType, Matcher};
+    use model::storage::{Queryable, SelectHints};
+    use std::io::Write as _;
+    if !dir.is_dir() {
+        bail!("{} is not a data directory", dir.display());
+    }
+    let m = Matcher::new(MatchType::RegexMatch, "__name__", name_regex)
+        .map_err(|e| anyhow!("--match: {e}"))?;
+    let db = Db::open(
+        dir,
+        DbOptions {
+            retention_time_ms: None,
+            ..DbOptions::default()
+        },
+        &Registry::new(),
+    )?;
+    let q = db.querier(mint, maxt)?;
+    let hints = SelectHints {
+        start: mint,
+        end: maxt,
+        ..SelectHints::default()
+    };
+    let series = q.select(&hints, &[m])?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for s in &series {
+        let mut ls = String::from("{");
+        for (i, l) in s.labels().iter().enumerate() {
+            if i > 0 {
+                ls.push_str(", ");
+            }
+            let _ = write!(ls, "{}={:?}", l.name, &*l.value);
+        }
+        ls.push('}');
+        let mut it = s.iter();
+        while it.next() {
+            let (t, v) = it.at();
+            writeln!(out, "{ls} {} {t}", model::metrics::format_value(v))?;
+        }
+        if let Some(e) = it.err() {
+            bail!("reading {}: {e}", s.labels());
+        }
+    }
+    out.flush()?;
+    drop(out);
+    db.close()?;
+    Ok(())
+}
 
 /// `vane tsdb import FILE`.
 pub fn import(file: &Path, dir: &Path, block_duration: &str) -> Result<String> {

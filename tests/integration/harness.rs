@@ -18,24 +18,28 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Runs `vane` with `args` to completion (bounded to 60 s).
+/// Runs `vane` with `args` to completion (bounded to 60 s). Output is drained while it runs,
+/// so a command that prints a lot cannot block on a full pipe.
 pub fn vane(args: &[&str]) -> Output {
-    let mut child = Command::new(VANE)
+    let child = Command::new(VANE)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("vane starts");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
             panic!("vane {args:?} did not finish within 60 s");
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -1,6 +1,8 @@
 //! Vane's integration tests: one binary, each test boots the real `vane` on 127.0.0.1.
 
 mod harness;
+mod peers;
 
 mod daemon;
+mod scrape;
 mod tsdb_cli;

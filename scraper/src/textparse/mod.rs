@@ -86,6 +86,38 @@ pub enum Entry<'a> {
     Sample(Sample<'a>),
 }
 
+/// One sample line, its series not yet split into labels: `series` is the text from the start
+/// of the name to the closing `}` (or the end of the name), already checked for syntax. A
+/// scraper keys its cache on it and calls [`series_labels`] only for series it has not seen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RawSample<'a> {
+    pub series: &'a str,
+    pub name: &'a str,
+    pub value: f64,
+    pub timestamp_ms: Option<i64>,
+}
+
+/// Like [`Entry`], with samples as [`RawSample`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawEntry<'a> {
+    Help { name: &'a str, text: Cow<'a, str> },
+    Type { name: &'a str, kind: MetricType },
+    Unit { name: &'a str, unit: &'a str },
+    Sample(RawSample<'a>),
+}
+
+/// Splits the `series` of a [`RawSample`] into its labels (without the name), resolving
+/// escapes. Fails on a repeated label name.
+pub fn series_labels(series: &str) -> Result<Vec<(&str, Cow<'_, str>)>, String> {
+    let mut out = Vec::new();
+    if let Some(i) = series.find('{') {
+        let mut p = Parser::new("", Format::Text);
+        p.labels(&series[i + 1..], Some(&mut out))
+            .map_err(|e| e.msg)?;
+    }
+    Ok(out)
+}
+
 /// A parse error: the 1-based line and what was wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ParseError {
@@ -140,7 +172,7 @@ impl<'a> Parser<'a> {
         Some(line.strip_suffix('\r').unwrap_or(line))
     }
 
-    fn comment(&mut self, line: &'a str) -> Result<Option<Entry<'a>>, ParseError> {
+    fn comment(&mut self, line: &'a str) -> Result<Option<RawEntry<'a>>, ParseError> {
         let body = line[1..].trim_start_matches([' ', '\t']);
         if self.format == Format::OpenMetrics && line == "# EOF" {
             self.saw_eof = true;
@@ -168,19 +200,19 @@ impl<'a> Parser<'a> {
                     unescape(rest, false)
                 };
                 match text {
-                    Some(text) => Ok(Some(Entry::Help { name, text })),
+                    Some(text) => Ok(Some(RawEntry::Help { name, text })),
                     None => Err(self.err("invalid escape in # HELP")),
                 }
             }
             "TYPE" => match MetricType::parse(rest.trim()) {
-                Some(kind) => Ok(Some(Entry::Type { name, kind })),
+                Some(kind) => Ok(Some(RawEntry::Type { name, kind })),
                 None => Err(self.err(format!("invalid metric type {:?}", rest.trim()))),
             },
             _ => {
                 if self.format == Format::Text {
                     return Ok(None);
                 }
-                Ok(Some(Entry::Unit {
+                Ok(Some(RawEntry::Unit {
                     name,
                     unit: rest.trim(),
                 }))
@@ -188,17 +220,17 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn sample(&mut self, line: &'a str) -> Result<Sample<'a>, ParseError> {
+    fn sample(&mut self, line: &'a str) -> Result<RawSample<'a>, ParseError> {
         let name_end = line.find(['{', ' ', '\t']).unwrap_or(line.len());
         let name = &line[..name_end];
         if !is_metric_name(name) {
             return Err(self.err(format!("invalid metric name {name:?}")));
         }
         let mut rest = &line[name_end..];
-        let mut labels = Vec::new();
         if let Some(r) = rest.strip_prefix('{') {
-            rest = self.labels(r, &mut labels)?;
+            rest = self.labels(r, None)?;
         }
+        let series = &line[..line.len() - rest.len()];
         let rest = rest.trim_start_matches([' ', '\t']);
         // The value, then an optional timestamp, then (OpenMetrics) an optional exemplar.
         let (value_str, rest) = split_word(rest);
@@ -227,20 +259,22 @@ impl<'a> Parser<'a> {
                 return Err(self.err(format!("unexpected text after the sample: {rest:?}")));
             }
         }
-        Ok(Sample {
+        Ok(RawSample {
+            series,
             name,
-            labels,
             value,
             timestamp_ms,
         })
     }
 
-    /// Parses `name="value",...}` and returns what follows the `}`.
-    fn labels(
+    /// Parses `name="value",...}` and returns what follows the `}`. With `out`, the labels are
+    /// collected (escapes resolved, repeated names refused); without, only the syntax is
+    /// checked.
+    fn labels<'s>(
         &mut self,
-        mut s: &'a str,
-        out: &mut Vec<(&'a str, Cow<'a, str>)>,
-    ) -> Result<&'a str, ParseError> {
+        mut s: &'s str,
+        mut out: Option<&mut Vec<(&'s str, Cow<'s, str>)>>,
+    ) -> Result<&'s str, ParseError> {
         loop {
             s = s.trim_start_matches([' ', '\t']);
             if let Some(r) = s.strip_prefix('}') {
@@ -253,7 +287,9 @@ impl<'a> Parser<'a> {
             if !is_label_name(lname) {
                 return Err(self.err(format!("invalid label name {lname:?}")));
             }
-            if out.iter().any(|(n, _)| *n == lname) {
+            if let Some(out) = &out
+                && out.iter().any(|(n, _)| *n == lname)
+            {
                 return Err(self.err(format!("duplicate label name {lname:?}")));
             }
             s = s[eq + 1..].trim_start_matches([' ', '\t']);
@@ -264,10 +300,18 @@ impl<'a> Parser<'a> {
             };
             let (raw, after) = quoted(body)
                 .ok_or_else(|| self.err(format!("unterminated value of label {lname:?}")))?;
-            let value = unescape(raw, true).ok_or_else(|| {
-                self.err(format!("invalid escape in the value of label {lname:?}"))
-            })?;
-            out.push((lname, value));
+            match out.as_deref_mut() {
+                Some(out) => {
+                    let value = unescape(raw, true).ok_or_else(|| {
+                        self.err(format!("invalid escape in the value of label {lname:?}"))
+                    })?;
+                    out.push((lname, value));
+                }
+                None if !valid_escapes(raw) => {
+                    return Err(self.err(format!("invalid escape in the value of label {lname:?}")));
+                }
+                None => {}
+            }
             s = after.trim_start_matches([' ', '\t']);
             if let Some(r) = s.strip_prefix(',') {
                 s = r;
@@ -279,8 +323,7 @@ impl<'a> Parser<'a> {
 
     /// `{labels} value [timestamp]`, checked and dropped.
     fn exemplar(&mut self, s: &'a str) -> Result<(), ParseError> {
-        let mut labels = Vec::new();
-        let rest = self.labels(&s[1..], &mut labels)?;
+        let rest = self.labels(&s[1..], None)?;
         let rest = rest.trim_start_matches([' ', '\t']);
         let (v, rest) = split_word(rest);
         if parse_value(v).is_none() {
@@ -301,6 +344,27 @@ impl<'a> Iterator for Parser<'a> {
     type Item = Result<Entry<'a>, ParseError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        Some(match self.next_raw()? {
+            Err(e) => Err(e),
+            Ok(RawEntry::Help { name, text }) => Ok(Entry::Help { name, text }),
+            Ok(RawEntry::Type { name, kind }) => Ok(Entry::Type { name, kind }),
+            Ok(RawEntry::Unit { name, unit }) => Ok(Entry::Unit { name, unit }),
+            Ok(RawEntry::Sample(r)) => match series_labels(r.series) {
+                Ok(labels) => Ok(Entry::Sample(Sample {
+                    name: r.name,
+                    labels,
+                    value: r.value,
+                    timestamp_ms: r.timestamp_ms,
+                })),
+                Err(msg) => Err(self.err(msg)),
+            },
+        })
+    }
+}
+
+impl<'a> Parser<'a> {
+    /// The next entry, with the sample's labels left unsplit. After an error, `None`.
+    pub fn next_raw(&mut self) -> Option<Result<RawEntry<'a>, ParseError>> {
         if self.failed {
             return None;
         }
@@ -334,7 +398,7 @@ impl<'a> Iterator for Parser<'a> {
             }
             return Some(
                 self.sample(line.trim_start_matches([' ', '\t']))
-                    .map(Entry::Sample),
+                    .map(RawEntry::Sample),
             );
         }
     }
@@ -373,6 +437,20 @@ fn quoted(s: &str) -> Option<(&str, &str)> {
         }
     }
     None
+}
+
+/// True if every escape in a label value is one [`unescape`] accepts.
+fn valid_escapes(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while let Some(off) = b[i..].iter().position(|&c| c == b'\\') {
+        i += off + 1;
+        if !matches!(b.get(i), Some(b'\\' | b'n' | b'"')) {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Resolves `\\`, `\n` and (when `quotes`) `\"`. Any other escape is kept as written in text

@@ -1,0 +1,334 @@
+//! One scrape's body into the store: parse, attach target labels, relabel, check limits,
+//! append, and mark as stale what disappeared. Synchronous and allocation-free for series the
+//! target has sent before: the cache is keyed on the series text as the target wrote it.
+
+use std::collections::HashMap;
+
+use model::storage::{Appender, Error as StorageError, SeriesRef};
+use model::{Labels, LabelsBuilder};
+
+use super::{FailReason, ScrapeError};
+use crate::relabel::{self, RelabelConfig};
+use crate::textparse::{Format, Parser, RawEntry, series_labels};
+
+type Map<K, V> = HashMap<K, V, ahash::RandomState>;
+
+/// What a job's settings say about turning samples into series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleRules {
+    pub honor_labels: bool,
+    pub honor_timestamps: bool,
+    pub metric_relabel_configs: Vec<RelabelConfig>,
+    pub sample_limit: u64,
+    pub label_limit: u64,
+    pub label_name_length_limit: u64,
+    pub label_value_length_limit: u64,
+}
+
+struct Entry {
+    r: Option<SeriesRef>,
+    labels: Labels,
+    /// The scrape (by number) that last reported it.
+    seen: u64,
+    /// Reported by the last successful scrape (so it goes stale if it disappears).
+    live: bool,
+    /// False for samples with their own timestamps: those do not go stale (as in Prometheus).
+    tracked: bool,
+}
+
+/// Per-target memory of series across scrapes.
+#[derive(Default)]
+pub struct Cache {
+    series: Map<Box<str>, Entry>,
+    /// Series dropped by metric relabeling, so they are not relabeled again.
+    dropped: Map<Box<str>, u64>,
+    /// The number of this scrape.
+    iter: u64,
+}
+
+impl Cache {
+    /// Forgets everything, without staleness markers: the job's sample rules changed, so the
+    /// same text may now make other series (Prometheus starts such loops with a new cache too).
+    pub fn reset(&mut self) {
+        self.series.clear();
+        self.dropped.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+}
+
+/// Counts of one scrape, for the synthetic series.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct AppendStats {
+    pub scraped: u64,
+    pub post_relabel: u64,
+    pub series_added: u64,
+    pub rejected_out_of_order: u64,
+    pub rejected_out_of_bounds: u64,
+    pub rejected_duplicate: u64,
+}
+
+fn fail(reason: FailReason, msg: impl Into<String>) -> ScrapeError {
+    ScrapeError {
+        reason,
+        msg: msg.into(),
+    }
+}
+
+/// The labels of a new series: the sample's labels, the target's labels (conflicts resolved as
+/// `honor_labels` says), then metric relabeling. `None` if relabeling dropped it.
+fn series_for(
+    name: &str,
+    sample_labels: &[(&str, std::borrow::Cow<'_, str>)],
+    target: &Labels,
+    rules: &SampleRules,
+) -> Option<LabelsBuilder> {
+    let mut lb = LabelsBuilder::with_capacity(sample_labels.len() + target.len() + 1);
+    lb.set("__name__", name);
+    for (k, v) in sample_labels {
+        lb.set(*k, v.as_ref());
+    }
+    merge_target_labels(&mut lb, target, rules.honor_labels);
+    if !rules.metric_relabel_configs.is_empty()
+        && !relabel::process(&mut lb, &rules.metric_relabel_configs)
+    {
+        return None;
+    }
+    Some(lb)
+}
+
+/// Attaches target labels. With `honor`, labels the sample already has win; without, the
+/// sample's conflicting labels are kept as `exported_<name>` (prefixed again while that name
+/// is taken), shortest names first, as Prometheus does.
+pub fn merge_target_labels(lb: &mut LabelsBuilder, target: &Labels, honor: bool) {
+    if honor {
+        for l in target.iter() {
+            if lb.get(&l.name).is_empty() {
+                lb.set(l.name.clone(), l.value.clone());
+            }
+        }
+        return;
+    }
+    let mut conflicts: Vec<(String, String)> = Vec::new();
+    for l in target.iter() {
+        let existing = lb.get(&l.name);
+        if !existing.is_empty() {
+            conflicts.push((l.name.to_string(), existing.to_string()));
+        }
+        lb.set(l.name.clone(), l.value.clone());
+    }
+    conflicts.sort_by_key(|(n, _)| n.len());
+    for (name, value) in conflicts {
+        let mut new = name;
+        loop {
+            new = format!("exported_{new}");
+            if lb.get(&new).is_empty() {
+                lb.set(new, value);
+                break;
+            }
+        }
+    }
+}
+
+fn check_limits(lb: &LabelsBuilder, rules: &SampleRules) -> Result<(), ScrapeError> {
+    let labels = lb.labels();
+    if rules.label_limit > 0 && labels.len() as u64 > rules.label_limit {
+        return Err(fail(
+            FailReason::LabelLimit,
+            format!(
+                "label_limit exceeded (metric: {}, number of labels: {}, limit: {})",
+                lb.get("__name__"),
+                labels.len(),
+                rules.label_limit
+            ),
+        ));
+    }
+    for l in labels {
+        if rules.label_name_length_limit > 0 && l.name.len() as u64 > rules.label_name_length_limit
+        {
+            return Err(fail(
+                FailReason::LabelLimit,
+                format!(
+                    "label_name_length_limit exceeded (metric: {}, label name: {}, length: {}, limit: {})",
+                    lb.get("__name__"),
+                    l.name,
+                    l.name.len(),
+                    rules.label_name_length_limit
+                ),
+            ));
+        }
+        if rules.label_value_length_limit > 0
+            && l.value.len() as u64 > rules.label_value_length_limit
+        {
+            return Err(fail(
+                FailReason::LabelLimit,
+                format!(
+                    "label_value_length_limit exceeded (metric: {}, label name: {}, value length: {}, limit: {})",
+                    lb.get("__name__"),
+                    l.name,
+                    l.value.len(),
+                    rules.label_value_length_limit
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn append_one(
+    app: &mut dyn Appender,
+    e: &mut Entry,
+    t: i64,
+    v: f64,
+    stats: &mut AppendStats,
+) -> Result<(), ScrapeError> {
+    match app.append(e.r, &e.labels, t, v) {
+        Ok(r) => {
+            e.r = Some(r);
+            Ok(())
+        }
+        Err(StorageError::OutOfOrderSample) => {
+            stats.rejected_out_of_order += 1;
+            Ok(())
+        }
+        Err(StorageError::OutOfBounds) => {
+            stats.rejected_out_of_bounds += 1;
+            Ok(())
+        }
+        Err(StorageError::DuplicateSampleForTimestamp) => {
+            stats.rejected_duplicate += 1;
+            Ok(())
+        }
+        Err(err) => Err(fail(
+            FailReason::Storage,
+            format!("appending to the store: {err}"),
+        )),
+    }
+}
+
+/// Appends a scrape body at time `ts` into `app`. On error nothing should be committed: the
+/// caller rolls back and then calls [`mark_all_stale`].
+pub fn append_body(
+    app: &mut dyn Appender,
+    cache: &mut Cache,
+    body: &str,
+    format: Format,
+    ts: i64,
+    target: &Labels,
+    rules: &SampleRules,
+) -> Result<AppendStats, ScrapeError> {
+    cache.iter += 1;
+    let n = cache.iter;
+    let mut stats = AppendStats::default();
+    let mut parser = Parser::new(body, format);
+    while let Some(entry) = parser.next_raw() {
+        let s = match entry {
+            Ok(RawEntry::Sample(s)) => s,
+            Ok(_) => continue,
+            Err(e) => return Err(fail(FailReason::Parse, format!("parse error: {e}"))),
+        };
+        stats.scraped += 1;
+        let (t, tracked) = match s.timestamp_ms {
+            Some(t) if rules.honor_timestamps => (t, false),
+            _ => (ts, true),
+        };
+        if let Some(e) = cache.series.get_mut(s.series) {
+            if e.seen == n {
+                return Err(fail(
+                    FailReason::DuplicateSeries,
+                    format!("duplicate series in the scrape: {}", s.series),
+                ));
+            }
+            e.seen = n;
+            e.tracked = tracked;
+            stats.post_relabel += 1;
+            if rules.sample_limit > 0 && stats.post_relabel > rules.sample_limit {
+                return Err(sample_limit(rules));
+            }
+            append_one(app, e, t, s.value, &mut stats)?;
+            continue;
+        }
+        if let Some(seen) = cache.dropped.get_mut(s.series) {
+            *seen = n;
+            continue;
+        }
+        let sample_labels = series_labels(s.series).map_err(|m| {
+            fail(
+                FailReason::Parse,
+                format!("parse error: {m} in {}", s.series),
+            )
+        })?;
+        let Some(lb) = series_for(s.name, &sample_labels, target, rules) else {
+            cache.dropped.insert(s.series.into(), n);
+            continue;
+        };
+        if lb.get("__name__").is_empty() {
+            return Err(fail(
+                FailReason::Parse,
+                format!("series {} has no metric name after relabeling", s.series),
+            ));
+        }
+        check_limits(&lb, rules)?;
+        stats.post_relabel += 1;
+        if rules.sample_limit > 0 && stats.post_relabel > rules.sample_limit {
+            return Err(sample_limit(rules));
+        }
+        stats.series_added += 1;
+        let e = cache.series.entry(s.series.into()).or_insert(Entry {
+            r: None,
+            labels: lb.build(),
+            seen: n,
+            live: false,
+            tracked,
+        });
+        append_one(app, e, t, s.value, &mut stats)?;
+    }
+    // Series that were live and did not come back go stale now.
+    cache.series.retain(|_, e| {
+        if e.seen == n {
+            e.live = true;
+            return true;
+        }
+        if e.live && e.tracked {
+            stale(app, e, ts);
+        }
+        false
+    });
+    cache.dropped.retain(|_, seen| *seen == n);
+    Ok(stats)
+}
+
+fn sample_limit(rules: &SampleRules) -> ScrapeError {
+    fail(
+        FailReason::SampleLimit,
+        format!("sample_limit exceeded (limit: {})", rules.sample_limit),
+    )
+}
+
+fn stale(app: &mut dyn Appender, e: &mut Entry, ts: i64) {
+    // A rejected marker (the series already has a newer sample) is harmless.
+    if let Ok(r) = app.append(e.r, &e.labels, ts, model::sample::stale_nan()) {
+        e.r = Some(r);
+    }
+}
+
+/// After a failed scrape (or when a target goes away): every live series goes stale at `ts`,
+/// and the cache forgets them.
+pub fn mark_all_stale(app: &mut dyn Appender, cache: &mut Cache, ts: i64) {
+    for e in cache.series.values_mut() {
+        if e.live && e.tracked {
+            stale(app, e, ts);
+        }
+    }
+    cache.series.clear();
+    cache.dropped.clear();
+}
+
+#[cfg(test)]
+mod tests;

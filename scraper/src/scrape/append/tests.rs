@@ -1,0 +1,201 @@
+//! The append step against a recording appender (the store itself is exercised end to end by
+//! the integration tests; here only what the scraper hands it matters).
+
+use model::labels;
+use model::storage::{Appender, Error, SeriesRef};
+
+use super::*;
+
+#[derive(Default)]
+struct Recorder {
+    pending: Vec<(Labels, i64, f64)>,
+    committed: Vec<(Labels, i64, f64)>,
+    by_ref: Vec<Labels>,
+}
+
+impl Appender for Recorder {
+    fn append(
+        &mut self,
+        r: Option<SeriesRef>,
+        l: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef, Error> {
+        let labels = match r {
+            Some(r) => self.by_ref[r.0 as usize].clone(),
+            None => l.clone(),
+        };
+        assert_eq!(&labels, l, "a cached reference must name the same series");
+        let id = match self.by_ref.iter().position(|x| *x == labels) {
+            Some(i) => i,
+            None => {
+                self.by_ref.push(labels.clone());
+                self.by_ref.len() - 1
+            }
+        };
+        self.pending.push((labels, t, v));
+        Ok(SeriesRef(id as u64))
+    }
+    fn commit(&mut self) -> Result<(), Error> {
+        self.committed.append(&mut self.pending);
+        Ok(())
+    }
+    fn rollback(&mut self) -> Result<(), Error> {
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+fn rules() -> SampleRules {
+    SampleRules {
+        honor_labels: false,
+        honor_timestamps: true,
+        metric_relabel_configs: Vec::new(),
+        sample_limit: 0,
+        label_limit: 0,
+        label_name_length_limit: 0,
+        label_value_length_limit: 0,
+    }
+}
+
+fn target() -> Labels {
+    labels! {"instance" => "h:1", "job" => "j"}
+}
+
+fn scrape(
+    app: &mut Recorder,
+    cache: &mut Cache,
+    body: &str,
+    ts: i64,
+    r: &SampleRules,
+) -> Result<AppendStats, ScrapeError> {
+    let res = append_body(app, cache, body, Format::Text, ts, &target(), r);
+    if res.is_err() {
+        app.rollback().unwrap();
+        mark_all_stale(app, cache, ts);
+    }
+    app.commit().unwrap();
+    res
+}
+
+#[test]
+fn target_labels_attached_and_conflicts_exported() {
+    let (mut app, mut cache) = (Recorder::default(), Cache::default());
+    let st = scrape(
+        &mut app,
+        &mut cache,
+        "a{job=\"x\",exported_job=\"y\"} 1\nb 2\n",
+        10,
+        &rules(),
+    )
+    .unwrap();
+    assert_eq!((st.scraped, st.post_relabel, st.series_added), (2, 2, 2));
+    assert_eq!(
+        app.committed[0].0,
+        labels! {"__name__" => "a", "exported_exported_job" => "x", "exported_job" => "y", "instance" => "h:1", "job" => "j"}
+    );
+    // honor_labels: the scraped value wins.
+    let mut r = rules();
+    r.honor_labels = true;
+    let (mut app, mut cache) = (Recorder::default(), Cache::default());
+    scrape(&mut app, &mut cache, "a{job=\"x\"} 1\n", 10, &r).unwrap();
+    assert_eq!(
+        app.committed[0].0,
+        labels! {"__name__" => "a", "instance" => "h:1", "job" => "x"}
+    );
+}
+
+#[test]
+fn disappeared_series_go_stale_and_failures_stale_everything() {
+    let (mut app, mut cache) = (Recorder::default(), Cache::default());
+    scrape(&mut app, &mut cache, "a 1\nb 1\nc 1 5\n", 10, &rules()).unwrap();
+    let st = scrape(&mut app, &mut cache, "a 2\n", 20, &rules()).unwrap();
+    assert_eq!(st.series_added, 0);
+    let at20: Vec<_> = app.committed.iter().filter(|s| s.1 == 20).collect();
+    assert_eq!(at20.len(), 2, "{at20:?}");
+    assert_eq!(at20[0].0.metric_name(), "a");
+    assert_eq!(at20[1].0.metric_name(), "b");
+    assert!(model::sample::is_stale_nan(at20[1].2));
+    // `c` carried its own timestamp, so it is not marked stale.
+    assert!(
+        !app.committed
+            .iter()
+            .any(|s| s.0.metric_name() == "c" && s.1 == 20)
+    );
+    // A failed scrape keeps nothing of its body and makes the live series stale.
+    let e = scrape(&mut app, &mut cache, "a 3\nb{ 1\n", 30, &rules()).unwrap_err();
+    assert_eq!(e.reason, FailReason::Parse);
+    let at30: Vec<_> = app.committed.iter().filter(|s| s.1 == 30).collect();
+    assert_eq!(at30.len(), 1);
+    assert!(at30[0].0.metric_name() == "a" && model::sample::is_stale_nan(at30[0].2));
+    // The next good scrape finds the series again.
+    let st = scrape(&mut app, &mut cache, "a 4\n", 40, &rules()).unwrap();
+    assert_eq!(st.series_added, 1);
+}
+
+#[test]
+fn duplicates_limits_and_relabel_drops_fail_or_filter_as_a_whole() {
+    let (mut app, mut cache) = (Recorder::default(), Cache::default());
+    scrape(&mut app, &mut cache, "a 1\n", 10, &rules()).unwrap();
+    let e = scrape(&mut app, &mut cache, "a 1\nb 2\na 3\n", 20, &rules()).unwrap_err();
+    assert_eq!(e.reason, FailReason::DuplicateSeries);
+    assert!(
+        !app.committed
+            .iter()
+            .any(|s| s.1 == 20 && !model::sample::is_stale_nan(s.2))
+    );
+
+    let mut r = rules();
+    r.sample_limit = 2;
+    let e = scrape(&mut app, &mut cache, "a 1\nb 2\nc 3\n", 30, &r).unwrap_err();
+    assert_eq!(e.reason, FailReason::SampleLimit);
+    assert!(!app.committed.iter().any(|s| s.1 == 30));
+
+    let mut r = rules();
+    r.label_limit = 3;
+    let e = scrape(&mut app, &mut cache, "a{x=\"1\"} 1\n", 40, &r).unwrap_err();
+    assert_eq!(e.reason, FailReason::LabelLimit);
+    r.label_limit = 0;
+    r.label_value_length_limit = 3;
+    assert!(scrape(&mut app, &mut cache, "a{x=\"long\"} 1\n", 50, &r).is_err());
+
+    // metric_relabel_configs drops count as scraped but not as appended.
+    let mut r = rules();
+    r.metric_relabel_configs =
+        yaml_serde::from_str("- source_labels: [__name__]\n  regex: drop_.*\n  action: drop")
+            .unwrap();
+    r.sample_limit = 1;
+    let st = scrape(
+        &mut app,
+        &mut cache,
+        "drop_me 1\ndrop_too 2\nkeep 3\n",
+        60,
+        &r,
+    )
+    .unwrap();
+    assert_eq!((st.scraped, st.post_relabel), (3, 1));
+    let st = scrape(
+        &mut app,
+        &mut cache,
+        "drop_me 1\ndrop_too 2\nkeep 3\n",
+        70,
+        &r,
+    )
+    .unwrap();
+    assert_eq!((st.scraped, st.post_relabel, st.series_added), (3, 1, 0));
+}
+
+#[test]
+fn cached_series_skip_relabeling_but_keep_their_labels() {
+    let (mut app, mut cache) = (Recorder::default(), Cache::default());
+    let mut r = rules();
+    r.metric_relabel_configs =
+        yaml_serde::from_str("- target_label: extra\n  replacement: yes").unwrap();
+    for ts in [10, 20, 30] {
+        scrape(&mut app, &mut cache, "m{a=\"1\"} 1\n", ts, &r).unwrap();
+    }
+    assert_eq!(app.by_ref.len(), 1);
+    assert_eq!(app.committed.len(), 3);
+    assert_eq!(app.committed[2].0.get("extra"), "yes");
+    assert_eq!(cache.len(), 1);
+}
