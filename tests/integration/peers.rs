@@ -27,6 +27,8 @@ pub enum Reply {
     Hang(Duration),
     /// 200 with this many bytes of valid samples, streamed.
     Huge(u64),
+    /// A text body sent gzip-compressed (`Content-Encoding: gzip`).
+    Gzip(String),
 }
 
 impl Reply {
@@ -113,6 +115,18 @@ fn serve(
             let _ = write!(
                 w,
                 "HTTP/1.1 {status} X\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = w.write_all(&body);
+        }
+        Reply::Gzip(text) => {
+            use flate2::write::GzEncoder;
+            let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(text.as_bytes()).unwrap();
+            let body = enc.finish().unwrap();
+            let _ = write!(
+                w,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
             );
             let _ = w.write_all(&body);

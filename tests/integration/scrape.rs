@@ -56,6 +56,17 @@ const GOOD: &str = "# HELP app_requests_total Requests.\n# TYPE app_requests_tot
 fn bad_targets_fail_whole_and_leave_the_others_alone() {
     let srv = TargetServer::start(|r| match r.path.as_str() {
         "/good" => Reply::text(GOOD),
+        // Compressed only for a client that asks for it, with Prometheus's Accept header.
+        "/gzip"
+            if r.headers
+                .get("accept-encoding")
+                .is_some_and(|e| e.contains("gzip"))
+                && r.headers.get("accept").is_some_and(|a| {
+                    a.starts_with("application/openmetrics-text;version=1.0.0")
+                }) =>
+        {
+            Reply::Gzip("gz_series{a=\"1\"} 42\n".into())
+        }
         "/malformed" => Reply::text("partial_ok 1\nthis is { not a sample\n"),
         "/hang" => Reply::Hang(Duration::from_secs(5)),
         "/500" => Reply::Body(500, "text/plain", b"boom".to_vec()),
@@ -76,6 +87,7 @@ fn bad_targets_fail_whole_and_leave_the_others_alone() {
     let text = [
         "global:\n  scrape_interval: 1s\nscrape_configs:\n".to_string(),
         job("good", "/good", ""),
+        job("gzip", "/gzip", ""),
         job("malformed", "/malformed", ""),
         job("hang", "/hang", ""),
         job("status500", "/500", ""),
@@ -95,6 +107,7 @@ fn bad_targets_fail_whole_and_leave_the_others_alone() {
     let mut v = Vane::start_in(&data, &[&format!("--config.file={}", cfg.display())]);
     let jobs = [
         "good",
+        "gzip",
         "malformed",
         "hang",
         "status500",
@@ -111,6 +124,7 @@ fn bad_targets_fail_whole_and_leave_the_others_alone() {
     let ts = targets(&v);
     let expect = [
         ("good", "up", ""),
+        ("gzip", "up", ""),
         ("malformed", "down", "parse error"),
         ("hang", "down", "timed out"),
         ("status500", "down", "HTTP status 500"),
@@ -150,7 +164,7 @@ fn bad_targets_fail_whole_and_leave_the_others_alone() {
         "{:?}",
         values_of(&samples, "up", "good")
     );
-    for job in &jobs[1..] {
+    for job in &jobs[2..] {
         let u = values_of(&samples, "up", job);
         assert!(!u.is_empty() && u.iter().all(|x| x == "0"), "{job}: {u:?}");
     }
@@ -161,6 +175,11 @@ fn bad_targets_fail_whole_and_leave_the_others_alone() {
             srv.addr
         )
         && s.value == "10"));
+    assert!(
+        samples
+            .iter()
+            .any(|s| s.series.starts_with("{__name__=\"gz_series\"") && s.value == "42")
+    );
     // scrape_samples_scraped of the limited target says what the body had; post-relabeling 0.
     assert!(
         values_of(&samples, "scrape_samples_scraped", "good")

@@ -173,7 +173,7 @@ impl<'a> Parser<'a> {
     }
 
     fn comment(&mut self, line: &'a str) -> Result<Option<RawEntry<'a>>, ParseError> {
-        let body = line[1..].trim_start_matches([' ', '\t']);
+        let body = line[1..].trim_start_matches(is_blank);
         if self.format == Format::OpenMetrics && line == "# EOF" {
             self.saw_eof = true;
             return Ok(None);
@@ -221,17 +221,26 @@ impl<'a> Parser<'a> {
     }
 
     fn sample(&mut self, line: &'a str) -> Result<RawSample<'a>, ParseError> {
-        let name_end = line.find(['{', ' ', '\t']).unwrap_or(line.len());
-        let name = &line[..name_end];
-        if !is_metric_name(name) {
-            return Err(self.err(format!("invalid metric name {name:?}")));
+        // One pass: the name's characters, then a delimiter.
+        let b = line.as_bytes();
+        let mut name_end = 0;
+        while name_end < b.len() && NAME_BYTE[b[name_end] as usize] {
+            name_end += 1;
         }
+        let valid_end = b
+            .get(name_end)
+            .is_none_or(|&c| c == b'{' || c == b' ' || c == b'\t');
+        if name_end == 0 || b[0].is_ascii_digit() || !valid_end {
+            let shown = line.split(['{', ' ', '\t']).next().unwrap_or(line);
+            return Err(self.err(format!("invalid metric name {shown:?}")));
+        }
+        let name = &line[..name_end];
         let mut rest = &line[name_end..];
         if let Some(r) = rest.strip_prefix('{') {
             rest = self.labels(r, None)?;
         }
         let series = &line[..line.len() - rest.len()];
-        let rest = rest.trim_start_matches([' ', '\t']);
+        let rest = rest.trim_start_matches(is_blank);
         // The value, then an optional timestamp, then (OpenMetrics) an optional exemplar.
         let (value_str, rest) = split_word(rest);
         if value_str.is_empty() {
@@ -239,7 +248,7 @@ impl<'a> Parser<'a> {
         }
         let value = parse_value(value_str)
             .ok_or_else(|| self.err(format!("invalid value {value_str:?}")))?;
-        let rest = rest.trim_start_matches([' ', '\t']);
+        let rest = rest.trim_start_matches(is_blank);
         let mut timestamp_ms = None;
         let rest = if rest.is_empty() || rest.starts_with('#') {
             rest
@@ -250,7 +259,7 @@ impl<'a> Parser<'a> {
                 Format::OpenMetrics => parse_seconds_as_ms(ts),
             };
             timestamp_ms = Some(t.ok_or_else(|| self.err(format!("invalid timestamp {ts:?}")))?);
-            r.trim_start_matches([' ', '\t'])
+            r.trim_start_matches(is_blank)
         };
         if !rest.is_empty() {
             if self.format == Format::OpenMetrics && rest.starts_with("# {") {
@@ -276,43 +285,55 @@ impl<'a> Parser<'a> {
         mut out: Option<&mut Vec<(&'s str, Cow<'s, str>)>>,
     ) -> Result<&'s str, ParseError> {
         loop {
-            s = s.trim_start_matches([' ', '\t']);
+            s = s.trim_start_matches(is_blank);
             if let Some(r) = s.strip_prefix('}') {
                 return Ok(r);
             }
-            let eq = s
-                .find('=')
-                .ok_or_else(|| self.err("expected '=' after label name"))?;
-            let lname = s[..eq].trim_end();
-            if !is_label_name(lname) {
-                return Err(self.err(format!("invalid label name {lname:?}")));
+            let b = s.as_bytes();
+            let mut n = 0;
+            while n < b.len() && LABEL_BYTE[b[n] as usize] {
+                n += 1;
+            }
+            let lname = &s[..n];
+            let mut eq = n;
+            while eq < b.len() && (b[eq] == b' ' || b[eq] == b'\t') {
+                eq += 1;
+            }
+            if n == 0 || b[0].is_ascii_digit() || b.get(eq) != Some(&b'=') {
+                return Err(match s.find('=') {
+                    Some(e) => self.err(format!("invalid label name {:?}", s[..e].trim_end())),
+                    None => self.err("expected '=' after label name"),
+                });
             }
             if let Some(out) = &out
                 && out.iter().any(|(n, _)| *n == lname)
             {
                 return Err(self.err(format!("duplicate label name {lname:?}")));
             }
-            s = s[eq + 1..].trim_start_matches([' ', '\t']);
+            s = s[eq + 1..].trim_start_matches(is_blank);
             let Some(body) = s.strip_prefix('"') else {
                 return Err(self.err(format!(
                     "expected '\"' to start the value of label {lname:?}"
                 )));
             };
-            let (raw, after) = quoted(body)
-                .ok_or_else(|| self.err(format!("unterminated value of label {lname:?}")))?;
-            match out.as_deref_mut() {
-                Some(out) => {
-                    let value = unescape(raw, true).ok_or_else(|| {
-                        self.err(format!("invalid escape in the value of label {lname:?}"))
-                    })?;
-                    out.push((lname, value));
+            let (raw, after, escaped) = match quoted(body) {
+                Quoted::Ok(raw, after, escaped) => (raw, after, escaped),
+                Quoted::Unterminated => {
+                    return Err(self.err(format!("unterminated value of label {lname:?}")));
                 }
-                None if !valid_escapes(raw) => {
+                Quoted::BadEscape => {
                     return Err(self.err(format!("invalid escape in the value of label {lname:?}")));
                 }
-                None => {}
+            };
+            if let Some(out) = out.as_deref_mut() {
+                let value = if escaped {
+                    unescape(raw, true).expect("escapes checked by quoted()")
+                } else {
+                    Cow::Borrowed(raw)
+                };
+                out.push((lname, value));
             }
-            s = after.trim_start_matches([' ', '\t']);
+            s = after.trim_start_matches(is_blank);
             if let Some(r) = s.strip_prefix(',') {
                 s = r;
             } else if !s.starts_with('}') {
@@ -324,12 +345,12 @@ impl<'a> Parser<'a> {
     /// `{labels} value [timestamp]`, checked and dropped.
     fn exemplar(&mut self, s: &'a str) -> Result<(), ParseError> {
         let rest = self.labels(&s[1..], None)?;
-        let rest = rest.trim_start_matches([' ', '\t']);
+        let rest = rest.trim_start_matches(is_blank);
         let (v, rest) = split_word(rest);
         if parse_value(v).is_none() {
             return Err(self.err(format!("invalid exemplar value {v:?}")));
         }
-        let (ts, rest) = split_word(rest.trim_start_matches([' ', '\t']));
+        let (ts, rest) = split_word(rest.trim_start_matches(is_blank));
         if !ts.is_empty() && parse_value(ts).is_none() {
             return Err(self.err(format!("invalid exemplar timestamp {ts:?}")));
         }
@@ -397,15 +418,21 @@ impl<'a> Parser<'a> {
                 }
             }
             return Some(
-                self.sample(line.trim_start_matches([' ', '\t']))
+                self.sample(line.trim_start_matches(is_blank))
                     .map(RawEntry::Sample),
             );
         }
     }
 }
 
+/// Space or tab: the separators of both formats.
+#[inline]
+fn is_blank(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
 fn split_word(s: &str) -> (&str, &str) {
-    match s.find([' ', '\t']) {
+    match s.bytes().position(|b| b == b' ' || b == b'\t') {
         Some(i) => (&s[..i], &s[i + 1..]),
         None => (s, ""),
     }
@@ -425,32 +452,54 @@ pub fn is_label_name(s: &str) -> bool {
         && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
-/// Splits `...content"rest` at the closing quote (not escaped).
-fn quoted(s: &str) -> Option<(&str, &str)> {
+/// A quoted label value split off its rest.
+enum Quoted<'s> {
+    /// The content, what follows the closing quote, and whether the content has escapes.
+    Ok(&'s str, &'s str, bool),
+    Unterminated,
+    BadEscape,
+}
+
+/// Splits `...content"rest` at the closing quote, checking that every escape is `\\`, `\n`
+/// or `\"`.
+fn quoted(s: &str) -> Quoted<'_> {
     let bytes = s.as_bytes();
+    let mut escaped = false;
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'\\' => i += 2,
-            b'"' => return Some((&s[..i], &s[i + 1..])),
+            b'\\' => {
+                if !matches!(bytes.get(i + 1), Some(b'\\' | b'n' | b'"')) {
+                    return if i + 1 >= bytes.len() {
+                        Quoted::Unterminated
+                    } else {
+                        Quoted::BadEscape
+                    };
+                }
+                escaped = true;
+                i += 2;
+            }
+            b'"' => return Quoted::Ok(&s[..i], &s[i + 1..], escaped),
             _ => i += 1,
         }
     }
-    None
+    Quoted::Unterminated
 }
 
-/// True if every escape in a label value is one [`unescape`] accepts.
-fn valid_escapes(s: &str) -> bool {
-    let b = s.as_bytes();
+/// Bytes allowed in metric names after the first (`[a-zA-Z0-9_:]`).
+static NAME_BYTE: [bool; 256] = byte_class(true);
+/// Bytes allowed in label names after the first (`[a-zA-Z0-9_]`).
+static LABEL_BYTE: [bool; 256] = byte_class(false);
+
+const fn byte_class(colon: bool) -> [bool; 256] {
+    let mut t = [false; 256];
     let mut i = 0;
-    while let Some(off) = b[i..].iter().position(|&c| c == b'\\') {
-        i += off + 1;
-        if !matches!(b.get(i), Some(b'\\' | b'n' | b'"')) {
-            return false;
-        }
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c.is_ascii_alphanumeric() || c == b'_' || (colon && c == b':');
         i += 1;
     }
-    true
+    t
 }
 
 /// Resolves `\\`, `\n` and (when `quotes`) `\"`. Any other escape is kept as written in text
@@ -487,7 +536,16 @@ pub fn parse_value(s: &str) -> Option<f64> {
     }
     // Rust accepts "infinity" and "nan" spellings that the formats do not; those are rare and
     // harmless, but reject obviously foreign forms such as hex or underscores.
-    if s.contains(['_', 'x', 'X']) {
+    let b = s.as_bytes();
+    // Fast path: a plain integer of up to 15 digits is exact as an f64.
+    if b.len() <= 15 && b.iter().all(u8::is_ascii_digit) {
+        let mut n = 0u64;
+        for &d in b {
+            n = n * 10 + u64::from(d - b'0');
+        }
+        return Some(n as f64);
+    }
+    if b.iter().any(|&c| c == b'_' || c == b'x' || c == b'X') {
         return None;
     }
     s.parse::<f64>().ok()

@@ -32,6 +32,8 @@ pub struct HeadAppender {
     samples: Vec<Pending>,
     /// Series this batch must log before its samples (not yet in the WAL).
     unlogged: Vec<Arc<MemSeries>>,
+    /// Ids in `unlogged`, so a batch of many new series stays linear.
+    unlogged_ids: super::series::IntSet<u32>,
     series_buf: Vec<u8>,
     samples_buf: Vec<u8>,
     ref_series: Vec<RefSeries>,
@@ -44,6 +46,7 @@ impl HeadAppender {
             head,
             samples: Vec::new(),
             unlogged: Vec::new(),
+            unlogged_ids: Default::default(),
             series_buf: Vec::new(),
             samples_buf: Vec::new(),
             ref_series: Vec::new(),
@@ -123,6 +126,7 @@ impl HeadAppender {
             p.series.pending.fetch_sub(1, Ordering::SeqCst);
         }
         self.unlogged.clear();
+        self.unlogged_ids.clear();
     }
 }
 
@@ -167,7 +171,7 @@ impl Appender for HeadAppender {
             self.head.metrics.duplicate.inc();
             return Err(SampleError::DuplicateSampleForTimestamp);
         }
-        if !s.wal_logged.load(Ordering::Acquire) && !self.unlogged.iter().any(|u| u.id == s.id) {
+        if !s.wal_logged.load(Ordering::Acquire) && self.unlogged_ids.insert(s.id) {
             self.unlogged.push(s.clone());
         }
         let id = s.id;

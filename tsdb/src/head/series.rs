@@ -121,6 +121,8 @@ impl Hasher for IntHasher {
 }
 
 type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
+/// A set of ids hashed as themselves.
+pub(super) type IntSet<K> = std::collections::HashSet<K, BuildHasherDefault<IntHasher>>;
 
 #[derive(Default)]
 struct HashStripe {
