@@ -11,7 +11,26 @@ use super::{FailReason, ScrapeError};
 use crate::relabel::{self, RelabelConfig};
 use crate::textparse::{Format, Parser, RawEntry, series_labels};
 
-type Map<K, V> = HashMap<K, V, ahash::RandomState>;
+type Map<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<KeyHasher>>;
+
+/// The keys are already uniform hashes: use their low bits as they are.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by u128 keys; fold anything else in.
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
+}
 
 /// What a job's settings say about turning samples into series.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,12 +55,15 @@ struct Entry {
     tracked: bool,
 }
 
-/// Per-target memory of series across scrapes.
+/// Per-target memory of series across scrapes, keyed by a 128-bit hash of the series text as
+/// the target wrote it: the key sits in the table itself, so a lookup touches one cache line
+/// instead of chasing a heap string (two different texts sharing a 128-bit hash is not a
+/// practical concern).
 #[derive(Default)]
 pub struct Cache {
-    series: Map<Box<str>, Entry>,
+    series: Map<u128, Entry>,
     /// Series dropped by metric relabeling, so they are not relabeled again.
-    dropped: Map<Box<str>, u64>,
+    dropped: Map<u128, u64>,
     /// The number of this scrape.
     iter: u64,
 }
@@ -238,7 +260,8 @@ pub fn append_body(
             Some(t) if rules.honor_timestamps => (t, false),
             _ => (ts, true),
         };
-        if let Some(e) = cache.series.get_mut(s.series) {
+        let key = xxhash_rust::xxh3::xxh3_128(s.series.as_bytes());
+        if let Some(e) = cache.series.get_mut(&key) {
             if e.seen == n {
                 return Err(fail(
                     FailReason::DuplicateSeries,
@@ -254,7 +277,7 @@ pub fn append_body(
             append_one(app, e, t, s.value, &mut stats)?;
             continue;
         }
-        if let Some(seen) = cache.dropped.get_mut(s.series) {
+        if let Some(seen) = cache.dropped.get_mut(&key) {
             *seen = n;
             continue;
         }
@@ -265,7 +288,7 @@ pub fn append_body(
             )
         })?;
         let Some(lb) = series_for(s.name, &sample_labels, target, rules) else {
-            cache.dropped.insert(s.series.into(), n);
+            cache.dropped.insert(key, n);
             continue;
         };
         if lb.get("__name__").is_empty() {
@@ -280,7 +303,7 @@ pub fn append_body(
             return Err(sample_limit(rules));
         }
         stats.series_added += 1;
-        let e = cache.series.entry(s.series.into()).or_insert(Entry {
+        let e = cache.series.entry(key).or_insert(Entry {
             r: None,
             labels: lb.build(),
             seen: n,
