@@ -155,6 +155,7 @@ fn bench(c: &mut Criterion) {
                     &target,
                     &rules,
                 )
+                .1
                 .unwrap();
                 model::Appender::commit(&mut app).unwrap();
             })
@@ -177,6 +178,7 @@ fn bench(c: &mut Criterion) {
                         &target,
                         &rules,
                     )
+                    .1
                     .unwrap();
                     model::Appender::commit(&mut app).unwrap();
                     (dir, head)

@@ -52,12 +52,18 @@ pub fn main() -> ExitCode {
             } => tsdb_cmd::analyze(&storage_path, limit, block.as_deref()).map(|s| print!("{s}")),
         },
         Command::Check { cmd } => match cmd {
-            CheckCommand::Config { file } => config::Config::load(&file).map(|c| {
+            CheckCommand::Config { file } => config::Config::load(&file).and_then(|c| {
+                // Build each job's HTTP client too: it reads the TLS files.
+                for sc in &c.scrape_configs {
+                    scraper::http_client::build(&sc.http_client())
+                        .map_err(|e| anyhow::anyhow!("scrape job {:?}: {e}", sc.job_name))?;
+                }
                 println!(
                     "{}: valid ({} scrape jobs)",
                     file.display(),
                     c.scrape_configs.len()
                 );
+                Ok(())
             }),
         },
     };

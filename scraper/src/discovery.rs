@@ -283,15 +283,21 @@ impl JobDiscovery {
         self.files.is_empty() && self.https.is_empty()
     }
 
-    /// Publishes the groups on `tx` now and whenever they change, until `stop`.
+    /// Publishes the groups on `tx` once the first refresh is done and whenever they change,
+    /// until `stop`; nothing is published after `stop`, even by a refresh already under way.
     pub async fn run(
         mut self,
-        tx: std::sync::Arc<watch::Sender<Vec<TargetGroup>>>,
+        tx: watch::Sender<Option<Vec<TargetGroup>>>,
         stop: CancellationToken,
     ) {
-        self.refresh(true).await;
-        tx.send_replace(self.groups());
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = self.refresh(true) => {}
+        }
+        tx.send_replace(Some(self.groups()));
         if self.is_static() {
+            // Keep the channel open (a closed one reads as "discovery gone") until stopped.
+            stop.cancelled().await;
             return;
         }
         let mut tick = tokio::time::interval(FILE_CHECK);
@@ -301,8 +307,12 @@ impl JobDiscovery {
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            if self.refresh(false).await {
-                tx.send_replace(self.groups());
+            let changed = tokio::select! {
+                _ = stop.cancelled() => return,
+                c = self.refresh(false) => c,
+            };
+            if changed {
+                tx.send_replace(Some(self.groups()));
             }
         }
     }

@@ -266,8 +266,14 @@ impl RelabelConfig {
         {
             return Err(format!("'replacement' can not be set for {a} action"));
         }
-        if matches!(self.action, KeepEqual | DropEqual) && self.regex != RelabelRegex::default() {
-            return Err(format!("'regex' can not be set for {a} action"));
+        if matches!(self.action, KeepEqual | DropEqual)
+            && (self.regex != RelabelRegex::default()
+                || self.modulus != 0
+                || self.separator != default_separator())
+        {
+            return Err(format!(
+                "'regex', 'modulus' and 'separator' can not be set for {a} action"
+            ));
         }
         if matches!(self.action, LabelDrop | LabelKeep)
             && (!self.source_labels.is_empty()

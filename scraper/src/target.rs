@@ -2,7 +2,6 @@
 //! `relabel_configs`, as Prometheus does.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use model::{Labels, LabelsBuilder};
@@ -132,7 +131,7 @@ pub fn populate(cfg: &ScrapeConfig, mut lb: LabelsBuilder) -> Result<Outcome, St
             PromDuration(interval)
         ));
     }
-    let url = scrape_url(&lb, cfg);
+    let url = scrape_url(&lb, cfg)?;
     if lb.get(INSTANCE).is_empty() {
         lb.set(INSTANCE, addr);
     }
@@ -152,8 +151,9 @@ pub fn populate(cfg: &ScrapeConfig, mut lb: LabelsBuilder) -> Result<Outcome, St
 }
 
 /// `scheme://address/path?params`, where `__param_NAME` labels override the first value of
-/// the job's `params` entry of that name.
-fn scrape_url(lb: &LabelsBuilder, cfg: &ScrapeConfig) -> String {
+/// the job's `params` entry of that name. The path is escaped and gets a leading `/` if it
+/// lacks one, and parameters are form-encoded in name order, as Go's URL type writes them.
+fn scrape_url(lb: &LabelsBuilder, cfg: &ScrapeConfig) -> Result<String, String> {
     let mut params: BTreeMap<String, Vec<String>> = cfg.params.clone();
     for l in lb.labels() {
         if let Some(name) = l.name.strip_prefix(PARAM_PREFIX) {
@@ -165,37 +165,19 @@ fn scrape_url(lb: &LabelsBuilder, cfg: &ScrapeConfig) -> String {
             }
         }
     }
-    let mut url = format!(
-        "{}://{}{}",
-        lb.get(SCHEME),
-        lb.get(ADDRESS),
-        lb.get(METRICS_PATH)
-    );
-    let mut sep = if url.contains('?') { '&' } else { '?' };
-    for (k, vs) in &params {
-        for v in vs {
-            let _ = write!(url, "{sep}{}={}", encode(k), encode(v));
-            sep = '&';
-        }
-    }
-    url
-}
-
-/// Percent-encodes a query component.
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => {
-                let _ = write!(out, "%{b:02X}");
+    let base = format!("{}://{}", lb.get(SCHEME), lb.get(ADDRESS));
+    let mut url =
+        reqwest::Url::parse(&base).map_err(|e| format!("invalid target URL {base:?}: {e}"))?;
+    url.set_path(lb.get(METRICS_PATH));
+    if !params.is_empty() {
+        let mut q = url.query_pairs_mut();
+        for (k, vs) in &params {
+            for v in vs {
+                q.append_pair(k, v);
             }
         }
     }
-    out
+    Ok(url.to_string())
 }
 
 #[cfg(test)]

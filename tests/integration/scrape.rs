@@ -197,10 +197,16 @@ fn bad_targets_fail_whole_and_leave_the_others_alone() {
             .skip(1)
             .all(|x| x == "0")
     );
+    // A scrape over its sample_limit still reports what the body held.
+    assert!(
+        values_of(&samples, "scrape_samples_scraped", "limit")
+            .iter()
+            .all(|x| x == "3")
+    );
     assert!(
         values_of(&samples, "scrape_samples_post_metric_relabeling", "limit")
             .iter()
-            .all(|x| x == "0")
+            .all(|x| x == "2")
     );
 }
 
@@ -247,7 +253,8 @@ fn disappearing_series_and_removed_targets_get_staleness_markers() {
     let r = http(&v.addr, "POST", "/-/reload").unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(target_of(&targets(&v), "b").is_none());
-    std::thread::sleep(Duration::from_millis(1500));
+    // A removed target's markers are written one tick after its next tick (2 s at most here).
+    std::thread::sleep(Duration::from_millis(3500));
     assert_eq!(v.signal_and_wait("TERM").code(), Some(0));
 
     let samples = dump(&data, ".+");
@@ -733,4 +740,148 @@ fn same_series_as_prometheus_scraping_the_same_targets() {
         );
     }
     assert!(vane_set.len() > 100, "only {} series", vane_set.len());
+}
+
+/// A prometheus.yml using every field Vane supports, as Prometheus accepts it.
+#[test]
+fn a_prometheus_yml_with_every_supported_field_loads_in_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=ca",
+        ])
+        .arg("-keyout")
+        .arg(p("ca.key"))
+        .arg("-out")
+        .arg(p("ca.pem"))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    std::fs::write(p("password"), "secret\n").unwrap();
+    std::fs::write(p("token"), "tok\n").unwrap();
+    std::fs::write(p("targets.json"), "[{\"targets\": [\"127.0.0.1:9\"]}]").unwrap();
+    let text = format!(
+        r#"global:
+  scrape_interval: 15s
+  scrape_timeout: 10s
+  evaluation_interval: 30s
+  external_labels:
+    region: eu
+scrape_configs:
+  - job_name: everything
+    scrape_interval: 30s
+    scrape_timeout: 5s
+    metrics_path: /probe
+    scheme: https
+    params:
+      module: [http_2xx]
+    honor_labels: true
+    honor_timestamps: false
+    sample_limit: 1000
+    label_limit: 30
+    label_name_length_limit: 100
+    label_value_length_limit: 500
+    target_limit: 10
+    body_size_limit: 10MB
+    basic_auth:
+      username: user
+      password_file: {pw}
+    tls_config:
+      ca_file: {ca}
+      server_name: target.example
+      insecure_skip_verify: false
+    follow_redirects: true
+    enable_http2: false
+    static_configs:
+      - targets: ['127.0.0.1:9']
+        labels: {{team: a}}
+    file_sd_configs:
+      - files: ['{dir}/*.json']
+        refresh_interval: 1m
+    http_sd_configs:
+      - url: http://127.0.0.1:9/sd
+        refresh_interval: 30s
+        authorization:
+          credentials_file: {token}
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: __param_target
+      - source_labels: [__param_target]
+        regex: '(.*):.*'
+        target_label: host
+        replacement: $1
+      - {{source_labels: [team], regex: b, action: drop}}
+      - {{source_labels: [team], regex: a|b, action: keep}}
+      - {{source_labels: [team], target_label: team, action: keepequal}}
+      - {{source_labels: [host], target_label: team, action: dropequal}}
+      - {{source_labels: [__address__], modulus: 4, target_label: __tmp_shard, action: hashmod}}
+      - {{regex: __meta_(.+), action: labelmap}}
+      - {{regex: __tmp_.*, action: labeldrop}}
+      - {{regex: .*, action: labelkeep}}
+      - {{source_labels: [team], target_label: team_lower, action: lowercase}}
+      - {{source_labels: [team], target_label: team_upper, action: uppercase}}
+    metric_relabel_configs:
+      - source_labels: [__name__]
+        regex: go_.*
+        action: drop
+  - job_name: bearer
+    authorization:
+      type: Bearer
+      credentials: abc
+    static_configs:
+      - targets: ['127.0.0.1:9']
+  - job_name: legacy_bearer
+    bearer_token_file: {token}
+    static_configs:
+      - targets: ['127.0.0.1:9']
+"#,
+        pw = p("password").display(),
+        ca = p("ca.pem").display(),
+        token = p("token").display(),
+        dir = dir.path().display(),
+    );
+    let cfg = p("prometheus.yml");
+    write(&cfg, &text);
+    let out = std::process::Command::new("promtool")
+        .args(["check", "config"])
+        .arg(&cfg)
+        .output()
+        .expect("promtool runs (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "promtool refused it: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = crate::harness::vane(&["check", "config", cfg.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("valid (3 scrape jobs)"));
+    // And it runs: every job is there, the relabeled target as configured.
+    let v = Vane::start(&[&format!("--config.file={}", cfg.display())]);
+    let ts = targets(&v);
+    let e = ts.iter().find(|t| t["scrapePool"] == "everything").unwrap();
+    assert_eq!(e["labels"]["host"], "127.0.0.1");
+    assert_eq!(e["labels"]["team_upper"], "A");
+    assert_eq!(
+        e["scrapeUrl"],
+        "https://127.0.0.1:9/probe?module=http_2xx&target=127.0.0.1%3A9"
+    );
+    assert_eq!(e["scrapeInterval"], "30s");
+    assert!(target_of(&ts, "bearer").is_some() && target_of(&ts, "legacy_bearer").is_some());
 }

@@ -226,7 +226,7 @@ fn invalid_configs_are_refused() {
         ),
         (
             "- action: keepequal\n  source_labels: [a]\n  target_label: b\n  regex: x",
-            "'regex' can not be set",
+            "can not be set for keepequal",
         ),
         ("- action: explode", "unknown relabel action"),
         ("- regex: '(['", "invalid regex"),

@@ -9,7 +9,7 @@ use model::{Labels, LabelsBuilder};
 
 use super::{FailReason, ScrapeError};
 use crate::relabel::{self, RelabelConfig};
-use crate::textparse::{Format, Parser, RawEntry, series_labels};
+use crate::textparse::{Format, Parser, RawEntry, RawSample, is_label_name, series_labels};
 
 type Map<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<KeyHasher>>;
 
@@ -53,6 +53,8 @@ struct Entry {
     live: bool,
     /// False for samples with their own timestamps: those do not go stale (as in Prometheus).
     tracked: bool,
+    /// The cache's generation when `labels` were computed.
+    generation: u64,
 }
 
 /// Per-target memory of series across scrapes, keyed by a 128-bit hash of the series text as
@@ -66,13 +68,16 @@ pub struct Cache {
     dropped: Map<u128, u64>,
     /// The number of this scrape.
     iter: u64,
+    /// Bumped when the rules that turn series text into labels change.
+    generation: u64,
 }
 
 impl Cache {
-    /// Forgets everything, without staleness markers: the job's sample rules changed, so the
-    /// same text may now make other series (Prometheus starts such loops with a new cache too).
-    pub fn reset(&mut self) {
-        self.series.clear();
+    /// The rules that make labels from series text changed (`honor_labels`,
+    /// `metric_relabel_configs`): every cached series is relabeled when next seen, and the
+    /// old series goes stale if its labels changed.
+    pub fn rules_changed(&mut self) {
+        self.generation += 1;
         self.dropped.clear();
     }
 
@@ -203,29 +208,30 @@ fn check_limits(lb: &LabelsBuilder, rules: &SampleRules) -> Result<(), ScrapeErr
     Ok(())
 }
 
+/// Appends one sample; `Ok(false)` if the store rejected it (counted, not an error).
 fn append_one(
     app: &mut dyn Appender,
     e: &mut Entry,
     t: i64,
     v: f64,
     stats: &mut AppendStats,
-) -> Result<(), ScrapeError> {
+) -> Result<bool, ScrapeError> {
     match app.append(e.r, &e.labels, t, v) {
         Ok(r) => {
             e.r = Some(r);
-            Ok(())
+            Ok(true)
         }
         Err(StorageError::OutOfOrderSample) => {
             stats.rejected_out_of_order += 1;
-            Ok(())
+            Ok(false)
         }
         Err(StorageError::OutOfBounds) => {
             stats.rejected_out_of_bounds += 1;
-            Ok(())
+            Ok(false)
         }
         Err(StorageError::DuplicateSampleForTimestamp) => {
             stats.rejected_duplicate += 1;
-            Ok(())
+            Ok(false)
         }
         Err(err) => Err(fail(
             FailReason::Storage,
@@ -234,8 +240,46 @@ fn append_one(
     }
 }
 
-/// Appends a scrape body at time `ts` into `app`. On error nothing should be committed: the
-/// caller rolls back and then calls [`mark_all_stale`].
+/// Labels for a series the cache does not know (or knows under other rules): the sample's
+/// labels, the target's, metric relabeling, then the checks of a new series. `Ok(None)` if
+/// relabeling dropped it.
+fn new_series(
+    s: &RawSample<'_>,
+    target: &Labels,
+    rules: &SampleRules,
+) -> Result<Option<Labels>, ScrapeError> {
+    let sample_labels = series_labels(s.series).map_err(|m| {
+        fail(
+            FailReason::Parse,
+            format!("parse error: {m} in {}", s.series),
+        )
+    })?;
+    let Some(lb) = series_for(s.name, &sample_labels, target, rules) else {
+        return Ok(None);
+    };
+    if lb.get("__name__").is_empty() {
+        return Err(fail(
+            FailReason::Parse,
+            format!("series {} has no metric name after relabeling", s.series),
+        ));
+    }
+    if let Some(l) = lb.labels().iter().find(|l| !is_label_name(&l.name)) {
+        return Err(fail(
+            FailReason::Parse,
+            format!(
+                "invalid label name {:?} after relabeling {}",
+                l.name, s.series
+            ),
+        ));
+    }
+    check_limits(&lb, rules)?;
+    Ok(Some(lb.build()))
+}
+
+/// Appends a scrape body at time `ts` into `app` and returns its counts with the outcome. On
+/// error nothing may be committed: the caller rolls back and then calls [`mark_all_stale`].
+/// The counts of a failed scrape are what was read before the failure (all of the body when
+/// `sample_limit` was exceeded), as Prometheus reports them.
 pub fn append_body(
     app: &mut dyn Appender,
     cache: &mut Cache,
@@ -244,10 +288,27 @@ pub fn append_body(
     ts: i64,
     target: &Labels,
     rules: &SampleRules,
-) -> Result<AppendStats, ScrapeError> {
+) -> (AppendStats, Result<(), ScrapeError>) {
+    let mut stats = AppendStats::default();
+    let r = append_samples(app, cache, body, format, ts, target, rules, &mut stats);
+    (stats, r)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn append_samples(
+    app: &mut dyn Appender,
+    cache: &mut Cache,
+    body: &str,
+    format: Format,
+    ts: i64,
+    target: &Labels,
+    rules: &SampleRules,
+    stats: &mut AppendStats,
+) -> Result<(), ScrapeError> {
     cache.iter += 1;
     let n = cache.iter;
-    let mut stats = AppendStats::default();
+    let generation = cache.generation;
+    let mut over_limit = false;
     let mut parser = Parser::new(body, format);
     while let Some(entry) = parser.next_raw() {
         let s = match entry {
@@ -256,61 +317,87 @@ pub fn append_body(
             Err(e) => return Err(fail(FailReason::Parse, format!("parse error: {e}"))),
         };
         stats.scraped += 1;
+        if over_limit {
+            // Past the limit the body is only counted, so the report says how far over it is.
+            continue;
+        }
+        let own_time = rules.honor_timestamps && s.timestamp_ms.is_some();
         let (t, tracked) = match s.timestamp_ms {
             Some(t) if rules.honor_timestamps => (t, false),
             _ => (ts, true),
         };
         let key = xxhash_rust::xxh3::xxh3_128(s.series.as_bytes());
         if let Some(e) = cache.series.get_mut(&key) {
-            if e.seen == n {
+            if e.seen == n && !own_time {
                 return Err(fail(
                     FailReason::DuplicateSeries,
                     format!("duplicate series in the scrape: {}", s.series),
                 ));
             }
+            let mut added = false;
+            if e.generation != generation {
+                // The rules changed since this series was cached: the same text may now make
+                // another series (or none), and the old one then ends here.
+                let fresh = new_series(&s, target, rules)?;
+                if fresh.as_ref() != Some(&e.labels) {
+                    if e.live && e.tracked {
+                        stale(app, e, ts);
+                    }
+                    match fresh {
+                        None => {
+                            cache.series.remove(&key);
+                            cache.dropped.insert(key, n);
+                            continue;
+                        }
+                        Some(labels) => {
+                            e.labels = labels;
+                            e.r = None;
+                            e.live = false;
+                            added = true;
+                        }
+                    }
+                }
+                e.generation = generation;
+            }
             e.seen = n;
             e.tracked = tracked;
-            stats.post_relabel += 1;
-            if rules.sample_limit > 0 && stats.post_relabel > rules.sample_limit {
-                return Err(sample_limit(rules));
+            if rules.sample_limit > 0 && stats.post_relabel >= rules.sample_limit {
+                over_limit = true;
+                continue;
             }
-            append_one(app, e, t, s.value, &mut stats)?;
+            stats.post_relabel += 1;
+            if append_one(app, e, t, s.value, stats)? && added {
+                stats.series_added += 1;
+            }
             continue;
         }
         if let Some(seen) = cache.dropped.get_mut(&key) {
             *seen = n;
             continue;
         }
-        let sample_labels = series_labels(s.series).map_err(|m| {
-            fail(
-                FailReason::Parse,
-                format!("parse error: {m} in {}", s.series),
-            )
-        })?;
-        let Some(lb) = series_for(s.name, &sample_labels, target, rules) else {
+        let Some(labels) = new_series(&s, target, rules)? else {
             cache.dropped.insert(key, n);
             continue;
         };
-        if lb.get("__name__").is_empty() {
-            return Err(fail(
-                FailReason::Parse,
-                format!("series {} has no metric name after relabeling", s.series),
-            ));
+        if rules.sample_limit > 0 && stats.post_relabel >= rules.sample_limit {
+            over_limit = true;
+            continue;
         }
-        check_limits(&lb, rules)?;
         stats.post_relabel += 1;
-        if rules.sample_limit > 0 && stats.post_relabel > rules.sample_limit {
-            return Err(sample_limit(rules));
-        }
-        stats.series_added += 1;
         let e = cache.series.entry(key).or_insert(Entry {
             r: None,
-            labels: lb.build(),
+            labels,
             seen: n,
             live: false,
             tracked,
+            generation,
         });
-        append_one(app, e, t, s.value, &mut stats)?;
+        if append_one(app, e, t, s.value, stats)? {
+            stats.series_added += 1;
+        }
+    }
+    if over_limit {
+        return Err(sample_limit(rules));
     }
     // Series that were live and did not come back go stale now.
     cache.series.retain(|_, e| {
@@ -324,7 +411,7 @@ pub fn append_body(
         false
     });
     cache.dropped.retain(|_, seen| *seen == n);
-    Ok(stats)
+    Ok(())
 }
 
 fn sample_limit(rules: &SampleRules) -> ScrapeError {
@@ -341,16 +428,16 @@ fn stale(app: &mut dyn Appender, e: &mut Entry, ts: i64) {
     }
 }
 
-/// After a failed scrape (or when a target goes away): every live series goes stale at `ts`,
-/// and the cache forgets them.
+/// After a failed scrape (or when a target goes away): every live series goes stale at `ts`.
+/// The cache keeps the series, so the next good scrape neither relabels them nor counts them
+/// as added.
 pub fn mark_all_stale(app: &mut dyn Appender, cache: &mut Cache, ts: i64) {
     for e in cache.series.values_mut() {
         if e.live && e.tracked {
             stale(app, e, ts);
         }
+        e.live = false;
     }
-    cache.series.clear();
-    cache.dropped.clear();
 }
 
 #[cfg(test)]

@@ -222,7 +222,10 @@ impl ScrapeManager {
                     client,
                     self.store.clone(),
                     self.metrics.clone(),
-                    self.external.child_token(),
+                    pool::PoolTokens {
+                        stop: self.external.child_token(),
+                        shutdown: self.external.clone(),
+                    },
                 )),
             }
         }
@@ -249,6 +252,8 @@ impl ScrapeManager {
         for p in &pools {
             p.stop(false);
         }
+        // Loops of removed targets still waiting to write their markers give up.
+        self.external.cancel();
         for p in pools {
             p.join().await;
         }

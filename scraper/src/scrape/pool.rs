@@ -16,7 +16,15 @@ use crate::config::{ScrapeConfig, TargetGroup};
 use crate::discovery::JobDiscovery;
 use crate::target::{Outcome, Target, targets_from_groups};
 
-type Settings = Arc<(ScrapeConfig, Arc<JobSettings>)>;
+/// What the sync task works from: the job's settings and the channel of its current
+/// discovery (`None` until that discovery has published once).
+struct SettingsInner {
+    cfg: ScrapeConfig,
+    job: Arc<JobSettings>,
+    groups: watch::Receiver<Option<Vec<TargetGroup>>>,
+}
+
+type Settings = Arc<SettingsInner>;
 
 #[derive(Default)]
 struct State {
@@ -30,7 +38,7 @@ struct State {
 pub(super) struct Pool {
     cfg: ScrapeConfig,
     state: Arc<Mutex<State>>,
-    groups: Arc<watch::Sender<Vec<TargetGroup>>>,
+    groups: watch::Receiver<Option<Vec<TargetGroup>>>,
     settings: watch::Sender<Settings>,
     discovery_stop: CancellationToken,
     /// Parent of the sync task and of every loop.
@@ -39,7 +47,18 @@ pub(super) struct Pool {
     metrics: Arc<ScrapeMetrics>,
 }
 
-fn settings(cfg: &ScrapeConfig, client: reqwest::Client) -> Settings {
+/// Tokens a pool runs under: `stop` ends this pool; `shutdown` ends Vane (no staleness
+/// markers are written once it is cancelled).
+pub(super) struct PoolTokens {
+    pub stop: CancellationToken,
+    pub shutdown: CancellationToken,
+}
+
+fn settings(
+    cfg: &ScrapeConfig,
+    client: reqwest::Client,
+    groups: watch::Receiver<Option<Vec<TargetGroup>>>,
+) -> Settings {
     let job = JobSettings {
         client,
         http: cfg.http_client(),
@@ -56,7 +75,22 @@ fn settings(cfg: &ScrapeConfig, client: reqwest::Client) -> Settings {
             .body_size_limit_bytes()
             .unwrap_or(crate::config::DEFAULT_BODY_SIZE_LIMIT),
     };
-    Arc::new((cfg.clone(), Arc::new(job)))
+    Arc::new(SettingsInner {
+        cfg: cfg.clone(),
+        job: Arc::new(job),
+        groups,
+    })
+}
+
+/// Starts a discovery on a channel of its own, so a replaced discovery that is still finishing
+/// a refresh can never publish into its successor's place.
+fn start_discovery(
+    cfg: &ScrapeConfig,
+    stop: CancellationToken,
+) -> watch::Receiver<Option<Vec<TargetGroup>>> {
+    let (tx, rx) = watch::channel(None);
+    tokio::spawn(JobDiscovery::new(cfg).run(tx, stop));
+    rx
 }
 
 fn same_discovery(a: &ScrapeConfig, b: &ScrapeConfig) -> bool {
@@ -71,22 +105,20 @@ impl Pool {
         client: reqwest::Client,
         store: Arc<dyn model::storage::Appendable>,
         metrics: Arc<ScrapeMetrics>,
-        stop: CancellationToken,
+        tokens: PoolTokens,
     ) -> Pool {
-        let groups = Arc::new(watch::channel(Vec::new()).0);
-        let (settings_tx, settings_rx) = watch::channel(settings(&cfg, client));
-        let state = Arc::new(Mutex::new(State::default()));
+        let PoolTokens { stop, shutdown } = tokens;
         let discovery_stop = stop.child_token();
-        // Subscribe before discovery can publish, or its first list would count as seen.
-        let groups_rx = groups.subscribe();
-        tokio::spawn(JobDiscovery::new(&cfg).run(groups.clone(), discovery_stop.clone()));
+        let groups = start_discovery(&cfg, discovery_stop.clone());
+        let (settings_tx, settings_rx) = watch::channel(settings(&cfg, client, groups.clone()));
+        let state = Arc::new(Mutex::new(State::default()));
         let sync_task = tokio::spawn(sync_loop(
-            groups_rx,
             settings_rx,
             state.clone(),
             store,
             metrics.clone(),
             stop.clone(),
+            shutdown,
         ));
         Pool {
             cfg,
@@ -112,21 +144,21 @@ impl Pool {
         if !same_discovery(cfg, &self.cfg) {
             self.discovery_stop.cancel();
             self.discovery_stop = self.stop.child_token();
-            tokio::spawn(
-                JobDiscovery::new(cfg).run(self.groups.clone(), self.discovery_stop.clone()),
-            );
+            self.groups = start_discovery(cfg, self.discovery_stop.clone());
         }
-        self.settings.send_replace(settings(cfg, client));
+        self.settings
+            .send_replace(settings(cfg, client, self.groups.clone()));
         self.cfg = cfg.clone();
     }
 
     /// Stops discovery and every loop; with `stale`, their series are marked stale.
     pub fn stop(&self, stale: bool) {
-        self.stop.cancel();
+        // Each loop learns whether to write markers before any token it listens to fires.
         let mut st = self.state.lock();
         for (_, h) in st.loops.values() {
             h.stop(stale);
         }
+        self.stop.cancel();
         self.metrics.active_targets.add(-(st.order.len() as f64));
         self.metrics.dropped_targets.add(-(st.dropped.len() as f64));
         st.order.clear();
@@ -174,26 +206,43 @@ impl Pool {
 }
 
 async fn sync_loop(
-    mut groups: watch::Receiver<Vec<TargetGroup>>,
     mut settings: watch::Receiver<Settings>,
     state: Arc<Mutex<State>>,
     store: Arc<dyn model::storage::Appendable>,
     metrics: Arc<ScrapeMetrics>,
     stop: CancellationToken,
+    shutdown: CancellationToken,
 ) {
+    let mut groups = settings.borrow().groups.clone();
+    // The groups last published by a discovery: a new discovery that has not published yet
+    // leaves the targets as they are.
+    let mut current: Option<Vec<TargetGroup>> = None;
+    let mut groups_open = true;
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
-            r = groups.changed() => if r.is_err() { return },
+            r = groups.changed(), if groups_open => {
+                if r.is_err() {
+                    groups_open = false;
+                    continue;
+                }
+            }
             r = settings.changed() => if r.is_err() { return },
         }
-        let g = groups.borrow_and_update().clone();
         let s = settings.borrow_and_update().clone();
+        if !groups.same_channel(&s.groups) {
+            groups = s.groups.clone();
+            groups_open = true;
+        }
+        if let Some(g) = groups.borrow_and_update().clone() {
+            current = Some(g);
+        }
+        let Some(g) = &current else { continue };
         let mut st = state.lock();
         if stop.is_cancelled() {
             return;
         }
-        sync(&mut st, &s, &g, &store, &metrics, &stop);
+        sync(&mut st, &s, g, &store, &metrics, (&stop, &shutdown));
     }
 }
 
@@ -204,9 +253,9 @@ fn sync(
     groups: &[TargetGroup],
     store: &Arc<dyn model::storage::Appendable>,
     metrics: &Arc<ScrapeMetrics>,
-    stop: &CancellationToken,
+    (stop, shutdown): (&CancellationToken, &CancellationToken),
 ) {
-    let (cfg, job) = (&settings.0, &settings.1);
+    let (cfg, job) = (&settings.cfg, &settings.job);
     let (outcomes, errors) = targets_from_groups(cfg, groups);
     for e in errors {
         tracing::warn!(job = %cfg.job_name, error = %e, "dropping an invalid target");
@@ -259,7 +308,8 @@ fn sync(
                 }
             }
             None => {
-                let h = LoopHandle::start(lc, store.clone(), metrics.clone(), stop);
+                let h =
+                    LoopHandle::start(lc, store.clone(), metrics.clone(), stop, shutdown.clone());
                 st.loops.insert(key, (t, h));
             }
         }

@@ -64,6 +64,7 @@ impl LoopHandle {
         store: Arc<dyn Appendable>,
         metrics: Arc<ScrapeMetrics>,
         parent: &CancellationToken,
+        shutdown: CancellationToken,
     ) -> Self {
         let (tx, rx) = watch::channel(cfg);
         let status = Arc::new(Mutex::new(Status {
@@ -84,7 +85,7 @@ impl LoopHandle {
             last_ts: None,
             report_refs: [None; 5],
         };
-        let task = tokio::spawn(l.run(stop.clone(), stale_on_stop.clone()));
+        let task = tokio::spawn(l.run(stop.clone(), stale_on_stop.clone(), shutdown));
         LoopHandle {
             cfg: tx,
             status,
@@ -166,7 +167,12 @@ struct Appended {
 }
 
 impl ScrapeLoop {
-    async fn run(mut self, stop: CancellationToken, stale_on_stop: Arc<AtomicBool>) {
+    async fn run(
+        mut self,
+        stop: CancellationToken,
+        stale_on_stop: Arc<AtomicBool>,
+        shutdown: CancellationToken,
+    ) {
         let mut cfg = self.cfg.borrow_and_update().clone();
         let mut next = first_tick(cfg.target.key(), cfg.target.interval);
         loop {
@@ -180,10 +186,11 @@ impl ScrapeLoop {
                     if new.target.interval != cfg.target.interval {
                         next = first_tick(new.target.key(), new.target.interval);
                     }
-                    if new.target.labels != cfg.target.labels
-                        || new.job.rules != cfg.job.rules
+                    let (a, b) = (&new.job.rules, &cfg.job.rules);
+                    if a.honor_labels != b.honor_labels
+                        || a.metric_relabel_configs != b.metric_relabel_configs
                     {
-                        self.cache.reset();
+                        self.cache.rules_changed();
                     }
                     cfg = new;
                     continue;
@@ -200,8 +207,8 @@ impl ScrapeLoop {
                 next += interval * behind as u32;
             }
         }
-        if stale_on_stop.load(Ordering::Acquire) {
-            self.end_of_run(&cfg).await;
+        if stale_on_stop.load(Ordering::Acquire) && !shutdown.is_cancelled() {
+            self.end_of_run(&cfg, next, &shutdown).await;
         }
     }
 
@@ -240,12 +247,13 @@ impl ScrapeLoop {
         let done = tokio::task::spawn_blocking(move || {
             let t0 = std::time::Instant::now();
             let mut app = store.appender();
+            let mut stats = AppendStats::default();
             let result = fetched.and_then(|format| {
                 let body = std::str::from_utf8(&buf).map_err(|e| ScrapeError {
                     reason: FailReason::Encoding,
                     msg: format!("the body is not valid UTF-8: {e}"),
                 })?;
-                append_body(
+                let (s, r) = append_body(
                     &mut *app,
                     &mut cache,
                     body,
@@ -253,7 +261,9 @@ impl ScrapeLoop {
                     ts,
                     &cfg2.target.labels,
                     &cfg2.job.rules,
-                )
+                );
+                stats = s;
+                r.map(|()| s)
             });
             if result.is_err() {
                 // Nothing of a failed scrape is kept; what was live goes stale.
@@ -261,7 +271,6 @@ impl ScrapeLoop {
                 app = store.appender();
                 mark_all_stale(&mut *app, &mut cache, ts);
             }
-            let stats = result.as_ref().copied().unwrap_or_default();
             let mut refs = refs;
             let values = [
                 if result.is_ok() { 1.0 } else { 0.0 },
@@ -330,26 +339,41 @@ impl ScrapeLoop {
         }
     }
 
-    /// The target went away: its series and its synthetic series go stale.
-    async fn end_of_run(&mut self, cfg: &Arc<LoopConfig>) {
+    /// The target went away: its series and its synthetic series go stale, as Prometheus does
+    /// it: the markers carry the time of the next tick and are written one tick after that, so
+    /// a target that comes straight back (same labels, same phase) has newer samples by then
+    /// and the markers are refused as out of order. Nothing is written if Vane shuts down
+    /// meanwhile.
+    async fn end_of_run(
+        &mut self,
+        cfg: &Arc<LoopConfig>,
+        next: Instant,
+        shutdown: &CancellationToken,
+    ) {
+        if self.last_ts.is_none() {
+            return;
+        }
+        let now = Instant::now();
+        let stale_ts =
+            unix_ms(SystemTime::now()) + next.saturating_duration_since(now).as_millis() as i64;
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep_until(next.max(now) + cfg.target.interval) => {}
+        }
         let mut cache = std::mem::take(&mut self.cache);
         let store = self.store.clone();
         let mut refs = self.report_refs;
         let labels = cfg.target.labels.clone();
-        let scraped = self.last_ts.is_some();
         let _ = tokio::task::spawn_blocking(move || {
-            let ts = unix_ms(SystemTime::now());
             let mut app = store.appender();
-            mark_all_stale(&mut *app, &mut cache, ts);
-            if scraped {
-                append_report(
-                    &mut *app,
-                    &report_labels(&labels),
-                    &mut refs,
-                    ts,
-                    [model::sample::stale_nan(); 5],
-                );
-            }
+            mark_all_stale(&mut *app, &mut cache, stale_ts);
+            append_report(
+                &mut *app,
+                &report_labels(&labels),
+                &mut refs,
+                stale_ts,
+                [model::sample::stale_nan(); 5],
+            );
             if let Err(e) = app.commit() {
                 tracing::warn!(error = %e, "cannot write staleness markers for a removed target");
             }

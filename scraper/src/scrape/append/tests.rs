@@ -69,13 +69,13 @@ fn scrape(
     ts: i64,
     r: &SampleRules,
 ) -> Result<AppendStats, ScrapeError> {
-    let res = append_body(app, cache, body, Format::Text, ts, &target(), r);
+    let (stats, res) = append_body(app, cache, body, Format::Text, ts, &target(), r);
     if res.is_err() {
         app.rollback().unwrap();
         mark_all_stale(app, cache, ts);
     }
     app.commit().unwrap();
-    res
+    res.map(|()| stats)
 }
 
 #[test]
@@ -128,9 +128,10 @@ fn disappeared_series_go_stale_and_failures_stale_everything() {
     let at30: Vec<_> = app.committed.iter().filter(|s| s.1 == 30).collect();
     assert_eq!(at30.len(), 1);
     assert!(at30[0].0.metric_name() == "a" && model::sample::is_stale_nan(at30[0].2));
-    // The next good scrape finds the series again.
+    // The next good scrape finds the series again, still cached: not counted as added.
     let st = scrape(&mut app, &mut cache, "a 4\n", 40, &rules()).unwrap();
-    assert_eq!(st.series_added, 1);
+    assert_eq!(st.series_added, 0);
+    assert_eq!(app.committed.last().unwrap().2, 4.0);
 }
 
 #[test]
@@ -147,9 +148,22 @@ fn duplicates_limits_and_relabel_drops_fail_or_filter_as_a_whole() {
 
     let mut r = rules();
     r.sample_limit = 2;
-    let e = scrape(&mut app, &mut cache, "a 1\nb 2\nc 3\n", 30, &r).unwrap_err();
+    let e = scrape(&mut app, &mut cache, "a 1\nb 2\nc 3\nd 4\n", 30, &r).unwrap_err();
     assert_eq!(e.reason, FailReason::SampleLimit);
     assert!(!app.committed.iter().any(|s| s.1 == 30));
+    // The counts still say what the body held, as Prometheus reports them.
+    let (st, res) = append_body(
+        &mut app,
+        &mut cache,
+        "a 1\nb 2\nc 3\nd 4\n",
+        Format::Text,
+        35,
+        &target(),
+        &r,
+    );
+    assert!(res.is_err());
+    assert_eq!((st.scraped, st.post_relabel), (4, 2));
+    app.rollback().unwrap();
 
     let mut r = rules();
     r.label_limit = 3;
@@ -183,6 +197,43 @@ fn duplicates_limits_and_relabel_drops_fail_or_filter_as_a_whole() {
     )
     .unwrap();
     assert_eq!((st.scraped, st.post_relabel, st.series_added), (3, 1, 0));
+}
+
+#[test]
+fn own_timestamps_may_repeat_a_series_and_bad_relabeled_names_fail() {
+    let (mut app, mut cache) = (Recorder::default(), Cache::default());
+    let st = scrape(&mut app, &mut cache, "a 1 1000\na 2 2000\n", 10, &rules()).unwrap();
+    assert_eq!(st.post_relabel, 2);
+    let mut r = rules();
+    r.metric_relabel_configs =
+        crate::relabel::parse_list("- regex: 'x_(.*)'\n  replacement: $1\n  action: labelmap")
+            .unwrap();
+    let e = scrape(&mut app, &mut cache, "m{x_1=\"v\"} 1\n", 20, &r).unwrap_err();
+    assert!(e.msg.contains("invalid label name \"1\""), "{e}");
+}
+
+#[test]
+fn changed_rules_relabel_cached_series_and_end_the_old_ones() {
+    let (mut app, mut cache) = (Recorder::default(), Cache::default());
+    scrape(&mut app, &mut cache, "m{a=\"1\"} 1\nn 1\n", 10, &rules()).unwrap();
+    let mut r = rules();
+    r.metric_relabel_configs = crate::relabel::parse_list(
+        "- target_label: extra\n  replacement: x\n- source_labels: [__name__]\n  regex: n\n  action: drop",
+    )
+    .unwrap();
+    cache.rules_changed();
+    let st = scrape(&mut app, &mut cache, "m{a=\"1\"} 2\nn 2\n", 20, &r).unwrap();
+    assert_eq!((st.post_relabel, st.series_added), (1, 1));
+    let at20: Vec<_> = app.committed.iter().filter(|s| s.1 == 20).collect();
+    // The old `m` and the dropped `n` end with a marker; the new `m` has the sample.
+    assert!(at20.iter().any(|s| s.0.get("extra") == "x" && s.2 == 2.0));
+    assert!(at20.iter().any(|s| s.0.metric_name() == "m"
+        && s.0.get("extra").is_empty()
+        && model::sample::is_stale_nan(s.2)));
+    assert!(
+        at20.iter()
+            .any(|s| s.0.metric_name() == "n" && model::sample::is_stale_nan(s.2))
+    );
 }
 
 #[test]
