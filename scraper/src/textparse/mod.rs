@@ -440,16 +440,14 @@ fn split_word(s: &str) -> (&str, &str) {
 
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`
 pub fn is_metric_name(s: &str) -> bool {
-    let mut b = s.bytes();
-    matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_' || c == b':')
-        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
+    let b = s.as_bytes();
+    !b.is_empty() && !b[0].is_ascii_digit() && b.iter().all(|&c| NAME_BYTE[c as usize])
 }
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`
 pub fn is_label_name(s: &str) -> bool {
-    let mut b = s.bytes();
-    matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_')
-        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+    let b = s.as_bytes();
+    !b.is_empty() && !b[0].is_ascii_digit() && b.iter().all(|&c| LABEL_BYTE[c as usize])
 }
 
 /// A quoted label value split off its rest.
