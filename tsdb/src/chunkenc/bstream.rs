@@ -31,29 +31,32 @@ impl BitWriter {
         }
     }
 
-    /// Writes the low `n` bits of `v` (n ≤ 64).
+    /// Writes the low `n` bits of `v` (n ≤ 64): first whatever fits in the partly filled last
+    /// byte, then the rest as whole bytes in one copy.
     #[inline]
     pub(crate) fn write_bits(&mut self, v: u64, mut n: u32) {
         debug_assert!(n <= 64);
-        while n > 0 {
-            if self.free == 0 {
-                // Whole bytes at once when aligned.
-                while n >= 8 {
-                    n -= 8;
-                    self.buf.push((v >> n) as u8);
-                }
-                if n == 0 {
-                    return;
-                }
-                self.buf.push(0);
-                self.free = 8;
-            }
+        if n == 0 {
+            return;
+        }
+        let low = |x: u64, k: u32| if k >= 64 { x } else { x & ((1u64 << k) - 1) };
+        if self.free > 0 {
             let take = self.free.min(n);
-            let bits = (v >> (n - take)) & ((1u64 << take) - 1);
-            *self.buf.last_mut().expect("pushed") |= (bits as u8) << (self.free - take);
+            let bits = low(v >> (n - take), take);
+            *self.buf.last_mut().expect("a partly filled byte") |=
+                (bits as u8) << (self.free - take);
             self.free -= take;
             n -= take;
+            if n == 0 {
+                return;
+            }
         }
+        // Byte aligned: the remaining `n` bits, left-aligned in a word, most significant first.
+        let word = low(v, n) << (64 - n);
+        let bytes = n.div_ceil(8);
+        self.buf
+            .extend_from_slice(&word.to_be_bytes()[..bytes as usize]);
+        self.free = bytes * 8 - n;
     }
 
     #[inline]

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 use model::Labels;
 use parking_lot::{Mutex, RwLock};
@@ -175,10 +175,89 @@ impl HashStripe {
     }
 }
 
-type IdStripe = RwLock<IntMap<u32, Arc<MemSeries>>>;
+/// Bits of a series id that select its slot within a page.
+const PAGE_BITS: u32 = 16;
+const PAGE_SLOTS: usize = 1 << PAGE_BITS;
+const PAGES: usize = 1 << (32 - PAGE_BITS);
+
+/// `PAGE_SLOTS` consecutive ids.
+struct Page {
+    slots: Box<[Option<Arc<MemSeries>>]>,
+    live: u32,
+}
+
+/// Series by id: a dense table of pages of slots. Ids are handed out in order, so a lookup is
+/// the page's lock word (shared by 65,536 ids, so it stays cached) and one slot, where a
+/// hash map would cost a bucket probe as well; and a slot is 8 bytes. Only creating and
+/// removing a series takes a page's write lock. A page whose ids are all below the highest
+/// id ever inserted and that holds no series is freed, so churn does not accumulate memory.
+struct IdTable {
+    pages: Box<[RwLock<Option<Box<Page>>>]>,
+    max_id: AtomicU32,
+}
+
+impl IdTable {
+    fn new() -> Self {
+        IdTable {
+            pages: (0..PAGES).map(|_| RwLock::new(None)).collect(),
+            max_id: AtomicU32::new(0),
+        }
+    }
+
+    #[inline]
+    fn split(id: u32) -> (usize, usize) {
+        ((id >> PAGE_BITS) as usize, id as usize & (PAGE_SLOTS - 1))
+    }
+
+    #[inline]
+    fn get(&self, id: u32) -> Option<Arc<MemSeries>> {
+        let (p, i) = Self::split(id);
+        self.pages[p].read().as_ref()?.slots[i].clone()
+    }
+
+    fn insert(&self, s: Arc<MemSeries>) {
+        let (p, i) = Self::split(s.id);
+        self.max_id.fetch_max(s.id, Ordering::Relaxed);
+        let mut g = self.pages[p].write();
+        let page = g.get_or_insert_with(|| {
+            Box::new(Page {
+                slots: (0..PAGE_SLOTS).map(|_| None).collect(),
+                live: 0,
+            })
+        });
+        if page.slots[i].replace(s).is_none() {
+            page.live += 1;
+        }
+    }
+
+    fn remove(&self, id: u32) {
+        let (p, i) = Self::split(id);
+        let mut g = self.pages[p].write();
+        let Some(page) = g.as_mut() else { return };
+        if page.slots[i].take().is_some() {
+            page.live -= 1;
+        }
+        let last_id_of_page = ((p as u64 + 1) << PAGE_BITS) - 1;
+        if page.live == 0 && last_id_of_page < u64::from(self.max_id.load(Ordering::Relaxed)) {
+            *g = None;
+        }
+    }
+
+    fn for_each(&self, mut f: impl FnMut(&Arc<MemSeries>)) {
+        for page in self.pages.iter() {
+            let batch: Vec<Arc<MemSeries>> = match page.read().as_ref() {
+                Some(pg) => pg.slots.iter().flatten().cloned().collect(),
+                None => continue,
+            };
+            for s in &batch {
+                f(s);
+            }
+        }
+    }
+}
 
 pub(crate) struct SeriesMap {
-    by_id: Box<[IdStripe]>,
+    by_id: IdTable,
     by_hash: Box<[RwLock<HashStripe>]>,
     mask: usize,
 }
@@ -188,7 +267,7 @@ impl SeriesMap {
     pub(crate) fn new(stripes: usize) -> Self {
         let n = stripes.max(1).next_power_of_two();
         SeriesMap {
-            by_id: (0..n).map(|_| RwLock::new(IntMap::default())).collect(),
+            by_id: IdTable::new(),
             by_hash: (0..n).map(|_| RwLock::new(HashStripe::default())).collect(),
             mask: n - 1,
         }
@@ -196,7 +275,7 @@ impl SeriesMap {
 
     #[inline]
     pub(crate) fn get(&self, id: u32) -> Option<Arc<MemSeries>> {
-        self.by_id[id as usize & self.mask].read().get(&id).cloned()
+        self.by_id.get(id)
     }
 
     #[inline]
@@ -222,9 +301,7 @@ impl SeriesMap {
         stripe.insert(hash, s.clone());
         // Insert by id while still holding the hash stripe, so no one can see the series by
         // labels without also finding it by id.
-        self.by_id[s.id as usize & self.mask]
-            .write()
-            .insert(s.id, s.clone());
+        self.by_id.insert(s.clone());
         (s, true)
     }
 
@@ -233,16 +310,62 @@ impl SeriesMap {
         self.by_hash[hash as usize & self.mask]
             .write()
             .remove(hash, s.id);
-        self.by_id[s.id as usize & self.mask].write().remove(&s.id);
+        self.by_id.remove(s.id);
     }
 
-    /// Every series, one stripe at a time (no global lock).
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&Arc<MemSeries>)) {
-        for stripe in self.by_id.iter() {
-            let batch: Vec<Arc<MemSeries>> = stripe.read().values().cloned().collect();
-            for s in &batch {
-                f(s);
-            }
+    /// Every series, one page at a time (no global lock).
+    pub(crate) fn for_each(&self, f: impl FnMut(&Arc<MemSeries>)) {
+        self.by_id.for_each(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use model::labels;
+
+    use super::*;
+
+    fn series(id: u32) -> Arc<MemSeries> {
+        Arc::new(MemSeries::new(
+            id,
+            labels! {"__name__" => "m", "id" => id.to_string()},
+        ))
+    }
+
+    #[test]
+    fn id_table_spans_pages_and_frees_emptied_ones() {
+        let t = IdTable::new();
+        let ids = [
+            1u32,
+            2,
+            PAGE_SLOTS as u32 - 1,
+            PAGE_SLOTS as u32,
+            3 * PAGE_SLOTS as u32 + 5,
+        ];
+        for id in ids {
+            t.insert(series(id));
         }
+        for id in ids {
+            assert_eq!(t.get(id).map(|s| s.id), Some(id));
+        }
+        assert!(t.get(7).is_none() && t.get(2 * PAGE_SLOTS as u32).is_none());
+        let mut seen = Vec::new();
+        t.for_each(|s| seen.push(s.id));
+        assert_eq!(seen, ids);
+        // Emptying page 0 (all below the highest id) frees it; the last page stays while
+        // new ids may still land in it.
+        for id in [1, 2, PAGE_SLOTS as u32 - 1] {
+            t.remove(id);
+        }
+        assert!(t.pages[0].read().is_none());
+        t.remove(3 * PAGE_SLOTS as u32 + 5);
+        assert!(t.pages[3].read().is_some());
+        // A freed page comes back when an id lands in it again (replay of an old WAL).
+        t.insert(series(9));
+        assert_eq!(t.get(9).map(|s| s.id), Some(9));
+        assert_eq!(
+            t.get(PAGE_SLOTS as u32).map(|s| s.id),
+            Some(PAGE_SLOTS as u32)
+        );
     }
 }
