@@ -1,7 +1,8 @@
 //! The head: the newest, still-changing part of the store, in memory.
 //!
-//! * Series are found by id or label set in striped maps ([`series`]); label strings are
-//!   interned ([`symbols`]); a roaring-bitmap label index ([`postings`]) answers matchers.
+//! * Series are found by id in a dense paged table, or by label set in striped maps
+//!   ([`series`]); label strings are interned ([`symbols`]); a roaring-bitmap label index
+//!   ([`postings`]) answers matchers.
 //! * Each series appends into an open XOR chunk. A chunk is cut when it holds
 //!   `samples_per_chunk` samples or when a sample crosses the end of the block range the chunk
 //!   began in, so no chunk spans two blocks; the full chunk goes to a head-chunk file and is
@@ -47,7 +48,7 @@ pub struct HeadOptions {
     pub chunk_range_ms: i64,
     /// Samples after which a chunk is full (default 120).
     pub samples_per_chunk: usize,
-    /// Lock stripes of the series maps (rounded to a power of two; default 16384).
+    /// Lock stripes of the label-set map (rounded to a power of two; default 16384).
     pub stripes: usize,
     pub wal: WalOptions,
     /// Keep no WAL at all (benchmarks and tests of the in-memory path only).
