@@ -68,7 +68,7 @@ impl HeadAppender {
         if labels.is_empty() {
             return Err(SampleError::InvalidLabels("empty label set".into()));
         }
-        Ok(self.head.get_or_create(labels).0)
+        Ok(self.head.get_or_create(labels)?.0)
     }
 
     /// Writes the batch to the WAL (not yet synced) and returns the position for the sync.
@@ -153,7 +153,7 @@ impl Appender for HeadAppender {
             s.pending.fetch_sub(1, Ordering::SeqCst);
             let labels = s.labels.clone();
             std::thread::yield_now();
-            s = self.head.get_or_create(&labels).0;
+            s = self.head.get_or_create(&labels)?.0;
         }
         // Early checks against the newest committed sample, without the series lock; commit
         // checks again under it.

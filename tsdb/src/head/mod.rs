@@ -278,18 +278,25 @@ impl Head {
     }
 
     /// Finds or creates the series for `labels`. The bool is true when it was created here.
-    fn get_or_create(&self, labels: &Labels) -> (Arc<MemSeries>, bool) {
+    /// Fails only when every 32-bit series id has been handed out.
+    fn get_or_create(&self, labels: &Labels) -> Result<(Arc<MemSeries>, bool), SampleError> {
         let hash = labels.stable_hash();
         if let Some(s) = self.series.get_by_labels(hash, labels) {
-            return (s, false);
+            return Ok((s, false));
         }
-        self.create_series(hash, labels, None)
+        // Ids are never reused (the WAL and blocks refer to them) and never wrap.
+        let id = self
+            .next_id
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_add(1))
+            .map_err(|_| {
+                SampleError::Other("the head has handed out every 32-bit series id".into())
+            })?;
+        Ok(self.create_series(hash, labels, id))
     }
 
-    /// Creates a series (with `id` when replaying) unless one with these labels exists.
-    fn create_series(&self, hash: u64, labels: &Labels, id: Option<u32>) -> (Arc<MemSeries>, bool) {
+    /// Creates a series with `id` unless one with these labels exists (then `id` goes unused).
+    fn create_series(&self, hash: u64, labels: &Labels, id: u32) -> (Arc<MemSeries>, bool) {
         let (s, created) = self.series.get_or_create(hash, labels, || {
-            let id = id.unwrap_or_else(|| self.next_id.fetch_add(1, Ordering::Relaxed));
             Arc::new(MemSeries::new(id, self.interner.intern(labels)))
         });
         if created {

@@ -140,7 +140,7 @@ impl Head {
         if rs.labels.is_empty() {
             return;
         }
-        let (s, created) = self.create_series(rs.labels.stable_hash(), &rs.labels, Some(id));
+        let (s, created) = self.create_series(rs.labels.stable_hash(), &rs.labels, id);
         s.wal_logged.store(true, Ordering::Release);
         st.max_id = st.max_id.max(id).max(s.id);
         if created && let Some(chunks) = st.mapped.remove(&rs.r) {

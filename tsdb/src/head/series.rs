@@ -175,82 +175,154 @@ impl HashStripe {
     }
 }
 
-/// Bits of a series id that select its slot within a page.
-const PAGE_BITS: u32 = 16;
-const PAGE_SLOTS: usize = 1 << PAGE_BITS;
-const PAGES: usize = 1 << (32 - PAGE_BITS);
+/// Series ids split into three parts: 10 bits pick a directory, 12 a leaf within it, 10 a slot.
+const SLOT_BITS: u32 = 10;
+const LEAF_BITS: u32 = 12;
+const SLOTS: usize = 1 << SLOT_BITS;
+const LEAVES: usize = 1 << LEAF_BITS;
+const DIRS: usize = 1 << (32 - SLOT_BITS - LEAF_BITS);
 
-/// `PAGE_SLOTS` consecutive ids.
-struct Page {
+/// `SLOTS` consecutive ids (8 KiB).
+struct Leaf {
     slots: Box<[Option<Arc<MemSeries>>]>,
     live: u32,
 }
 
-/// Series by id: a dense table of pages of slots. Ids are handed out in order, so a lookup is
-/// the page's lock word (shared by 65,536 ids, so it stays cached) and one slot, where a
-/// hash map would cost a bucket probe as well; and a slot is 8 bytes. Only creating and
-/// removing a series takes a page's write lock. A page whose ids are all below the highest
-/// id ever inserted and that holds no series is freed, so churn does not accumulate memory.
+/// `LEAVES` leaves (64 KiB of lock words), created on first use.
+struct Dir {
+    leaves: Box<[RwLock<Option<Box<Leaf>>>]>,
+    /// Leaves present; changed under the directory's read lock and a leaf's write lock.
+    live_leaves: AtomicU32,
+}
+
+/// Series by id: a radix table (directory → leaf → slot). Ids are handed out in order, so a
+/// lookup takes two read locks whose words stay cached (a directory covers 4 M ids, a leaf
+/// 1,024) and reads one 8-byte slot, where a hash map would also probe a bucket. Creating and
+/// removing a series take a leaf's write lock. Leaves and directories that hold no series and
+/// lie wholly below the highest id ever inserted are freed, so churn does not accumulate
+/// memory: a leaf (8 KiB) stays only while one of its 1,024 ids is live.
 struct IdTable {
-    pages: Box<[RwLock<Option<Box<Page>>>]>,
+    dirs: Box<[RwLock<Option<Box<Dir>>>]>,
     max_id: AtomicU32,
 }
 
 impl IdTable {
     fn new() -> Self {
         IdTable {
-            pages: (0..PAGES).map(|_| RwLock::new(None)).collect(),
+            dirs: (0..DIRS).map(|_| RwLock::new(None)).collect(),
             max_id: AtomicU32::new(0),
         }
     }
 
     #[inline]
-    fn split(id: u32) -> (usize, usize) {
-        ((id >> PAGE_BITS) as usize, id as usize & (PAGE_SLOTS - 1))
+    fn split(id: u32) -> (usize, usize, usize) {
+        (
+            (id >> (SLOT_BITS + LEAF_BITS)) as usize,
+            (id >> SLOT_BITS) as usize & (LEAVES - 1),
+            id as usize & (SLOTS - 1),
+        )
+    }
+
+    /// True if every id of the range ending at `last` is below the highest id inserted, so
+    /// no new series will land there.
+    fn passed(&self, last: u64) -> bool {
+        last < u64::from(self.max_id.load(Ordering::Relaxed))
     }
 
     #[inline]
     fn get(&self, id: u32) -> Option<Arc<MemSeries>> {
-        let (p, i) = Self::split(id);
-        self.pages[p].read().as_ref()?.slots[i].clone()
+        let (d, l, i) = Self::split(id);
+        let dir = self.dirs[d].read();
+        let leaf = dir.as_ref()?.leaves[l].read();
+        leaf.as_ref()?.slots[i].clone()
     }
 
     fn insert(&self, s: Arc<MemSeries>) {
-        let (p, i) = Self::split(s.id);
+        let (d, l, i) = Self::split(s.id);
         self.max_id.fetch_max(s.id, Ordering::Relaxed);
-        let mut g = self.pages[p].write();
-        let page = g.get_or_insert_with(|| {
-            Box::new(Page {
-                slots: (0..PAGE_SLOTS).map(|_| None).collect(),
-                live: 0,
-            })
-        });
-        if page.slots[i].replace(s).is_none() {
-            page.live += 1;
+        loop {
+            {
+                let dir = self.dirs[d].read();
+                if let Some(dir) = dir.as_ref() {
+                    let mut leaf = dir.leaves[l].write();
+                    let leaf = leaf.get_or_insert_with(|| {
+                        dir.live_leaves.fetch_add(1, Ordering::Relaxed);
+                        Box::new(Leaf {
+                            slots: (0..SLOTS).map(|_| None).collect(),
+                            live: 0,
+                        })
+                    });
+                    let old = leaf.slots[i].replace(s);
+                    debug_assert!(old.is_none(), "series id handed out twice");
+                    if old.is_none() {
+                        leaf.live += 1;
+                    }
+                    return;
+                }
+            }
+            let new = Box::new(Dir {
+                leaves: (0..LEAVES).map(|_| RwLock::new(None)).collect(),
+                live_leaves: AtomicU32::new(0),
+            });
+            let mut dir = self.dirs[d].write();
+            if dir.is_none() {
+                *dir = Some(new);
+            }
         }
     }
 
-    fn remove(&self, id: u32) {
-        let (p, i) = Self::split(id);
-        let mut g = self.pages[p].write();
-        let Some(page) = g.as_mut() else { return };
-        if page.slots[i].take().is_some() {
-            page.live -= 1;
-        }
-        let last_id_of_page = ((p as u64 + 1) << PAGE_BITS) - 1;
-        if page.live == 0 && last_id_of_page < u64::from(self.max_id.load(Ordering::Relaxed)) {
-            *g = None;
+    /// Removes `s` if it is the series under its id.
+    fn remove(&self, s: &MemSeries) {
+        let (d, l, i) = Self::split(s.id);
+        let free_dir = {
+            let dir = self.dirs[d].read();
+            let Some(dir) = dir.as_ref() else { return };
+            let mut g = dir.leaves[l].write();
+            let Some(leaf) = g.as_mut() else { return };
+            if leaf.slots[i]
+                .as_ref()
+                .is_some_and(|x| std::ptr::eq(Arc::as_ptr(x), s))
+            {
+                leaf.slots[i] = None;
+                leaf.live -= 1;
+            }
+            let leaf_last = (((u64::from(s.id) >> SLOT_BITS) + 1) << SLOT_BITS) - 1;
+            if leaf.live == 0 && self.passed(leaf_last) {
+                *g = None;
+                dir.live_leaves.fetch_sub(1, Ordering::Relaxed) == 1
+            } else {
+                false
+            }
+        };
+        let dir_bits = SLOT_BITS + LEAF_BITS;
+        let dir_last = (((u64::from(s.id) >> dir_bits) + 1) << dir_bits) - 1;
+        if free_dir && self.passed(dir_last) {
+            // Under the write lock no insert can be adding a leaf; check again.
+            let mut dir = self.dirs[d].write();
+            if dir
+                .as_ref()
+                .is_some_and(|x| x.live_leaves.load(Ordering::Relaxed) == 0)
+            {
+                *dir = None;
+            }
         }
     }
 
     fn for_each(&self, mut f: impl FnMut(&Arc<MemSeries>)) {
-        for page in self.pages.iter() {
-            let batch: Vec<Arc<MemSeries>> = match page.read().as_ref() {
-                Some(pg) => pg.slots.iter().flatten().cloned().collect(),
-                None => continue,
-            };
-            for s in &batch {
-                f(s);
+        // One directory at a time, called outside its locks.
+        let mut batch: Vec<Arc<MemSeries>> = Vec::new();
+        for dir in self.dirs.iter() {
+            {
+                let dir = dir.read();
+                let Some(dir) = dir.as_ref() else { continue };
+                for leaf in dir.leaves.iter() {
+                    if let Some(leaf) = leaf.read().as_ref() {
+                        batch.extend(leaf.slots.iter().flatten().cloned());
+                    }
+                }
+            }
+            for s in batch.drain(..) {
+                f(&s);
             }
         }
     }
@@ -310,7 +382,7 @@ impl SeriesMap {
         self.by_hash[hash as usize & self.mask]
             .write()
             .remove(hash, s.id);
-        self.by_id.remove(s.id);
+        self.by_id.remove(s);
     }
 
     /// Every series, one page at a time (no global lock).
@@ -333,14 +405,16 @@ mod tests {
     }
 
     #[test]
-    fn id_table_spans_pages_and_frees_emptied_ones() {
+    fn id_table_spans_leaves_and_directories_and_frees_emptied_ones() {
         let t = IdTable::new();
+        let dir_ids = (SLOTS * LEAVES) as u32;
         let ids = [
             1u32,
             2,
-            PAGE_SLOTS as u32 - 1,
-            PAGE_SLOTS as u32,
-            3 * PAGE_SLOTS as u32 + 5,
+            SLOTS as u32 - 1,
+            SLOTS as u32,
+            dir_ids + 5,
+            3 * dir_ids + 7,
         ];
         for id in ids {
             t.insert(series(id));
@@ -348,24 +422,34 @@ mod tests {
         for id in ids {
             assert_eq!(t.get(id).map(|s| s.id), Some(id));
         }
-        assert!(t.get(7).is_none() && t.get(2 * PAGE_SLOTS as u32).is_none());
+        assert!(t.get(7).is_none() && t.get(2 * dir_ids).is_none());
         let mut seen = Vec::new();
         t.for_each(|s| seen.push(s.id));
         assert_eq!(seen, ids);
-        // Emptying page 0 (all below the highest id) frees it; the last page stays while
-        // new ids may still land in it.
-        for id in [1, 2, PAGE_SLOTS as u32 - 1] {
-            t.remove(id);
+        // Removing another series with a taken id changes nothing.
+        t.remove(&series(1));
+        assert!(t.get(1).is_some());
+        // Emptying leaf 0 (all below the highest id) frees it; directory 0 stays (leaf 1 is
+        // live); emptying directory 1 frees it; the newest leaf stays while ids may land there.
+        for id in [1, 2, SLOTS as u32 - 1] {
+            t.remove(&t.get(id).unwrap());
         }
-        assert!(t.pages[0].read().is_none());
-        t.remove(3 * PAGE_SLOTS as u32 + 5);
-        assert!(t.pages[3].read().is_some());
-        // A freed page comes back when an id lands in it again (replay of an old WAL).
+        assert!(
+            t.dirs[0].read().as_ref().unwrap().leaves[0]
+                .read()
+                .is_none()
+        );
+        t.remove(&t.get(dir_ids + 5).unwrap());
+        assert!(t.dirs[1].read().is_none());
+        t.remove(&t.get(3 * dir_ids + 7).unwrap());
+        assert!(
+            t.dirs[3].read().as_ref().unwrap().leaves[0]
+                .read()
+                .is_some()
+        );
+        // A freed leaf comes back when an id lands in it again (replay of an old WAL).
         t.insert(series(9));
         assert_eq!(t.get(9).map(|s| s.id), Some(9));
-        assert_eq!(
-            t.get(PAGE_SLOTS as u32).map(|s| s.id),
-            Some(PAGE_SLOTS as u32)
-        );
+        assert_eq!(t.get(SLOTS as u32).map(|s| s.id), Some(SLOTS as u32));
     }
 }
