@@ -1,6 +1,6 @@
 //! The head: the newest, still-changing part of the store, in memory.
 //!
-//! * Series are found by id in a dense paged table, or by label set in striped maps
+//! * Series are found by id in a radix table, or by label set in striped maps
 //!   ([`series`]); label strings are interned ([`symbols`]); a roaring-bitmap label index
 //!   ([`postings`]) answers matchers.
 //! * Each series appends into an open XOR chunk. A chunk is cut when it holds
