@@ -44,17 +44,31 @@ pub struct SampleRules {
     pub label_value_length_limit: u64,
 }
 
+/// A cached series. Kept small: with its 16-byte key a table slot is 64 bytes, one cache line
+/// (the lookup of a target scraped a second ago is a cold miss; a second line would be another).
 struct Entry {
-    r: Option<SeriesRef>,
+    /// The store's reference, or [`NO_REF`].
+    r: u64,
     labels: Labels,
-    /// The scrape (by number) that last reported it.
-    seen: u64,
+    /// The scrape (by number, wrapping) that last reported it.
+    seen: u32,
+    /// The cache's generation when `labels` were computed.
+    generation: u32,
     /// Reported by the last successful scrape (so it goes stale if it disappears).
     live: bool,
     /// False for samples with their own timestamps: those do not go stale (as in Prometheus).
     tracked: bool,
-    /// The cache's generation when `labels` were computed.
-    generation: u64,
+}
+
+const _: () = assert!(std::mem::size_of::<(u128, Entry)>() <= 64);
+
+/// `Entry::r` before the store has given a reference.
+const NO_REF: u64 = u64::MAX;
+
+impl Entry {
+    fn series_ref(&self) -> Option<SeriesRef> {
+        (self.r != NO_REF).then_some(SeriesRef(self.r))
+    }
 }
 
 /// Per-target memory of series across scrapes, keyed by a 128-bit hash of the series text as
@@ -65,11 +79,11 @@ struct Entry {
 pub struct Cache {
     series: Map<u128, Entry>,
     /// Series dropped by metric relabeling, so they are not relabeled again.
-    dropped: Map<u128, u64>,
-    /// The number of this scrape.
-    iter: u64,
+    dropped: Map<u128, u32>,
+    /// The number of this scrape (wrapping; only compared for equality).
+    iter: u32,
     /// Bumped when the rules that turn series text into labels change.
-    generation: u64,
+    generation: u32,
 }
 
 impl Cache {
@@ -77,7 +91,7 @@ impl Cache {
     /// `metric_relabel_configs`): every cached series is relabeled when next seen, and the
     /// old series goes stale if its labels changed.
     pub fn rules_changed(&mut self) {
-        self.generation += 1;
+        self.generation = self.generation.wrapping_add(1);
         self.dropped.clear();
     }
 
@@ -216,9 +230,9 @@ fn append_one(
     v: f64,
     stats: &mut AppendStats,
 ) -> Result<bool, ScrapeError> {
-    match app.append(e.r, &e.labels, t, v) {
+    match app.append(e.series_ref(), &e.labels, t, v) {
         Ok(r) => {
-            e.r = Some(r);
+            e.r = r.0;
             Ok(true)
         }
         Err(StorageError::OutOfOrderSample) => {
@@ -305,7 +319,7 @@ fn append_samples(
     rules: &SampleRules,
     stats: &mut AppendStats,
 ) -> Result<(), ScrapeError> {
-    cache.iter += 1;
+    cache.iter = cache.iter.wrapping_add(1);
     let n = cache.iter;
     let generation = cache.generation;
     let mut over_limit = false;
@@ -351,7 +365,7 @@ fn append_samples(
                         }
                         Some(labels) => {
                             e.labels = labels;
-                            e.r = None;
+                            e.r = NO_REF;
                             e.live = false;
                             added = true;
                         }
@@ -385,7 +399,7 @@ fn append_samples(
         }
         stats.post_relabel += 1;
         let e = cache.series.entry(key).or_insert(Entry {
-            r: None,
+            r: NO_REF,
             labels,
             seen: n,
             live: false,
@@ -423,8 +437,8 @@ fn sample_limit(rules: &SampleRules) -> ScrapeError {
 
 fn stale(app: &mut dyn Appender, e: &mut Entry, ts: i64) {
     // A rejected marker (the series already has a newer sample) is harmless.
-    if let Ok(r) = app.append(e.r, &e.labels, ts, model::sample::stale_nan()) {
-        e.r = Some(r);
+    if let Ok(r) = app.append(e.series_ref(), &e.labels, ts, model::sample::stale_nan()) {
+        e.r = r.0;
     }
 }
 
