@@ -23,6 +23,7 @@ pub(crate) struct MmappedChunk {
 }
 
 /// The chunk still being appended to.
+#[repr(C)]
 pub(crate) struct OpenChunk {
     pub(crate) app: XorAppender,
     /// The chunk is cut before a sample at or after this time (the end of the block range the
@@ -30,14 +31,18 @@ pub(crate) struct OpenChunk {
     pub(crate) end: i64,
 }
 
-/// Everything about a series that changes as it is appended to.
+/// Everything about a series that changes as it is appended to. `repr(C)`, hot fields first:
+/// with the mutex in front, applying a sample reads and writes the newest sample and the
+/// encoder's state in one cache line (the encoder's own order continues that; see
+/// `XorAppender`), and the list of full chunks, touched once per 120 samples, comes last.
+#[repr(C)]
 pub(crate) struct SeriesData {
-    /// Full chunks in time order.
-    pub(crate) mmapped: Vec<MmappedChunk>,
-    pub(crate) open: Option<OpenChunk>,
     /// Time and value bits of the newest sample, `i64::MIN` when there is none.
     pub(crate) last_t: i64,
     pub(crate) last_v: u64,
+    pub(crate) open: Option<OpenChunk>,
+    /// Full chunks in time order.
+    pub(crate) mmapped: Vec<MmappedChunk>,
 }
 
 impl SeriesData {
