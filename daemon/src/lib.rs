@@ -7,7 +7,6 @@
 //! * [`http`]: `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload`, `/-/quit`, `/api/v1/targets`;
 //! * [`targets`]: the JSON of `/api/v1/targets`;
 //! * [`logging`]: log lines as logfmt or JSON;
-//! * [`size`]: byte sizes with units, as Prometheus parses them;
 //! * [`telemetry`]: process metrics;
 //! * [`tsdb_cmd`]: `vane tsdb import`, `vane tsdb dump` and `vane tsdb analyze`.
 
@@ -16,7 +15,6 @@ pub mod config;
 pub mod http;
 pub mod logging;
 pub mod run;
-pub mod size;
 pub mod targets;
 pub mod telemetry;
 pub mod tsdb_cmd;

@@ -27,7 +27,6 @@ use tsdb::{Db, DbOptions};
 use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::http::{self, HttpState, ReloadRequest};
-use crate::size::parse_bytes;
 use crate::telemetry;
 
 /// How often compaction and retention run.
@@ -37,7 +36,7 @@ const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
 pub fn db_options(args: &RunArgs) -> Result<DbOptions> {
     let retention_ms = model::duration::parse_duration_ms(&args.retention_time)
         .map_err(|e| anyhow!("--storage.tsdb.retention.time: {e}"))?;
-    let size = parse_bytes(&args.retention_size)
+    let size = model::size::parse_bytes(&args.retention_size)
         .map_err(|e| anyhow!("--storage.tsdb.retention.size: {e}"))?;
     let sync = match args.wal_fsync.as_str() {
         "never" => SyncPolicy::Never,

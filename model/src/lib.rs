@@ -9,12 +9,14 @@
 //!   the scraper writes and PromQL reads, so neither names the concrete store.
 //! * [`metrics`]: lock-free counters, gauges and histograms for the daemon's own `/metrics`.
 //! * [`duration`]: Prometheus duration strings (`1h30m`, `15d`).
+//! * [`size`]: byte sizes with units (`512MB`, `1.5GiB`), as Prometheus reads them.
 
 pub mod duration;
 pub mod labels;
 pub mod matcher;
 pub mod metrics;
 pub mod sample;
+pub mod size;
 pub mod storage;
 
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};

@@ -303,8 +303,8 @@ pub struct ScrapeConfig {
     pub label_value_length_limit: u64,
     #[serde(default)]
     pub target_limit: u64,
-    /// Largest uncompressed body accepted, e.g. `10MB`; `0` or unset means the built-in
-    /// limit of [`DEFAULT_BODY_SIZE_LIMIT`].
+    /// Largest uncompressed body accepted, e.g. `10MB` (units as Prometheus reads them; a bare
+    /// number other than `0` is refused); `0` or unset means [`DEFAULT_BODY_SIZE_LIMIT`].
     #[serde(default)]
     pub body_size_limit: Option<String>,
 }
@@ -407,27 +407,9 @@ impl ScrapeConfig {
     pub fn body_size_limit_bytes(&self) -> Result<u64, String> {
         match self.body_size_limit.as_deref() {
             None | Some("0") | Some("") => Ok(DEFAULT_BODY_SIZE_LIMIT),
-            Some(s) => parse_size(s).map_err(|m| format!("body_size_limit: {m}")),
+            Some(s) => model::size::parse_bytes(s).map_err(|m| format!("body_size_limit: {m}")),
         }
     }
-}
-
-/// Sizes as Prometheus writes them: `512`, `10KB`, `64MB`, `1GB` (powers of 1024).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
-    let (n, unit) = s.split_at(digits);
-    let n: u64 = n.parse().map_err(|_| format!("invalid size {s:?}"))?;
-    let mult: u64 = match unit.to_ascii_uppercase().as_str() {
-        "" | "B" => 1,
-        "KB" | "K" | "KIB" => 1 << 10,
-        "MB" | "M" | "MIB" => 1 << 20,
-        "GB" | "G" | "GIB" => 1 << 30,
-        "TB" | "T" | "TIB" => 1 << 40,
-        _ => return Err(format!("invalid size {s:?}: unknown unit {unit:?}")),
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("invalid size {s:?}: too large"))
 }
 
 /// File SD patterns may use a glob only in the last path element, and must name JSON or YAML.
@@ -505,12 +487,5 @@ mod tests {
         assert!(parse("job_name: a\nauthorization: {type: Basic, credentials: x}").is_err());
         assert!(parse("job_name: a\ntls_config: {cert_file: x}").is_err());
         assert!(parse("job_name: a\nauthorization: {credentials: x}\ntls_config: {insecure_skip_verify: true}").is_ok());
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("10MB").unwrap(), 10 << 20);
-        assert_eq!(parse_size("512").unwrap(), 512);
-        assert!(parse_size("1XB").is_err());
     }
 }

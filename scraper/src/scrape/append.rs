@@ -304,128 +304,117 @@ pub fn append_body(
     rules: &SampleRules,
 ) -> (AppendStats, Result<(), ScrapeError>) {
     let mut stats = AppendStats::default();
-    let r = append_samples(app, cache, body, format, ts, target, rules, &mut stats);
-    (stats, r)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn append_samples(
-    app: &mut dyn Appender,
-    cache: &mut Cache,
-    body: &str,
-    format: Format,
-    ts: i64,
-    target: &Labels,
-    rules: &SampleRules,
-    stats: &mut AppendStats,
-) -> Result<(), ScrapeError> {
-    cache.iter = cache.iter.wrapping_add(1);
-    let n = cache.iter;
-    let generation = cache.generation;
-    let mut over_limit = false;
     let mut parser = Parser::new(body, format);
-    while let Some(entry) = parser.next_raw() {
-        let s = match entry {
-            Ok(RawEntry::Sample(s)) => s,
-            Ok(_) => continue,
-            Err(e) => return Err(fail(FailReason::Parse, format!("parse error: {e}"))),
-        };
-        stats.scraped += 1;
-        if over_limit {
-            // Past the limit the body is only counted, so the report says how far over it is.
-            continue;
-        }
-        let own_time = rules.honor_timestamps && s.timestamp_ms.is_some();
-        let (t, tracked) = match s.timestamp_ms {
-            Some(t) if rules.honor_timestamps => (t, false),
-            _ => (ts, true),
-        };
-        let key = xxhash_rust::xxh3::xxh3_128(s.series.as_bytes());
-        if let Some(e) = cache.series.get_mut(&key) {
-            if e.seen == n && !own_time {
-                return Err(fail(
-                    FailReason::DuplicateSeries,
-                    format!("duplicate series in the scrape: {}", s.series),
-                ));
+    // The counts survive an early return with an error; the closure gives `?` a scope.
+    let r = (|| -> Result<(), ScrapeError> {
+        cache.iter = cache.iter.wrapping_add(1);
+        let n = cache.iter;
+        let generation = cache.generation;
+        let mut over_limit = false;
+        while let Some(entry) = parser.next_raw() {
+            let s = match entry {
+                Ok(RawEntry::Sample(s)) => s,
+                Ok(_) => continue,
+                Err(e) => return Err(fail(FailReason::Parse, format!("parse error: {e}"))),
+            };
+            stats.scraped += 1;
+            if over_limit {
+                // Past the limit the body is only counted, so the report says how far over it is.
+                continue;
             }
-            let mut added = false;
-            if e.generation != generation {
-                // The rules changed since this series was cached: the same text may now make
-                // another series (or none), and the old one then ends here.
-                let fresh = new_series(&s, target, rules)?;
-                if fresh.as_ref() != Some(&e.labels) {
-                    if e.live && e.tracked {
-                        stale(app, e, ts);
-                    }
-                    match fresh {
-                        None => {
-                            cache.series.remove(&key);
-                            cache.dropped.insert(key, n);
-                            continue;
-                        }
-                        Some(labels) => {
-                            e.labels = labels;
-                            e.r = NO_REF;
-                            e.live = false;
-                            added = true;
-                        }
-                    }
+            let own_time = rules.honor_timestamps && s.timestamp_ms.is_some();
+            let (t, tracked) = match s.timestamp_ms {
+                Some(t) if rules.honor_timestamps => (t, false),
+                _ => (ts, true),
+            };
+            let key = xxhash_rust::xxh3::xxh3_128(s.series.as_bytes());
+            if let Some(e) = cache.series.get_mut(&key) {
+                if e.seen == n && !own_time {
+                    return Err(fail(
+                        FailReason::DuplicateSeries,
+                        format!("duplicate series in the scrape: {}", s.series),
+                    ));
                 }
-                e.generation = generation;
+                let mut added = false;
+                if e.generation != generation {
+                    // The rules changed since this series was cached: the same text may now make
+                    // another series (or none), and the old one then ends here.
+                    let fresh = new_series(&s, target, rules)?;
+                    if fresh.as_ref() != Some(&e.labels) {
+                        if e.live && e.tracked {
+                            stale(app, e, ts);
+                        }
+                        match fresh {
+                            None => {
+                                cache.series.remove(&key);
+                                cache.dropped.insert(key, n);
+                                continue;
+                            }
+                            Some(labels) => {
+                                e.labels = labels;
+                                e.r = NO_REF;
+                                e.live = false;
+                                added = true;
+                            }
+                        }
+                    }
+                    e.generation = generation;
+                }
+                e.seen = n;
+                e.tracked = tracked;
+                if rules.sample_limit > 0 && stats.post_relabel >= rules.sample_limit {
+                    over_limit = true;
+                    continue;
+                }
+                stats.post_relabel += 1;
+                if append_one(app, e, t, s.value, &mut stats)? && added {
+                    stats.series_added += 1;
+                }
+                continue;
             }
-            e.seen = n;
-            e.tracked = tracked;
+            if let Some(seen) = cache.dropped.get_mut(&key) {
+                *seen = n;
+                continue;
+            }
+            let Some(labels) = new_series(&s, target, rules)? else {
+                cache.dropped.insert(key, n);
+                continue;
+            };
             if rules.sample_limit > 0 && stats.post_relabel >= rules.sample_limit {
                 over_limit = true;
                 continue;
             }
             stats.post_relabel += 1;
-            if append_one(app, e, t, s.value, stats)? && added {
+            let e = cache.series.entry(key).or_insert(Entry {
+                r: NO_REF,
+                labels,
+                seen: n,
+                live: false,
+                tracked,
+                generation,
+            });
+            if append_one(app, e, t, s.value, &mut stats)? {
                 stats.series_added += 1;
             }
-            continue;
         }
-        if let Some(seen) = cache.dropped.get_mut(&key) {
-            *seen = n;
-            continue;
+        if over_limit {
+            return Err(sample_limit(rules));
         }
-        let Some(labels) = new_series(&s, target, rules)? else {
-            cache.dropped.insert(key, n);
-            continue;
-        };
-        if rules.sample_limit > 0 && stats.post_relabel >= rules.sample_limit {
-            over_limit = true;
-            continue;
-        }
-        stats.post_relabel += 1;
-        let e = cache.series.entry(key).or_insert(Entry {
-            r: NO_REF,
-            labels,
-            seen: n,
-            live: false,
-            tracked,
-            generation,
+        // Series that were live and did not come back go stale now.
+        cache.series.retain(|_, e| {
+            if e.seen == n {
+                e.live = true;
+                return true;
+            }
+            if e.live && e.tracked {
+                stale(app, e, ts);
+            }
+            false
         });
-        if append_one(app, e, t, s.value, stats)? {
-            stats.series_added += 1;
-        }
-    }
-    if over_limit {
-        return Err(sample_limit(rules));
-    }
-    // Series that were live and did not come back go stale now.
-    cache.series.retain(|_, e| {
-        if e.seen == n {
-            e.live = true;
-            return true;
-        }
-        if e.live && e.tracked {
-            stale(app, e, ts);
-        }
-        false
-    });
-    cache.dropped.retain(|_, seen| *seen == n);
-    Ok(())
+        cache.dropped.retain(|_, seen| *seen == n);
+        Ok(())
+    })();
+    (stats, r)
 }
 
 fn sample_limit(rules: &SampleRules) -> ScrapeError {

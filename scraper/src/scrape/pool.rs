@@ -32,7 +32,6 @@ struct State {
     /// Keys of the active targets, in discovery order.
     order: Vec<u64>,
     dropped: Vec<Labels>,
-    forced_error: Option<String>,
 }
 
 pub(super) struct Pool {
@@ -316,7 +315,6 @@ fn sync(
         st.order.push(key);
     }
     st.dropped = dropped;
-    st.forced_error = forced_error;
     metrics
         .active_targets
         .add(st.order.len() as f64 - old_active);

@@ -75,8 +75,11 @@ impl LoopHandle {
         }));
         let stop = parent.child_token();
         let stale_on_stop = Arc::new(AtomicBool::new(true));
+        // A loop's target labels never change (they are part of its key).
+        let report = Arc::new(report_labels(&rx.borrow().target.labels));
         let l = ScrapeLoop {
             cfg: rx,
+            report,
             store,
             metrics,
             status: status.clone(),
@@ -155,6 +158,8 @@ struct ScrapeLoop {
     buf: Vec<u8>,
     last_ts: Option<i64>,
     report_refs: [Option<SeriesRef>; 5],
+    /// Labels of the synthetic series.
+    report: Arc<[Labels; 5]>,
 }
 
 /// The outcome of the blocking part of a scrape.
@@ -242,6 +247,7 @@ impl ScrapeLoop {
         let mut cache = std::mem::take(&mut self.cache);
         let buf = std::mem::take(&mut self.buf);
         let refs = self.report_refs;
+        let report = self.report.clone();
         let store = self.store.clone();
         let cfg2 = cfg.clone();
         let done = tokio::task::spawn_blocking(move || {
@@ -279,13 +285,7 @@ impl ScrapeLoop {
                 stats.post_relabel as f64,
                 stats.series_added as f64,
             ];
-            append_report(
-                &mut *app,
-                &report_labels(&cfg2.target.labels),
-                &mut refs,
-                ts,
-                values,
-            );
+            append_report(&mut *app, &report, &mut refs, ts, values);
             let result = match app.commit() {
                 Ok(()) => result,
                 Err(e) => Err(ScrapeError {
@@ -363,13 +363,13 @@ impl ScrapeLoop {
         let mut cache = std::mem::take(&mut self.cache);
         let store = self.store.clone();
         let mut refs = self.report_refs;
-        let labels = cfg.target.labels.clone();
+        let report = self.report.clone();
         let _ = tokio::task::spawn_blocking(move || {
             let mut app = store.appender();
             mark_all_stale(&mut *app, &mut cache, stale_ts);
             append_report(
                 &mut *app,
-                &report_labels(&labels),
+                &report,
                 &mut refs,
                 stale_ts,
                 [model::sample::stale_nan(); 5],

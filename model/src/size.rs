@@ -1,4 +1,5 @@
-//! Byte sizes with units, as Prometheus reads `--storage.tsdb.retention.size`.
+//! Byte sizes with units, as Prometheus reads `--storage.tsdb.retention.size` and a scrape
+//! job's `body_size_limit`.
 //!
 //! A size is one or more `<number><unit>` parts (`512MB`, `1.5GB`, `1GB512MB`) or a bare `0`.
 //! Units are powers of two and case-sensitive: `B`, `KB`, `MB`, `GB`, `TB`, `PB`, `EB`, or the
