@@ -1,4 +1,16 @@
-//! PromQL evaluation over [`model::Queryable`].
+//! PromQL evaluation over [`model::Queryable`], with Prometheus 3 semantics.
 //!
-//! Not implemented yet: the engine arrives with the PromQL work. It will never depend on the
-//! concrete store.
+//! Queries are parsed by `promql-parser` and evaluated by [`Engine`]. Every expression is
+//! evaluated for all steps of a query at once: a vector is a set of series, each holding one
+//! value slot per step, so range queries decode each chunk once and functions over ranges walk
+//! each series' samples with a sliding window instead of re-selecting per step. An instant
+//! query is a range query with one step.
+
+mod engine;
+mod eval;
+pub mod functions;
+pub mod value;
+
+pub use engine::{Engine, EngineOptions};
+pub use promql_parser::parser::Expr;
+pub use value::{Annotations, Error, QueryResult, RangeSeries, Sample, Value};

@@ -1,0 +1,274 @@
+//! Query entry points.
+
+use std::time::Duration;
+
+use std::collections::{HashMap, HashSet};
+
+use model::labels::Labels;
+use model::storage::Queryable;
+use promql_parser::parser::Expr;
+use promql_parser::parser::value::ValueType;
+
+use crate::eval::{Evaluator, Grid, SampleSeries, Val, drop_metric_name, is_present};
+use crate::value::{Annotations, Error, QueryResult, RangeSeries, Sample, Value};
+
+/// Engine limits and defaults; the defaults are Prometheus's.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How far back an instant selector looks for a sample (`--query.lookback-delta`, 5m).
+    pub lookback_delta_ms: i64,
+    /// Most samples a query may hold in memory at once (`--query.max-samples`, 50 M).
+    pub max_samples: usize,
+    /// Per-query timeout (`--query.timeout`, 2m).
+    pub timeout: Duration,
+    /// Most points per series a range query may return (11,000).
+    pub max_points_per_series: i64,
+    /// Step of subqueries written without one (`x[10m:]`), 1m.
+    pub default_subquery_step_ms: i64,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            lookback_delta_ms: 300_000,
+            max_samples: 50_000_000,
+            timeout: Duration::from_secs(120),
+            max_points_per_series: 11_000,
+            default_subquery_step_ms: 60_000,
+        }
+    }
+}
+
+/// Evaluates PromQL. Cheap to share: it holds only its options.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    opts: EngineOptions,
+}
+
+impl Engine {
+    pub fn new(opts: EngineOptions) -> Self {
+        Engine { opts }
+    }
+
+    pub fn options(&self) -> &EngineOptions {
+        &self.opts
+    }
+
+    /// Parses `query` (a `bad_data` error saying what is wrong on failure).
+    pub fn parse(query: &str) -> Result<Expr, Error> {
+        promql_parser::parser::parse(query).map_err(Error::BadData)
+    }
+
+    /// Evaluates `query` at `t` (ms). Returns a scalar, string, vector or (for a range
+    /// selector) matrix.
+    pub fn instant_query(
+        &self,
+        q: &dyn Queryable,
+        query: &str,
+        t: i64,
+    ) -> Result<QueryResult, Error> {
+        let expr = Self::parse(query)?;
+        self.exec_instant(q, &expr, t)
+    }
+
+    /// Evaluates `query` at `start, start+step, …, ≤ end` (ms). Returns a matrix sorted by
+    /// labels; a scalar expression comes back as one series with no labels.
+    pub fn range_query(
+        &self,
+        q: &dyn Queryable,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryResult, Error> {
+        let expr = Self::parse(query)?;
+        self.exec_range(q, &expr, start, end, step)
+    }
+
+    /// [`Engine::instant_query`] for an already parsed expression.
+    pub fn exec_instant(
+        &self,
+        q: &dyn Queryable,
+        expr: &Expr,
+        t: i64,
+    ) -> Result<QueryResult, Error> {
+        let (val, annotations) = self.run(q, expr, Grid::new(t, t, 1), 0)?;
+        let value = match val {
+            Val::Scalar(v) => Value::Scalar { t, v: v[0] },
+            Val::String(s) => Value::String { t, v: s },
+            Val::Vector(series) => {
+                let mut out = Vec::with_capacity(series.len());
+                let mut seen = HashSet::with_capacity(series.len());
+                for s in series {
+                    let labels = if s.drop_name {
+                        drop_metric_name(&s.labels)
+                    } else {
+                        s.labels
+                    };
+                    if !seen.insert(labels.clone()) {
+                        return Err(duplicate_labelset());
+                    }
+                    out.push(Sample {
+                        labels,
+                        t,
+                        v: s.vals[0],
+                    });
+                }
+                Value::Vector(out)
+            }
+            Val::Matrix(series) => Value::Matrix(finish_matrix(series)?),
+        };
+        Ok(QueryResult { value, annotations })
+    }
+
+    /// [`Engine::range_query`] for an already parsed expression.
+    pub fn exec_range(
+        &self,
+        q: &dyn Queryable,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryResult, Error> {
+        if step <= 0 {
+            return Err(Error::BadData(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ));
+        }
+        if end < start {
+            return Err(Error::BadData(
+                "end timestamp must not be before start time".into(),
+            ));
+        }
+        if (end - start) / step >= self.opts.max_points_per_series {
+            return Err(Error::BadData(format!(
+                "exceeded maximum resolution of {} points per timeseries. Try decreasing the query resolution (?step=XX)",
+                group_thousands(self.opts.max_points_per_series)
+            )));
+        }
+        match expr.value_type() {
+            ValueType::Scalar | ValueType::Vector => {}
+            other => {
+                return Err(Error::BadData(format!(
+                    "invalid expression type {:?} for range query, must be Scalar or instant Vector",
+                    other.to_string()
+                )));
+            }
+        }
+        let g = Grid::new(start, end, step);
+        let (val, annotations) = self.run(q, expr, g, step)?;
+        let points = |vals: Vec<f64>| -> Vec<(i64, f64)> {
+            vals.into_iter()
+                .enumerate()
+                .filter(|(_, v)| is_present(*v))
+                .map(|(i, v)| (g.t(i), v))
+                .collect()
+        };
+        let series = match val {
+            Val::Scalar(v) => vec![SampleSeries {
+                labels: Labels::empty(),
+                samples: points(v),
+                drop_name: false,
+            }],
+            Val::Vector(v) => v
+                .into_iter()
+                .map(|s| SampleSeries {
+                    samples: points(s.vals),
+                    labels: s.labels,
+                    drop_name: s.drop_name,
+                })
+                .collect(),
+            _ => {
+                return Err(Error::BadData(
+                    "range queries need a scalar or an instant vector".into(),
+                ));
+            }
+        };
+        Ok(QueryResult {
+            value: Value::Matrix(finish_matrix(series)?),
+            annotations,
+        })
+    }
+
+    /// Evaluates `expr` over `g`, turning a panic in evaluation into an error so one bad
+    /// query cannot take the process down.
+    fn run(
+        &self,
+        q: &dyn Queryable,
+        expr: &Expr,
+        g: Grid,
+        step: i64,
+    ) -> Result<(Val, Annotations), Error> {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut ev = Evaluator::new(&self.opts, q, expr, g.start, g.end(), step)?;
+            let val = ev.eval(expr, g)?;
+            Ok::<_, Error>((val, ev.annos))
+        }));
+        match result {
+            Ok(r) => r,
+            Err(panic) => {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(Error::Execution(format!("unexpected error: {msg}")))
+            }
+        }
+    }
+}
+
+fn duplicate_labelset() -> Error {
+    Error::Execution("vector cannot contain metrics with the same labelset".into())
+}
+
+/// Drops metric names marked for dropping, joins series that became equal (an error if
+/// they overlap in time) and sorts by labels.
+fn finish_matrix(series: Vec<SampleSeries>) -> Result<Vec<RangeSeries>, Error> {
+    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
+    let mut out: Vec<RangeSeries> = Vec::with_capacity(series.len());
+    for SampleSeries {
+        labels,
+        samples: points,
+        drop_name,
+    } in series
+    {
+        if points.is_empty() {
+            continue;
+        }
+        let labels = if drop_name {
+            drop_metric_name(&labels)
+        } else {
+            labels
+        };
+        match index.get(&labels) {
+            Some(&i) => {
+                let dst = &mut out[i];
+                dst.points.extend(points);
+                dst.points.sort_by_key(|p| p.0);
+                if dst.points.windows(2).any(|w| w[0].0 == w[1].0) {
+                    return Err(duplicate_labelset());
+                }
+            }
+            None => {
+                index.insert(labels.clone(), out.len());
+                out.push(RangeSeries { labels, points });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(out)
+}
+
+/// `11000` → `11,000`, as Prometheus prints the limit.
+fn group_thousands(n: i64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,761 @@
+//! The evaluator: every node is evaluated for all steps of the query at once.
+//!
+//! A [`Vector`] holds series with one value slot per step of the current [`Grid`]; a slot
+//! without a sample holds [`ABSENT`], a signalling NaN that no arithmetic produces (hardware
+//! quiets every NaN it computes) and that the selectors never let in from the store. Matrix
+//! arguments of functions are never materialised per step: each series' samples are read once
+//! and a sliding window walks them across the steps.
+
+mod aggregate;
+mod binary;
+mod call;
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use model::labels::{Labels, LabelsBuilder};
+use model::matcher::{MatchType, Matcher};
+use model::sample::is_stale_nan;
+use model::storage::{Querier, Queryable, SelectHints};
+use promql_parser::label::MatchOp;
+use promql_parser::parser::{AtModifier, Expr, Offset, SubqueryExpr, VectorSelector};
+
+use crate::engine::EngineOptions;
+use crate::value::{Annotations, Error};
+
+/// The value of an absent slot. Signalling NaN: never the result of arithmetic.
+const ABSENT_BITS: u64 = 0x7ff0_0000_0000_0003;
+pub(crate) const ABSENT: f64 = f64::from_bits(ABSENT_BITS);
+
+#[inline]
+pub(crate) fn is_absent(v: f64) -> bool {
+    v.to_bits() == ABSENT_BITS
+}
+
+#[inline]
+pub(crate) fn is_present(v: f64) -> bool {
+    v.to_bits() != ABSENT_BITS
+}
+
+/// The evaluation times of a node: `start, start+step, …` (`len` of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Grid {
+    pub start: i64,
+    pub step: i64,
+    pub len: usize,
+}
+
+impl Grid {
+    pub fn new(start: i64, end: i64, step: i64) -> Grid {
+        let len = if end < start {
+            0
+        } else {
+            ((end - start) / step.max(1)) as usize + 1
+        };
+        Grid {
+            start,
+            step: step.max(1),
+            len,
+        }
+    }
+
+    #[inline]
+    pub fn t(&self, i: usize) -> i64 {
+        self.start + i as i64 * self.step
+    }
+
+    pub fn end(&self) -> i64 {
+        self.t(self.len.saturating_sub(1))
+    }
+
+    fn first(&self) -> Grid {
+        Grid {
+            len: self.len.min(1),
+            ..*self
+        }
+    }
+}
+
+/// One series of an instant vector across the grid.
+#[derive(Debug, Clone)]
+pub(crate) struct Series {
+    pub labels: Labels,
+    /// One slot per grid step; [`ABSENT`] where the series has no value.
+    pub vals: Vec<f64>,
+    /// The metric name is dropped when evaluation ends (Prometheus's delayed name removal).
+    pub drop_name: bool,
+}
+
+impl Series {
+    pub fn points(&self) -> usize {
+        self.vals.iter().filter(|v| is_present(**v)).count()
+    }
+}
+
+/// One series of a range vector: samples with their own timestamps.
+#[derive(Debug, Clone)]
+pub(crate) struct SampleSeries {
+    pub labels: Labels,
+    pub samples: Vec<(i64, f64)>,
+    pub drop_name: bool,
+}
+
+/// An evaluated node.
+#[derive(Debug)]
+pub(crate) enum Val {
+    /// One value per grid step.
+    Scalar(Vec<f64>),
+    String(String),
+    Vector(Vec<Series>),
+    /// A range vector; only a query's top level (or a function argument) sees one.
+    Matrix(Vec<SampleSeries>),
+}
+
+/// A selector's matchers in the store's terms, including the metric name.
+pub(crate) fn selector_matchers(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, Error> {
+    let convert = |list: &[promql_parser::label::Matcher]| -> Result<Vec<Matcher>, Error> {
+        let mut out = Vec::with_capacity(list.len() + 1);
+        if let Some(name) = &vs.name {
+            out.push(Matcher::equal("__name__", name.as_str()));
+        }
+        for m in list {
+            let kind = match m.op {
+                MatchOp::Equal => MatchType::Equal,
+                MatchOp::NotEqual => MatchType::NotEqual,
+                MatchOp::Re(_) => MatchType::RegexMatch,
+                MatchOp::NotRe(_) => MatchType::RegexNoMatch,
+            };
+            out.push(
+                Matcher::new(kind, m.name.as_str(), m.value.as_str()).map_err(Error::BadData)?,
+            );
+        }
+        Ok(out)
+    };
+    if vs.matchers.or_matchers.is_empty() {
+        Ok(vec![convert(&vs.matchers.matchers)?])
+    } else {
+        vs.matchers
+            .or_matchers
+            .iter()
+            .map(|list| {
+                let mut all = vs.matchers.matchers.clone();
+                all.extend(list.iter().cloned());
+                convert(&all)
+            })
+            .collect()
+    }
+}
+
+fn offset_ms(o: &Option<Offset>) -> i64 {
+    match o {
+        None => 0,
+        Some(Offset::Pos(d)) => d.as_millis() as i64,
+        Some(Offset::Neg(d)) => -(d.as_millis() as i64),
+    }
+}
+
+pub(crate) fn system_time_ms(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    }
+}
+
+fn duration_ms(d: &Duration) -> i64 {
+    d.as_millis() as i64
+}
+
+/// Strips parentheses.
+pub(crate) fn unparen(mut e: &Expr) -> &Expr {
+    while let Expr::Paren(p) = e {
+        e = &p.expr;
+    }
+    e
+}
+
+/// Functions whose value depends on the evaluation time even when every selector below them
+/// is pinned with `@`.
+const AT_UNSAFE_FUNCTIONS: &[&str] = &[
+    "days_in_month",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "hour",
+    "minute",
+    "month",
+    "year",
+    "predict_linear",
+    "time",
+    "timestamp",
+];
+
+/// True if `e` gives the same value at every step (every selector pinned with `@`, no
+/// time-dependent function), so it can be evaluated once and repeated.
+fn step_invariant(e: &Expr) -> bool {
+    match e {
+        Expr::VectorSelector(vs) => vs.at.is_some(),
+        Expr::MatrixSelector(ms) => ms.vs.at.is_some(),
+        Expr::Subquery(sq) => sq.at.is_some(),
+        Expr::Aggregate(a) => step_invariant(&a.expr),
+        Expr::Binary(b) => step_invariant(&b.lhs) && step_invariant(&b.rhs),
+        Expr::Paren(p) => step_invariant(&p.expr),
+        Expr::Unary(u) => step_invariant(&u.expr),
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) => true,
+        Expr::Call(c) => {
+            let args_invariant = c.args.args.iter().all(|a| step_invariant(a));
+            if c.func.name == "timestamp" {
+                // timestamp(x @ t) is pinned; timestamp(f(x @ t)) is the evaluation time.
+                return args_invariant
+                    && c.args
+                        .args
+                        .iter()
+                        .all(|a| matches!(unparen(a), Expr::VectorSelector(_)));
+            }
+            !AT_UNSAFE_FUNCTIONS.contains(&c.func.name) && args_invariant
+        }
+        Expr::Extension(_) => false,
+    }
+}
+
+/// State of one query's evaluation.
+pub(crate) struct Evaluator<'a> {
+    pub opts: &'a EngineOptions,
+    querier: Box<dyn Querier>,
+    /// The query's own start and end (for `@ start()` / `@ end()`).
+    pub query_start: i64,
+    pub query_end: i64,
+    /// The query's step in ms (0 for an instant query).
+    pub query_step: i64,
+    deadline: Instant,
+    pub annos: Annotations,
+    /// Samples currently held, checked against `max_samples`.
+    samples: usize,
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(
+        opts: &'a EngineOptions,
+        q: &dyn Queryable,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<Self, Error> {
+        let (mint, maxt) = time_range(expr, start, end, opts);
+        let querier = q.querier(mint, maxt)?;
+        Ok(Evaluator {
+            opts,
+            querier,
+            query_start: start,
+            query_end: end,
+            query_step: step,
+            deadline: Instant::now() + opts.timeout,
+            annos: Annotations::default(),
+            samples: 0,
+        })
+    }
+
+    pub fn check_deadline(&self) -> Result<(), Error> {
+        if Instant::now() > self.deadline {
+            return Err(Error::Timeout("query execution"));
+        }
+        Ok(())
+    }
+
+    /// Accounts for `n` more samples held in memory.
+    pub fn hold(&mut self, n: usize) -> Result<(), Error> {
+        self.samples += n;
+        if self.samples > self.opts.max_samples {
+            return Err(Error::Execution(
+                "query processing would load too many samples into memory in query execution"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn release(&mut self, n: usize) {
+        self.samples = self.samples.saturating_sub(n);
+    }
+
+    fn at_ms(&self, at: &Option<AtModifier>) -> Option<i64> {
+        match at {
+            None => None,
+            Some(AtModifier::Start) => Some(self.query_start),
+            Some(AtModifier::End) => Some(self.query_end),
+            Some(AtModifier::At(t)) => Some(system_time_ms(*t)),
+        }
+    }
+
+    /// Evaluates `e` at every step of `g`.
+    pub fn eval(&mut self, e: &Expr, g: Grid) -> Result<Val, Error> {
+        self.check_deadline()?;
+        if g.len > 1
+            && !matches!(
+                e,
+                Expr::MatrixSelector(_)
+                    | Expr::Subquery(_)
+                    | Expr::NumberLiteral(_)
+                    | Expr::StringLiteral(_)
+            )
+            && step_invariant(e)
+        {
+            let once = self.eval(e, g.first())?;
+            return Ok(broadcast(once, g.len));
+        }
+        match e {
+            Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; g.len])),
+            Expr::StringLiteral(s) => Ok(Val::String(s.val.clone())),
+            Expr::Paren(p) => self.eval(&p.expr, g),
+            Expr::Unary(u) => match self.eval(&u.expr, g)? {
+                Val::Scalar(mut v) => {
+                    v.iter_mut().for_each(|x| *x = -*x);
+                    Ok(Val::Scalar(v))
+                }
+                Val::Vector(mut vec) => {
+                    for s in &mut vec {
+                        s.drop_name = true;
+                        for x in s.vals.iter_mut().filter(|x| is_present(**x)) {
+                            *x = -*x;
+                        }
+                    }
+                    Ok(Val::Vector(vec))
+                }
+                _ => Err(Error::BadData(
+                    "unary expression only allowed on expressions of type scalar or vector".into(),
+                )),
+            },
+            Expr::VectorSelector(vs) => Ok(Val::Vector(self.vector_selector(vs, g, false)?.0)),
+            Expr::MatrixSelector(ms) => {
+                let ends = self.window_ends(&ms.vs.at, &ms.vs.offset, g);
+                let range = duration_ms(&ms.range);
+                let mut out = self.range_selector(&ms.vs, &ends, range)?;
+                out.retain(|s| !s.samples.is_empty());
+                Ok(Val::Matrix(out))
+            }
+            Expr::Subquery(sq) => {
+                let ends = self.window_ends(&sq.at, &sq.offset, g);
+                let range = duration_ms(&sq.range);
+                let lo = ends[0] - range;
+                let mut out = self.subquery(sq, &ends, range)?;
+                for s in &mut out {
+                    s.samples.retain(|p| p.0 > lo);
+                }
+                out.retain(|s| !s.samples.is_empty());
+                Ok(Val::Matrix(out))
+            }
+            Expr::Aggregate(a) => self.aggregate(a, g),
+            Expr::Binary(b) => self.binary(b, g),
+            Expr::Call(c) => self.call(c, g),
+            Expr::Extension(_) => Err(Error::BadData("unsupported expression".into())),
+        }
+    }
+
+    /// The end of each step's window (or lookback) for a selector: `@` time or step time,
+    /// minus the offset.
+    fn window_ends(&self, at: &Option<AtModifier>, offset: &Option<Offset>, g: Grid) -> Vec<i64> {
+        let off = offset_ms(offset);
+        match self.at_ms(at) {
+            Some(t) => vec![t - off; g.len],
+            None => (0..g.len).map(|i| g.t(i) - off).collect(),
+        }
+    }
+
+    fn select(
+        &mut self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Box<dyn model::storage::Series>>, Error> {
+        let hints = SelectHints {
+            start: mint,
+            end: maxt,
+            ..SelectHints::default()
+        };
+        let sets = selector_matchers(vs)?;
+        if sets.len() == 1 {
+            return Ok(self.querier.select(&hints, &sets[0])?);
+        }
+        let mut all: Vec<Box<dyn model::storage::Series>> = Vec::new();
+        for set in &sets {
+            for s in self.querier.select(&hints, set)? {
+                if !all.iter().any(|x| x.labels() == s.labels()) {
+                    all.push(s);
+                }
+            }
+        }
+        all.sort_by(|a, b| a.labels().cmp(b.labels()));
+        Ok(all)
+    }
+
+    /// Reads one series' samples with `mint <= t <= maxt` into `buf`, replacing any value
+    /// that collides with the absent marker by an ordinary NaN.
+    fn read_samples(
+        &self,
+        s: &dyn model::storage::Series,
+        mint: i64,
+        maxt: i64,
+        buf: &mut Vec<(i64, f64)>,
+    ) -> Result<(), Error> {
+        buf.clear();
+        let mut it = s.iter();
+        if it.seek(mint) {
+            loop {
+                let (t, v) = it.at();
+                if t > maxt {
+                    break;
+                }
+                buf.push((t, if is_absent(v) { f64::NAN } else { v }));
+                if !it.next() {
+                    break;
+                }
+            }
+        }
+        if let Some(e) = it.err() {
+            return Err(Error::Execution(format!("expanding series: {e}")));
+        }
+        Ok(())
+    }
+
+    /// An instant selector: at each step the newest sample within the lookback window,
+    /// unless it is a staleness marker. With `want_ts`, also each chosen sample's timestamp.
+    pub fn vector_selector(
+        &mut self,
+        vs: &VectorSelector,
+        g: Grid,
+        want_ts: bool,
+    ) -> Result<(Vec<Series>, Vec<Vec<i64>>), Error> {
+        if g.len == 0 {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let ends = self.window_ends(&vs.at, &vs.offset, g);
+        let lookback = self.opts.lookback_delta_ms;
+        let (lo, hi) = span(&ends).expect("non-empty grid");
+        let mut out = Vec::new();
+        let mut times = Vec::new();
+        let mut buf = Vec::new();
+        for s in self.select(vs, lo - lookback + 1, hi)? {
+            self.check_deadline()?;
+            self.read_samples(s.as_ref(), lo - lookback + 1, hi, &mut buf)?;
+            if buf.is_empty() {
+                continue;
+            }
+            let mut vals = vec![ABSENT; g.len];
+            let mut ts = if want_ts { vec![0; g.len] } else { Vec::new() };
+            let mut n = 0;
+            // `ends` is non-decreasing: one pass with a cursor on the newest sample <= end.
+            let mut cur = 0usize;
+            for (i, &end) in ends.iter().enumerate() {
+                while cur < buf.len() && buf[cur].0 <= end {
+                    cur += 1;
+                }
+                if cur == 0 {
+                    continue;
+                }
+                let (t, v) = buf[cur - 1];
+                if t <= end - lookback || is_stale_nan(v) {
+                    continue;
+                }
+                vals[i] = v;
+                if want_ts {
+                    ts[i] = t;
+                }
+                n += 1;
+            }
+            if n == 0 {
+                continue;
+            }
+            self.hold(n)?;
+            out.push(Series {
+                labels: s.labels().clone(),
+                vals,
+                drop_name: false,
+            });
+            if want_ts {
+                times.push(ts);
+            }
+        }
+        Ok((out, times))
+    }
+
+    /// Samples of each selected series covering all windows `(end - range, end]`, staleness
+    /// markers removed.
+    fn range_selector(
+        &mut self,
+        vs: &VectorSelector,
+        ends: &[i64],
+        range: i64,
+    ) -> Result<Vec<SampleSeries>, Error> {
+        let Some((lo, hi)) = span(ends) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for s in self.select(vs, lo - range + 1, hi)? {
+            self.check_deadline()?;
+            let mut buf = Vec::new();
+            self.read_samples(s.as_ref(), lo - range + 1, hi, &mut buf)?;
+            buf.retain(|(_, v)| !is_stale_nan(*v));
+            out.push(SampleSeries {
+                labels: s.labels().clone(),
+                samples: buf,
+                drop_name: false,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Evaluates a subquery's inner expression on its own grid: multiples of its step after
+    /// the earliest window start, up to the latest window end. Returns each series' points.
+    fn subquery(
+        &mut self,
+        sq: &SubqueryExpr,
+        ends: &[i64],
+        range: i64,
+    ) -> Result<Vec<SampleSeries>, Error> {
+        let Some((lo, hi)) = span(ends) else {
+            return Ok(Vec::new());
+        };
+        let step = sq
+            .step
+            .as_ref()
+            .map(duration_ms)
+            .filter(|s| *s > 0)
+            .unwrap_or(self.opts.default_subquery_step_ms);
+        let start = ((lo - range).div_euclid(step) + 1) * step;
+        let inner = Grid::new(start, hi, step);
+        let to_points = |vals: &[f64]| -> Vec<(i64, f64)> {
+            vals.iter()
+                .enumerate()
+                .filter(|(_, v)| is_present(**v))
+                .map(|(i, v)| (inner.t(i), *v))
+                .collect()
+        };
+        Ok(match self.eval(&sq.expr, inner)? {
+            Val::Vector(v) => v
+                .into_iter()
+                .map(|s| SampleSeries {
+                    samples: to_points(&s.vals),
+                    labels: s.labels,
+                    drop_name: s.drop_name,
+                })
+                .filter(|s| !s.samples.is_empty())
+                .collect(),
+            Val::Scalar(v) => vec![SampleSeries {
+                labels: Labels::empty(),
+                samples: to_points(&v),
+                drop_name: false,
+            }],
+            _ => {
+                return Err(Error::BadData(
+                    "subquery is only allowed on instant vector or scalar".into(),
+                ));
+            }
+        })
+    }
+
+    /// The samples for a function's range-vector argument (a range selector or a subquery),
+    /// with the window end of every step and the range.
+    pub fn range_arg(&mut self, e: &Expr, g: Grid) -> Result<RangeArg, Error> {
+        match unparen(e) {
+            Expr::MatrixSelector(ms) => {
+                let ends = self.window_ends(&ms.vs.at, &ms.vs.offset, g);
+                let range = duration_ms(&ms.range);
+                let series = self.range_selector(&ms.vs, &ends, range)?;
+                Ok(RangeArg {
+                    series,
+                    ends,
+                    range,
+                })
+            }
+            Expr::Subquery(sq) => {
+                let ends = self.window_ends(&sq.at, &sq.offset, g);
+                let range = duration_ms(&sq.range);
+                let series = self.subquery(sq, &ends, range)?;
+                Ok(RangeArg {
+                    series,
+                    ends,
+                    range,
+                })
+            }
+            _ => Err(Error::BadData(
+                "expected a range vector (a range selector or a subquery)".into(),
+            )),
+        }
+    }
+
+    /// Evaluates `e` as a scalar per step (number literals, scalar expressions).
+    pub fn eval_scalar(&mut self, e: &Expr, g: Grid) -> Result<Vec<f64>, Error> {
+        match self.eval(e, g)? {
+            Val::Scalar(v) => Ok(v),
+            other => Err(Error::BadData(format!(
+                "expected scalar, got {}",
+                val_type(&other)
+            ))),
+        }
+    }
+
+    /// Evaluates `e` as an instant vector.
+    pub fn eval_vector(&mut self, e: &Expr, g: Grid) -> Result<Vec<Series>, Error> {
+        match self.eval(e, g)? {
+            Val::Vector(v) => Ok(v),
+            other => Err(Error::BadData(format!(
+                "expected instant vector, got {}",
+                val_type(&other)
+            ))),
+        }
+    }
+}
+
+/// The earliest and latest of `ends`.
+fn span(ends: &[i64]) -> Option<(i64, i64)> {
+    Some((*ends.iter().min()?, *ends.iter().max()?))
+}
+
+/// A function's range-vector argument.
+pub(crate) struct RangeArg {
+    pub series: Vec<SampleSeries>,
+    /// Window end (inclusive) per step.
+    pub ends: Vec<i64>,
+    /// Window length: a window is `(end - range, end]`.
+    pub range: i64,
+}
+
+pub(crate) fn val_type(v: &Val) -> &'static str {
+    match v {
+        Val::Scalar(_) => "scalar",
+        Val::String(_) => "string",
+        Val::Vector(_) => "instant vector",
+        Val::Matrix(_) => "range vector",
+    }
+}
+
+/// Repeats a one-step value across `n` steps.
+fn broadcast(v: Val, n: usize) -> Val {
+    match v {
+        Val::Scalar(s) => Val::Scalar(vec![s.first().copied().unwrap_or(f64::NAN); n]),
+        Val::Vector(vec) => Val::Vector(
+            vec.into_iter()
+                .map(|s| Series {
+                    vals: vec![s.vals[0]; n],
+                    ..s
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// The widest time range any selector of `expr` reads, for the querier.
+fn time_range(expr: &Expr, start: i64, end: i64, opts: &EngineOptions) -> (i64, i64) {
+    let mut lo = i64::MAX;
+    let mut hi = i64::MIN;
+    walk_ranges(expr, start, end, 0, 0, opts, &mut lo, &mut hi);
+    if lo > hi { (start, end) } else { (lo, hi) }
+}
+
+/// `before`: how far back enclosing subqueries reach; `after`: how far forward (negative
+/// offsets) they reach.
+#[allow(clippy::too_many_arguments)]
+fn walk_ranges(
+    e: &Expr,
+    start: i64,
+    end: i64,
+    before: i64,
+    after: i64,
+    opts: &EngineOptions,
+    lo: &mut i64,
+    hi: &mut i64,
+) {
+    let at_of = |at: &Option<AtModifier>| match at {
+        None => None,
+        Some(AtModifier::Start) => Some(start),
+        Some(AtModifier::End) => Some(end),
+        Some(AtModifier::At(t)) => Some(system_time_ms(*t)),
+    };
+    let mut mark =
+        |at: &Option<AtModifier>, off: &Option<Offset>, range: i64, before: i64, after: i64| {
+            let off = offset_ms(off);
+            let (s, e) = match at_of(at) {
+                Some(t) => (t, t),
+                None => (start - before, end + after),
+            };
+            *lo = (*lo).min(s - off - range - opts.lookback_delta_ms);
+            *hi = (*hi).max(e - off);
+        };
+    match e {
+        Expr::VectorSelector(vs) => mark(&vs.at, &vs.offset, 0, before, after),
+        Expr::MatrixSelector(ms) => mark(
+            &ms.vs.at,
+            &ms.vs.offset,
+            duration_ms(&ms.range),
+            before,
+            after,
+        ),
+        Expr::Subquery(sq) => {
+            let off = offset_ms(&sq.offset);
+            let range = duration_ms(&sq.range);
+            match at_of(&sq.at) {
+                Some(t) => walk_ranges(
+                    &sq.expr,
+                    t,
+                    t,
+                    range + off.max(0),
+                    (-off).max(0),
+                    opts,
+                    lo,
+                    hi,
+                ),
+                None => walk_ranges(
+                    &sq.expr,
+                    start,
+                    end,
+                    before + range + off.max(0),
+                    after + (-off).max(0),
+                    opts,
+                    lo,
+                    hi,
+                ),
+            }
+        }
+        Expr::Aggregate(a) => {
+            walk_ranges(&a.expr, start, end, before, after, opts, lo, hi);
+            if let Some(p) = &a.param {
+                walk_ranges(p, start, end, before, after, opts, lo, hi);
+            }
+        }
+        Expr::Binary(b) => {
+            walk_ranges(&b.lhs, start, end, before, after, opts, lo, hi);
+            walk_ranges(&b.rhs, start, end, before, after, opts, lo, hi);
+        }
+        Expr::Paren(p) => walk_ranges(&p.expr, start, end, before, after, opts, lo, hi),
+        Expr::Unary(u) => walk_ranges(&u.expr, start, end, before, after, opts, lo, hi),
+        Expr::Call(c) => {
+            for a in &c.args.args {
+                walk_ranges(a, start, end, before, after, opts, lo, hi);
+            }
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+/// Drops the metric name (and the `__type__`/`__unit__` metadata labels) from `l`.
+pub(crate) fn drop_metric_name(l: &Labels) -> Labels {
+    if !l.iter().any(|x| is_metadata_label(&x.name)) {
+        return l.clone();
+    }
+    let mut b = l.to_builder();
+    b.retain(|x| !is_metadata_label(&x.name));
+    b.build()
+}
+
+pub(crate) fn is_metadata_label(name: &str) -> bool {
+    matches!(name, "__name__" | "__type__" | "__unit__")
+}
+
+/// Sets `name=value` on a builder, deleting the label when `value` is empty.
+pub(crate) fn set_label(b: &mut LabelsBuilder, name: &str, value: &str) {
+    if value.is_empty() {
+        b.del(name);
+    } else {
+        b.set(name, value);
+    }
+}
