@@ -89,6 +89,26 @@ pub struct RunArgs {
     )]
     pub wal_fsync: String,
 
+    /// Longest a query may run before it is aborted (`timeout` error).
+    #[arg(long = "query.timeout", value_name = "DURATION", default_value = "2m")]
+    pub query_timeout: String,
+
+    /// Most samples a single query may hold in memory (an `execution` error beyond it).
+    #[arg(
+        long = "query.max-samples",
+        value_name = "N",
+        default_value_t = 50_000_000
+    )]
+    pub query_max_samples: usize,
+
+    /// How far back an instant selector looks for the newest sample.
+    #[arg(
+        long = "query.lookback-delta",
+        value_name = "DURATION",
+        default_value = "5m"
+    )]
+    pub query_lookback_delta: String,
+
     /// Only log messages of this level or above.
     #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
     pub log_level: String,
@@ -180,12 +200,18 @@ mod tests {
             "--storage.tsdb.retention.time=30d",
             "--storage.tsdb.retention.size=1GB",
             "--log.level=debug",
+            "--query.timeout=30s",
+            "--query.max-samples=1000",
+            "--query.lookback-delta=1m",
         ])
         .unwrap();
         let Command::Run(a) = cli.cmd else { panic!() };
         assert_eq!(a.config_file.unwrap(), PathBuf::from("x.yml"));
         assert_eq!(a.storage_path, PathBuf::from("/d"));
         assert_eq!(a.retention_time, "30d");
+        assert_eq!(a.query_timeout, "30s");
+        assert_eq!(a.query_max_samples, 1000);
+        assert_eq!(a.query_lookback_delta, "1m");
         assert!(Cli::try_parse_from(["vane", "run", "--log.level=loud"]).is_err());
     }
 }

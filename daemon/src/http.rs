@@ -1,6 +1,5 @@
 //! The HTTP server: `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload`, `/-/quit` and
-//! `/api/v1/targets`. The rest of the Prometheus API v1 will be mounted here by the `api`
-//! crate.
+//! `/api/v1/targets`, with the `api` crate's Prometheus API v1 routes mounted beside them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -35,6 +34,8 @@ pub struct HttpState {
     pub lifecycle: bool,
     /// Cancelled by `POST /-/quit`.
     pub quit: CancellationToken,
+    /// The Prometheus query API.
+    pub api: Arc<api::Api>,
 }
 
 async fn metrics(State(s): State<HttpState>) -> impl IntoResponse {
@@ -114,7 +115,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/-/reload", axum::routing::post(reload).put(reload))
         .route("/-/quit", axum::routing::post(quit).put(quit))
         .route("/api/v1/targets", get(api_targets))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(api::router(state.api))
 }
 
 /// Serves until `shutdown` is cancelled, then finishes in-flight requests.

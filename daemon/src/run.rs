@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use model::metrics::{Gauge, Registry};
+use model::storage::Queryable;
 use scraper::scrape::ScrapeManager;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -54,11 +55,29 @@ pub fn db_options(args: &RunArgs) -> Result<DbOptions> {
     Ok(o)
 }
 
+/// The PromQL engine's options from the `--query.*` flags.
+pub fn engine_options(args: &RunArgs) -> Result<promql::EngineOptions> {
+    let timeout = model::duration::parse_duration(&args.query_timeout)
+        .map_err(|e| anyhow!("--query.timeout: {e}"))?;
+    let lookback = model::duration::parse_duration_ms(&args.query_lookback_delta)
+        .map_err(|e| anyhow!("--query.lookback-delta: {e}"))?;
+    if lookback == 0 {
+        return Err(anyhow!("--query.lookback-delta: must be positive"));
+    }
+    Ok(promql::EngineOptions {
+        timeout,
+        max_samples: args.query_max_samples,
+        lookback_delta_ms: lookback as i64,
+        ..promql::EngineOptions::default()
+    })
+}
+
 /// Runs the daemon until a signal stops it.
 pub fn run(args: RunArgs) -> Result<()> {
     let _ = crate::logging::init(&args.log_level, &args.log_format);
     let config = load_config(args.config_file.as_ref(), &args.listen_address)?;
     let opts = db_options(&args)?;
+    engine_options(&args)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -84,6 +103,11 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     let http_stop = CancellationToken::new();
     let quit = CancellationToken::new();
     let scrape_slot = Arc::new(OnceLock::new());
+    let store_slot: Arc<OnceLock<Arc<dyn Queryable>>> = Arc::new(OnceLock::new());
+    let api = Arc::new(api::Api {
+        engine: promql::Engine::new(engine_options(&args)?),
+        store: store_slot.clone(),
+    });
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let state = HttpState {
         registry: registry.clone(),
@@ -92,6 +116,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         reload: reload_tx,
         lifecycle: args.enable_lifecycle,
         quit: quit.clone(),
+        api,
     };
     let mut http_task = tokio::spawn(http::serve(listener, state, http_stop.clone()));
 
@@ -109,6 +134,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         .map_err(|e| anyhow!("cannot start scraping: {e}"))?;
     reloads.record(true);
     let _ = scrape_slot.set(scrape.clone());
+    let _ = store_slot.set(db.clone());
     ready.store(true, Ordering::Release);
 
     let maint_stop = CancellationToken::new();

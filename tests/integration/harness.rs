@@ -61,12 +61,39 @@ impl Response {
 
 /// One HTTP/1.1 request with `Connection: close`.
 pub fn http(addr: &str, method: &str, path: &str) -> std::io::Result<Response> {
+    request(addr, method, path, None)
+}
+
+/// A POST of an `application/x-www-form-urlencoded` body.
+pub fn post_form(addr: &str, path: &str, form: &str) -> std::io::Result<Response> {
+    request(
+        addr,
+        "POST",
+        path,
+        Some(("application/x-www-form-urlencoded", form)),
+    )
+}
+
+/// One HTTP/1.1 request with an optional `(content type, body)`.
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<(&str, &str)>,
+) -> std::io::Result<Response> {
     let mut s = TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(5))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    match body {
+        None => write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )?,
+        Some((ct, b)) => write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n{b}",
+            b.len()
+        )?,
+    }
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw).to_string();

@@ -4,5 +4,6 @@ mod harness;
 mod peers;
 
 mod daemon;
+mod query;
 mod scrape;
 mod tsdb_cli;

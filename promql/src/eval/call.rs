@@ -161,13 +161,14 @@ impl Evaluator<'_> {
             Kind::AbsentOverTime => {
                 let arg = self.range_arg(args[0], g)?;
                 let mut vals = vec![1.0; g.len];
-                for s in &arg.series {
-                    for_each_window(&arg, &s.samples, |i, w| {
+                self.each_range_series(&arg, |_, _, _, samples| {
+                    for_each_window(&arg, samples, |i, w| {
                         if !w.is_empty() {
                             vals[i] = ABSENT;
                         }
                     });
-                }
+                    Ok(())
+                })?;
                 if vals.iter().all(|v| !is_present(*v)) {
                     return vector(Vec::new());
                 }
@@ -484,14 +485,12 @@ impl Evaluator<'_> {
         let mut out = Vec::new();
         let mut step_args = vec![0.0; scalars.len()];
         let mut scratch = Vec::new();
-        let mut invalid: Option<String> = None;
-        for s in &arg.series {
-            self.check_deadline()?;
-            let metric_name = s.labels.get("__name__");
+        self.each_range_series(&arg, |ev, labels, drop_name, samples| {
+            let metric_name = labels.get("__name__");
             let mut vals = vec![ABSENT; g.len];
             let mut any = false;
-            let mut annos = std::mem::take(&mut self.annos);
-            for_each_window(&arg, &s.samples, |i, w| {
+            let mut invalid: Option<String> = None;
+            for_each_window(&arg, samples, |i, w| {
                 if w.is_empty() || invalid.is_some() {
                     return;
                 }
@@ -510,30 +509,31 @@ impl Evaluator<'_> {
                     eval_ts: g.t(i),
                     metric_name,
                 };
-                if let Some(v) = f.apply_with_scratch(&window, &step_args, &mut annos, &mut scratch)
+                if let Some(v) =
+                    f.apply_with_scratch(&window, &step_args, &mut ev.annos, &mut scratch)
                 {
                     vals[i] = v;
                     any = true;
                 }
             });
-            self.annos = annos;
             if let Some(e) = invalid {
                 return Err(Error::Execution(e));
             }
             if !any {
-                continue;
+                return Ok(());
             }
             if let Some(info) = f.non_counter_info(metric_name) {
-                self.annos.info(info);
+                ev.annos.info(info);
             }
             let series = Series {
-                labels: s.labels.clone(),
+                labels: labels.clone(),
                 vals,
-                drop_name: s.drop_name || !keeps_name,
+                drop_name: drop_name || !keeps_name,
             };
-            self.hold(series.points())?;
+            ev.hold(series.points())?;
             out.push(series);
-        }
+            Ok(())
+        })?;
         Ok(Val::Vector(out))
     }
 

@@ -330,6 +330,7 @@ impl<'a> Evaluator<'a> {
                 let range = duration_ms(&ms.range);
                 let mut out = self.range_selector(&ms.vs, &ends, range)?;
                 out.retain(|s| !s.samples.is_empty());
+                self.hold(out.iter().map(|s| s.samples.len()).sum())?;
                 Ok(Val::Matrix(out))
             }
             Expr::Subquery(sq) => {
@@ -552,16 +553,24 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    /// The samples for a function's range-vector argument (a range selector or a subquery),
-    /// with the window end of every step and the range.
+    /// A function's range-vector argument (a range selector or a subquery), with the end of
+    /// every step's window and the range. Store series are read later, one at a time, by
+    /// [`Evaluator::each_range_series`].
     pub fn range_arg(&mut self, e: &Expr, g: Grid) -> Result<RangeArg, Error> {
         match unparen(e) {
             Expr::MatrixSelector(ms) => {
                 let ends = self.window_ends(&ms.vs.at, &ms.vs.offset, g);
                 let range = duration_ms(&ms.range);
-                let series = self.range_selector(&ms.vs, &ends, range)?;
+                let source = match span(&ends) {
+                    None => RangeSource::Evaluated(Vec::new()),
+                    Some((lo, hi)) => RangeSource::Store {
+                        series: self.select(&ms.vs, lo - range + 1, hi)?,
+                        mint: lo - range + 1,
+                        maxt: hi,
+                    },
+                };
                 Ok(RangeArg {
-                    series,
+                    source,
                     ends,
                     range,
                 })
@@ -571,7 +580,7 @@ impl<'a> Evaluator<'a> {
                 let range = duration_ms(&sq.range);
                 let series = self.subquery(sq, &ends, range)?;
                 Ok(RangeArg {
-                    series,
+                    source: RangeSource::Evaluated(series),
                     ends,
                     range,
                 })
@@ -580,6 +589,40 @@ impl<'a> Evaluator<'a> {
                 "expected a range vector (a range selector or a subquery)".into(),
             )),
         }
+    }
+
+    /// Calls `f(evaluator, labels, drop_name, samples)` for every series of a range argument.
+    /// Store series are read one at a time into one buffer (staleness markers removed), so
+    /// memory holds one series' samples, not the selection's.
+    pub fn each_range_series(
+        &mut self,
+        arg: &RangeArg,
+        mut f: impl FnMut(&mut Self, &Labels, bool, &[(i64, f64)]) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        match &arg.source {
+            RangeSource::Store { series, mint, maxt } => {
+                let mut buf = Vec::new();
+                for s in series {
+                    self.check_deadline()?;
+                    self.read_samples(s.as_ref(), *mint, *maxt, &mut buf)?;
+                    buf.retain(|(_, v)| !is_stale_nan(*v));
+                    self.hold(buf.len())?;
+                    let r = f(self, s.labels(), false, &buf);
+                    self.release(buf.len());
+                    r?;
+                }
+            }
+            RangeSource::Evaluated(series) => {
+                let n = series.iter().map(|s| s.samples.len()).sum();
+                self.hold(n)?;
+                for s in series {
+                    self.check_deadline()?;
+                    f(self, &s.labels, s.drop_name, &s.samples)?;
+                }
+                self.release(n);
+            }
+        }
+        Ok(())
     }
 
     /// Evaluates `e` as a scalar per step (number literals, scalar expressions).
@@ -610,9 +653,21 @@ fn span(ends: &[i64]) -> Option<(i64, i64)> {
     Some((*ends.iter().min()?, *ends.iter().max()?))
 }
 
+/// Where a range argument's samples come from.
+pub(crate) enum RangeSource {
+    /// Selected store series, read when iterated; `mint..=maxt` covers every window.
+    Store {
+        series: Vec<Box<dyn model::storage::Series>>,
+        mint: i64,
+        maxt: i64,
+    },
+    /// An evaluated subquery's points.
+    Evaluated(Vec<SampleSeries>),
+}
+
 /// A function's range-vector argument.
 pub(crate) struct RangeArg {
-    pub series: Vec<SampleSeries>,
+    pub source: RangeSource,
     /// Window end (inclusive) per step.
     pub ends: Vec<i64>,
     /// Window length: a window is `(end - range, end]`.

@@ -1,0 +1,252 @@
+//! The JSON Prometheus clients read: the `status`/`data`/`errorType`/`error`/`warnings`/
+//! `infos` envelope, values as strings, times as float seconds.
+
+use std::fmt::Write as _;
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use model::labels::Labels;
+use promql::{Annotations, Value};
+
+/// An API error: its Prometheus `errorType`, HTTP status and message.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ApiError {
+    pub error_type: &'static str,
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn bad_data(message: impl Into<String>) -> Self {
+        ApiError {
+            error_type: "bad_data",
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        ApiError {
+            error_type: "unavailable",
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError {
+            error_type: "internal",
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<promql::Error> for ApiError {
+    fn from(e: promql::Error) -> Self {
+        let status = match e {
+            promql::Error::BadData(_) => StatusCode::BAD_REQUEST,
+            promql::Error::Execution(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            promql::Error::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            promql::Error::Canceled(_) => {
+                StatusCode::from_u16(499).expect("499 is a valid status code")
+            }
+        };
+        ApiError {
+            error_type: e.error_type(),
+            status,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut out = String::from(r#"{"status":"error","errorType":"#);
+        push_str(&mut out, self.error_type);
+        out.push_str(r#","error":"#);
+        push_str(&mut out, &self.message);
+        out.push('}');
+        json_response(self.status, out)
+    }
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A successful query response.
+pub(crate) fn query_success(value: &Value, annos: &Annotations) -> Response {
+    let mut out = String::with_capacity(256);
+    out.push_str(r#"{"status":"success","data":{"resultType":""#);
+    out.push_str(value.type_name());
+    out.push_str(r#"","result":"#);
+    match value {
+        Value::Scalar { t, v } => push_point(&mut out, *t, *v),
+        Value::String { t, v } => {
+            out.push('[');
+            push_time(&mut out, *t);
+            out.push(',');
+            push_str(&mut out, v);
+            out.push(']');
+        }
+        Value::Vector(samples) => {
+            out.push('[');
+            for (i, s) in samples.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(r#"{"metric":"#);
+                push_labels(&mut out, &s.labels);
+                out.push_str(r#","value":"#);
+                push_point(&mut out, s.t, s.v);
+                out.push('}');
+            }
+            out.push(']');
+        }
+        Value::Matrix(series) => {
+            out.push('[');
+            for (i, s) in series.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(r#"{"metric":"#);
+                push_labels(&mut out, &s.labels);
+                out.push_str(r#","values":["#);
+                for (j, (t, v)) in s.points.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    push_point(&mut out, *t, *v);
+                }
+                out.push_str("]}");
+            }
+            out.push(']');
+        }
+    }
+    out.push('}');
+    push_string_list(&mut out, "warnings", &annos.warnings);
+    push_string_list(&mut out, "infos", &annos.infos);
+    out.push('}');
+    json_response(StatusCode::OK, out)
+}
+
+fn push_string_list(out: &mut String, key: &str, list: &[String]) {
+    if list.is_empty() {
+        return;
+    }
+    let _ = write!(out, r#","{key}":["#);
+    for (i, w) in list.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_str(out, w);
+    }
+    out.push(']');
+}
+
+/// A JSON string literal.
+fn push_str(out: &mut String, s: &str) {
+    out.push_str(&serde_json::Value::from(s).to_string());
+}
+
+fn push_labels(out: &mut String, l: &Labels) {
+    out.push('{');
+    for (i, lab) in l.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_str(out, &lab.name);
+        out.push(':');
+        push_str(out, &lab.value);
+    }
+    out.push('}');
+}
+
+/// `[<seconds>,"<value>"]`.
+fn push_point(out: &mut String, t: i64, v: f64) {
+    out.push('[');
+    push_time(out, t);
+    out.push_str(",\"");
+    push_float(out, v);
+    out.push_str("\"]");
+}
+
+/// Milliseconds as seconds with three decimals (none for whole seconds), as Prometheus
+/// writes them.
+pub(crate) fn push_time(out: &mut String, t: i64) {
+    let (sign, abs) = if t < 0 {
+        ("-", t.unsigned_abs())
+    } else {
+        ("", t as u64)
+    };
+    let _ = write!(out, "{sign}{}", abs / 1000);
+    let frac = abs % 1000;
+    if frac != 0 {
+        let _ = write!(out, ".{frac:03}");
+    }
+}
+
+/// A sample value as Prometheus writes it: shortest decimal, exponent form below 1e-6 and
+/// from 1e21, `NaN`, `+Inf`, `-Inf`.
+pub(crate) fn push_float(out: &mut String, v: f64) {
+    if let Some(s) = promql::functions::math::non_finite(v) {
+        out.push_str(s);
+        return;
+    }
+    let abs = v.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        // Rust writes `1.5e-7`; Prometheus (Go) writes `1.5e-07`.
+        let e = format!("{v:e}");
+        let (mantissa, exp) = e.split_once('e').expect("exponent form has an e");
+        let (sign, digits) = match exp.strip_prefix('-') {
+            Some(d) => ('-', d),
+            None => ('+', exp),
+        };
+        let _ = write!(out, "{mantissa}e{sign}{digits:0>2}");
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn float(v: f64) -> String {
+        let mut s = String::new();
+        push_float(&mut s, v);
+        s
+    }
+
+    fn time(t: i64) -> String {
+        let mut s = String::new();
+        push_time(&mut s, t);
+        s
+    }
+
+    #[test]
+    fn floats_as_prometheus_writes_them() {
+        assert_eq!(float(1.0), "1");
+        assert_eq!(float(0.1), "0.1");
+        assert_eq!(float(-2.5), "-2.5");
+        assert_eq!(float(1e-7), "1e-07");
+        assert_eq!(float(1.5e21), "1.5e+21");
+        assert_eq!(float(123456789012.0), "123456789012");
+        assert_eq!(float(f64::NAN), "NaN");
+        assert_eq!(float(f64::INFINITY), "+Inf");
+        assert_eq!(float(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(float(0.0), "0");
+        assert_eq!(float(1e-300), "1e-300");
+    }
+
+    #[test]
+    fn times_as_prometheus_writes_them() {
+        assert_eq!(time(1_435_781_451_781), "1435781451.781");
+        assert_eq!(time(1_435_781_451_000), "1435781451");
+        assert_eq!(time(1_435_781_451_500), "1435781451.500");
+        assert_eq!(time(1_435_781_451_050), "1435781451.050");
+        assert_eq!(time(-1_500), "-1.500");
+        assert_eq!(time(0), "0");
+    }
+}

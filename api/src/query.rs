@@ -1,0 +1,152 @@
+//! `/api/v1/query` and `/api/v1/query_range`.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use promql::{Engine, EngineOptions, QueryResult, Value};
+
+use crate::Api;
+use crate::json::{self, ApiError};
+use crate::params::Params;
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn params(query: Option<String>, headers: &HeaderMap, body: &Bytes) -> Result<Params, ApiError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    Params::new(query.as_deref(), ct, body)
+}
+
+/// The engine for one request: the `timeout` parameter can only shorten the default.
+fn engine_for(api: &Api, p: &Params) -> Result<Engine, ApiError> {
+    let mut opts: EngineOptions = api.engine.options().clone();
+    if let Some(ms) = p.duration("timeout")? {
+        opts.timeout = opts.timeout.min(Duration::from_millis(ms.max(0) as u64));
+    }
+    Ok(Engine::new(opts))
+}
+
+/// Runs `f` on the blocking pool with the store; queries can take long and must not hold
+/// up the runtime.
+async fn run(
+    api: &Api,
+    f: impl FnOnce(&dyn model::storage::Queryable) -> Result<QueryResult, promql::Error>
+    + Send
+    + 'static,
+) -> Result<QueryResult, ApiError> {
+    let store = api
+        .store
+        .get()
+        .cloned()
+        .ok_or_else(|| ApiError::unavailable("the store is not open yet"))?;
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?
+        .map_err(ApiError::from)
+}
+
+/// `limit`: at most this many series in a vector or matrix result.
+fn apply_limit(res: &mut QueryResult, limit: Option<usize>) {
+    let Some(n) = limit.filter(|n| *n > 0) else {
+        return;
+    };
+    let truncated = match &mut res.value {
+        Value::Vector(v) if v.len() > n => {
+            v.truncate(n);
+            true
+        }
+        Value::Matrix(m) if m.len() > n => {
+            m.truncate(n);
+            true
+        }
+        _ => false,
+    };
+    if truncated {
+        res.annotations
+            .warn(format!("results truncated due to limit of {n} series"));
+    }
+}
+
+/// The `query` parameter, parsed.
+fn parse_query(p: &Params) -> Result<promql::Expr, ApiError> {
+    let query = p.get("query").ok_or_else(|| {
+        ApiError::bad_data("invalid parameter \"query\": query must not be empty")
+    })?;
+    Engine::parse(query)
+        .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": parse error: {e}")))
+}
+
+fn respond(result: Result<QueryResult, ApiError>) -> Response {
+    match result {
+        Ok(res) => json::query_success(&res.value, &res.annotations),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub(crate) async fn instant(
+    State(api): State<Arc<Api>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond(
+        async {
+            let p = params(q, &headers, &body)?;
+            let expr = parse_query(&p)?;
+            let t = p.time("time", now_ms())?;
+            let limit = p.count("limit")?;
+            let engine = engine_for(&api, &p)?;
+            let mut res = run(&api, move |s| engine.exec_instant(s, &expr, t)).await?;
+            apply_limit(&mut res, limit);
+            Ok(res)
+        }
+        .await,
+    )
+}
+
+pub(crate) async fn range(
+    State(api): State<Arc<Api>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond(
+        async {
+            let p = params(q, &headers, &body)?;
+            let expr = parse_query(&p)?;
+            let start = p.required_time("start")?;
+            let end = p.required_time("end")?;
+            if end < start {
+                return Err(ApiError::bad_data(
+                    "invalid parameter \"end\": end timestamp must not be before start time",
+                ));
+            }
+            let step = p.duration("step")?.ok_or_else(|| {
+                ApiError::bad_data(
+                    "invalid parameter \"step\": cannot parse \"\" to a valid duration",
+                )
+            })?;
+            if step <= 0 {
+                return Err(ApiError::bad_data(
+                    "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer",
+                ));
+            }
+            let limit = p.count("limit")?;
+            let engine = engine_for(&api, &p)?;
+            let mut res =
+                run(&api, move |s| engine.exec_range(s, &expr, start, end, step)).await?;
+            apply_limit(&mut res, limit);
+            Ok(res)
+        }
+        .await,
+    )
+}
