@@ -77,7 +77,18 @@ fn json_response(status: StatusCode, body: String) -> Response {
 
 /// A successful query response.
 pub(crate) fn query_success(value: &Value, annos: &Annotations) -> Response {
-    let mut out = String::with_capacity(256);
+    json_response(StatusCode::OK, encode_query_success(value, annos))
+}
+
+/// The JSON body of a successful query: `{"status":"success","data":{…}}` with any
+/// warnings and infos.
+pub fn encode_query_success(value: &Value, annos: &Annotations) -> String {
+    let points = match value {
+        Value::Vector(v) => v.len(),
+        Value::Matrix(m) => m.iter().map(|s| s.points.len() + 4).sum(),
+        _ => 1,
+    };
+    let mut out = String::with_capacity(256 + points * 32);
     out.push_str(r#"{"status":"success","data":{"resultType":""#);
     out.push_str(value.type_name());
     out.push_str(r#"","result":"#);
@@ -128,7 +139,7 @@ pub(crate) fn query_success(value: &Value, annos: &Annotations) -> Response {
     push_string_list(&mut out, "warnings", &annos.warnings);
     push_string_list(&mut out, "infos", &annos.infos);
     out.push('}');
-    json_response(StatusCode::OK, out)
+    out
 }
 
 fn push_string_list(out: &mut String, key: &str, list: &[String]) {
@@ -145,9 +156,31 @@ fn push_string_list(out: &mut String, key: &str, list: &[String]) {
     out.push(']');
 }
 
-/// A JSON string literal.
+/// A JSON string literal. Label names and values rarely need escaping: those are copied
+/// as they are.
 fn push_str(out: &mut String, s: &str) {
-    out.push_str(&serde_json::Value::from(s).to_string());
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(&serde_json::Value::from(s).to_string());
+    } else {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    }
+}
+
+/// Decimal digits of `n`, without allocating or going through `fmt`.
+fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
 }
 
 fn push_labels(out: &mut String, l: &Labels) {
@@ -187,25 +220,64 @@ pub(crate) fn push_time(out: &mut String, t: i64) {
     }
 }
 
-/// A sample value as Prometheus writes it: shortest decimal, exponent form below 1e-6 and
-/// from 1e21, `NaN`, `+Inf`, `-Inf`.
+/// A sample value as Prometheus writes it: shortest decimal that reads back the same,
+/// positional from 1e-6 up to 1e21, exponent form (`1e-07`, `1.5e+21`) outside, `NaN`,
+/// `+Inf`, `-Inf`.
 pub(crate) fn push_float(out: &mut String, v: f64) {
     if let Some(s) = promql::functions::math::non_finite(v) {
         out.push_str(s);
         return;
     }
     let abs = v.abs();
+    if v == v.trunc() && abs < 1e15 {
+        // Whole numbers (counters, most gauges): just the digits.
+        if v.is_sign_negative() {
+            out.push('-');
+        }
+        push_u64(out, abs as u64);
+        return;
+    }
+    // ryu finds the shortest digits; only their layout differs from Go's.
+    let mut buf = ryu::Buffer::new();
+    let s = buf.format_finite(v);
+    let (mantissa, exp) = match s.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().expect("ryu writes a decimal exponent")),
+        None => (s, 0),
+    };
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        // Rust writes `1.5e-7`; Prometheus (Go) writes `1.5e-07`.
-        let e = format!("{v:e}");
-        let (mantissa, exp) = e.split_once('e').expect("exponent form has an e");
-        let (sign, digits) = match exp.strip_prefix('-') {
-            Some(d) => ('-', d),
-            None => ('+', exp),
-        };
-        let _ = write!(out, "{mantissa}e{sign}{digits:0>2}");
+        let _ = write!(
+            out,
+            "{}e{}{:02}",
+            mantissa.trim_end_matches(".0"),
+            if exp < 0 { '-' } else { '+' },
+            exp.unsigned_abs()
+        );
+        return;
+    }
+    if exp == 0 {
+        out.push_str(mantissa.strip_suffix(".0").unwrap_or(mantissa));
+        return;
+    }
+    // Positional: digits with the point moved by the exponent.
+    let (sign, m) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let (int, frac) = m.split_once('.').unwrap_or((m, ""));
+    let digits = format!("{int}{frac}");
+    let point = int.len() as i32 + exp;
+    out.push_str(sign);
+    if point <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-point) as usize));
+        out.push_str(&digits);
+    } else if point as usize >= digits.len() {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', point as usize - digits.len()));
     } else {
-        let _ = write!(out, "{v}");
+        out.push_str(&digits[..point as usize]);
+        out.push('.');
+        out.push_str(&digits[point as usize..]);
     }
 }
 
@@ -237,7 +309,38 @@ mod tests {
         assert_eq!(float(f64::INFINITY), "+Inf");
         assert_eq!(float(f64::NEG_INFINITY), "-Inf");
         assert_eq!(float(0.0), "0");
+        assert_eq!(float(-0.0), "-0");
+        assert_eq!(float(-42.0), "-42");
+        assert_eq!(float(999_999_999_999_999.0), "999999999999999");
+        assert_eq!(float(1e15), "1000000000000000");
         assert_eq!(float(1e-300), "1e-300");
+    }
+
+    /// Positional output must read back exactly and be as short as Rust's `Display` (also
+    /// shortest-positional); on an exact tie between two last digits the two may pick
+    /// differently (ryu, like Go, rounds half to even).
+    #[test]
+    fn floats_agree_with_the_shortest_positional_form() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = f64::from_bits(x);
+            if !v.is_finite() || v == 0.0 || !(1e-6..1e21).contains(&v.abs()) {
+                continue;
+            }
+            let ours = float(v);
+            assert_eq!(ours.parse::<f64>().unwrap(), v, "{v:e}");
+            assert_eq!(ours.len(), format!("{v}").len(), "{v:e}: {ours}");
+            assert!(!ours.contains('e'), "{ours}");
+        }
+        for v in [
+            0.1, 1.5, 123.456, 1e-6, 2.5e-6, 9.99e20, 1e20, 12345678.9, 1e16, 3e15,
+        ] {
+            assert_eq!(float(v), format!("{v}"), "{v:e}");
+            assert_eq!(float(-v), format!("{}", -v), "{v:e}");
+        }
     }
 
     #[test]
@@ -248,5 +351,6 @@ mod tests {
         assert_eq!(time(1_435_781_451_050), "1435781451.050");
         assert_eq!(time(-1_500), "-1.500");
         assert_eq!(time(0), "0");
+        assert_eq!(time(-5), "-0.005");
     }
 }

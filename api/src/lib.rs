@@ -14,6 +14,7 @@ use axum::Router;
 use axum::routing::get;
 use model::storage::Queryable;
 
+pub use json::encode_query_success;
 pub use params::{parse_duration_param, parse_time_param};
 
 /// What the API handlers share.

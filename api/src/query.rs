@@ -1,6 +1,7 @@
 //! `/api/v1/query` and `/api/v1/query_range`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
@@ -26,13 +27,27 @@ fn params(query: Option<String>, headers: &HeaderMap, body: &Bytes) -> Result<Pa
     Params::new(query.as_deref(), ct, body)
 }
 
+/// Sets its flag when dropped: when the client goes away, axum drops the request's future
+/// and with it this guard, and the query running on the blocking pool stops.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// The engine for one request: the `timeout` parameter can only shorten the default.
-fn engine_for(api: &Api, p: &Params) -> Result<Engine, ApiError> {
+fn engine_for(api: &Api, p: &Params) -> Result<(Engine, CancelOnDrop), ApiError> {
     let mut opts: EngineOptions = api.engine.options().clone();
     if let Some(ms) = p.duration("timeout")? {
         opts.timeout = opts.timeout.min(Duration::from_millis(ms.max(0) as u64));
     }
-    Ok(Engine::new(opts))
+    let cancel = Arc::new(AtomicBool::new(false));
+    Ok((
+        Engine::new(opts).with_cancel(cancel.clone()),
+        CancelOnDrop(cancel),
+    ))
 }
 
 /// Runs `f` on the blocking pool with the store; queries can take long and must not hold
@@ -104,7 +119,7 @@ pub(crate) async fn instant(
             let expr = parse_query(&p)?;
             let t = p.time("time", now_ms())?;
             let limit = p.count("limit")?;
-            let engine = engine_for(&api, &p)?;
+            let (engine, _cancel) = engine_for(&api, &p)?;
             let mut res = run(&api, move |s| engine.exec_instant(s, &expr, t)).await?;
             apply_limit(&mut res, limit);
             Ok(res)
@@ -141,7 +156,7 @@ pub(crate) async fn range(
                 ));
             }
             let limit = p.count("limit")?;
-            let engine = engine_for(&api, &p)?;
+            let (engine, _cancel) = engine_for(&api, &p)?;
             let mut res =
                 run(&api, move |s| engine.exec_range(s, &expr, start, end, step)).await?;
             apply_limit(&mut res, limit);

@@ -158,6 +158,24 @@ pub trait SampleIterator: Send {
     /// The current sample.
     fn at(&self) -> (i64, f64);
 
+    /// Appends every sample with `mint <= t <= maxt` to `out`, in time order, on a fresh
+    /// iterator. Stores override it to decode in bulk; `err` reports a failure afterwards.
+    fn read_into(&mut self, mint: i64, maxt: i64, out: &mut Vec<(i64, f64)>) {
+        if !self.seek(mint) {
+            return;
+        }
+        loop {
+            let s = self.at();
+            if s.0 > maxt {
+                return;
+            }
+            out.push(s);
+            if !self.next() {
+                return;
+            }
+        }
+    }
+
     /// The error that ended iteration early, if any.
     fn err(&self) -> Option<&Error> {
         None
@@ -245,6 +263,17 @@ impl<S: AsRef<[(i64, f64)]> + Send> SampleIterator for SliceIterator<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_into_takes_the_closed_range() {
+        let s = [(1, 1.0), (5, 5.0), (9, 9.0), (12, 12.0)];
+        let mut out = Vec::new();
+        SliceIterator::new(&s[..]).read_into(5, 9, &mut out);
+        assert_eq!(out, vec![(5, 5.0), (9, 9.0)]);
+        out.clear();
+        SliceIterator::new(&s[..]).read_into(13, 20, &mut out);
+        assert!(out.is_empty());
+    }
 
     #[test]
     fn slice_iterator_seek_never_goes_back() {

@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use model::labels::Labels;
 use model::storage::Queryable;
@@ -39,15 +41,24 @@ impl Default for EngineOptions {
     }
 }
 
-/// Evaluates PromQL. Cheap to share: it holds only its options.
+/// Evaluates PromQL. Cheap to clone: it holds its options and, for one query, a
+/// cancellation flag.
 #[derive(Debug, Clone, Default)]
 pub struct Engine {
     opts: EngineOptions,
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Engine {
     pub fn new(opts: EngineOptions) -> Self {
-        Engine { opts }
+        Engine { opts, cancel: None }
+    }
+
+    /// This engine with a cancellation flag: once `cancel` is set, a running query stops
+    /// with a `canceled` error (the API sets it when the client goes away).
+    pub fn with_cancel(mut self, cancel: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(cancel);
+        self
     }
 
     pub fn options(&self) -> &EngineOptions {
@@ -146,14 +157,15 @@ impl Engine {
                 group_thousands(self.opts.max_points_per_series)
             )));
         }
-        match expr.value_type() {
-            ValueType::Scalar | ValueType::Vector => {}
-            other => {
-                return Err(Error::BadData(format!(
-                    "invalid expression type {:?} for range query, must be Scalar or instant Vector",
-                    other.to_string()
-                )));
-            }
+        let kind = match expr.value_type() {
+            ValueType::Scalar | ValueType::Vector => None,
+            ValueType::Matrix => Some("range vector"),
+            ValueType::String => Some("string"),
+        };
+        if let Some(kind) = kind {
+            return Err(Error::BadData(format!(
+                "invalid expression type {kind:?} for range query, must be Scalar or instant Vector"
+            )));
         }
         let g = Grid::new(start, end, step);
         let (val, annotations) = self.run(q, expr, g, step)?;
@@ -200,7 +212,15 @@ impl Engine {
         step: i64,
     ) -> Result<(Val, Annotations), Error> {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut ev = Evaluator::new(&self.opts, q, expr, g.start, g.end(), step)?;
+            let mut ev = Evaluator::new(
+                &self.opts,
+                self.cancel.clone(),
+                q,
+                expr,
+                g.start,
+                g.end(),
+                step,
+            )?;
             let val = ev.eval(expr, g)?;
             Ok::<_, Error>((val, ev.annos))
         }));

@@ -11,6 +11,9 @@ mod eval;
 pub mod functions;
 pub mod value;
 
+#[cfg(test)]
+mod tests;
+
 pub use engine::{Engine, EngineOptions};
 pub use promql_parser::parser::Expr;
 pub use value::{Annotations, Error, QueryResult, RangeSeries, Sample, Value};

@@ -244,6 +244,54 @@ impl SampleIterator for ChunkSeqIterator<'_> {
     fn err(&self) -> Option<&SampleError> {
         self.err.as_ref()
     }
+
+    /// Decodes chunk by chunk with the concrete XOR iterator: no dynamic call per sample.
+    fn read_into(&mut self, mint: i64, maxt: i64, out: &mut Vec<(i64, f64)>) {
+        let (mint, maxt) = (mint.max(self.mint), maxt.min(self.maxt));
+        if self.done || mint > maxt {
+            return;
+        }
+        if self.cur.is_some() {
+            // Already positioned by next/seek: continue through the iterator protocol.
+            if !self.seek(mint) {
+                return;
+            }
+            loop {
+                let s = self.at();
+                if s.0 > maxt {
+                    return;
+                }
+                out.push(s);
+                if !self.next() {
+                    return;
+                }
+            }
+        }
+        for c in &self.chunks[self.next_chunk..] {
+            self.next_chunk += 1;
+            if c.maxt < mint {
+                continue;
+            }
+            if c.mint > maxt {
+                break;
+            }
+            let mut it = XorIterator::new(c.data.as_ref());
+            let fully_inside = c.mint >= mint && c.maxt <= maxt;
+            while it.next() {
+                let s = it.at();
+                if fully_inside || (s.0 >= mint && s.0 <= maxt) {
+                    out.push(s);
+                } else if s.0 > maxt {
+                    break;
+                }
+            }
+            if let Some(e) = it.err() {
+                self.err = Some(SampleError::Other(e.to_string()));
+                break;
+            }
+        }
+        self.done = true;
+    }
 }
 
 /// Series with their chunks, sorted by labels: what each part of the store returns.

@@ -343,13 +343,17 @@ impl Evaluator<'_> {
                 }
             }
             for c in candidates.iter_mut() {
-                match op {
-                    // Best first; NaN always last; ties keep input order (stable sort).
-                    AggOp::Topk => c.sort_by(|&a, &b| rank(input[b].vals[i], input[a].vals[i])),
-                    AggOp::Bottomk => {
-                        c.sort_by(|&a, &b| rank(-input[b].vals[i], -input[a].vals[i]))
+                // Best first; NaN always last; ties go to the series met first.
+                let sign = if op == AggOp::Bottomk { -1.0 } else { 1.0 };
+                let better = |&a: &usize, &b: &usize| {
+                    rank(sign * input[b].vals[i], sign * input[a].vals[i]).then(a.cmp(&b))
+                };
+                if op != AggOp::Limitk {
+                    if c.len() > k as usize {
+                        c.select_nth_unstable_by(k as usize - 1, better);
+                        c.truncate(k as usize);
                     }
-                    _ => {}
+                    c.sort_unstable_by(better);
                 }
                 for &si in c.iter().take(k as usize) {
                     let oi = *out_index.entry(si).or_insert_with(|| {

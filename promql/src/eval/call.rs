@@ -161,14 +161,18 @@ impl Evaluator<'_> {
             Kind::AbsentOverTime => {
                 let arg = self.range_arg(args[0], g)?;
                 let mut vals = vec![1.0; g.len];
-                self.each_range_series(&arg, |_, _, _, samples| {
-                    for_each_window(&arg, samples, |i, w| {
+                let present = self.map_range_series(&arg, |_, _, _, samples, _| {
+                    let mut steps = Vec::new();
+                    for_each_window(&arg, samples, |i, _, w| {
                         if !w.is_empty() {
-                            vals[i] = ABSENT;
+                            steps.push(i);
                         }
                     });
-                    Ok(())
+                    Ok(Some(steps))
                 })?;
+                for i in present.into_iter().flatten() {
+                    vals[i] = ABSENT;
+                }
                 if vals.iter().all(|v| !is_present(*v)) {
                     return vector(Vec::new());
                 }
@@ -482,15 +486,30 @@ impl Evaluator<'_> {
         }
         let arg = self.range_arg(args[matrix_arg], g)?;
         let keeps_name = !f.drops_metric_name();
-        let mut out = Vec::new();
-        let mut step_args = vec![0.0; scalars.len()];
-        let mut scratch = Vec::new();
-        self.each_range_series(&arg, |ev, labels, drop_name, samples| {
+        let counter_fn = matches!(f, RangeFn::Rate | RangeFn::Increase);
+        let out = self.map_range_series(&arg, |ev, labels, drop_name, samples, annos| {
             let metric_name = labels.get("__name__");
             let mut vals = vec![ABSENT; g.len];
             let mut any = false;
             let mut invalid: Option<String> = None;
-            for_each_window(&arg, samples, |i, w| {
+            let mut step_args = vec![0.0; scalars.len()];
+            let mut scratch = Vec::new();
+            // drops[k]: how many samples up to k are lower than the one before (resets).
+            let drops: Vec<u32> = if counter_fn {
+                let mut n = 0;
+                let mut prev = f64::NAN;
+                samples
+                    .iter()
+                    .map(|s| {
+                        n += u32::from(s.1 < prev);
+                        prev = s.1;
+                        n
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            for_each_window(&arg, samples, |i, lo, w| {
                 if w.is_empty() || invalid.is_some() {
                     return;
                 }
@@ -508,10 +527,10 @@ impl Evaluator<'_> {
                     range_end: end,
                     eval_ts: g.t(i),
                     metric_name,
+                    counter_resets: (!drops.is_empty())
+                        .then(|| drops[lo + w.len() - 1] != drops[lo]),
                 };
-                if let Some(v) =
-                    f.apply_with_scratch(&window, &step_args, &mut ev.annos, &mut scratch)
-                {
+                if let Some(v) = f.apply_with_scratch(&window, &step_args, annos, &mut scratch) {
                     vals[i] = v;
                     any = true;
                 }
@@ -520,10 +539,10 @@ impl Evaluator<'_> {
                 return Err(Error::Execution(e));
             }
             if !any {
-                return Ok(());
+                return Ok(None);
             }
             if let Some(info) = f.non_counter_info(metric_name) {
-                ev.annos.info(info);
+                annos.info(info);
             }
             let series = Series {
                 labels: labels.clone(),
@@ -531,8 +550,7 @@ impl Evaluator<'_> {
                 drop_name: drop_name || !keeps_name,
             };
             ev.hold(series.points())?;
-            out.push(series);
-            Ok(())
+            Ok(Some(series))
         })?;
         Ok(Val::Vector(out))
     }
@@ -598,12 +616,12 @@ impl Evaluator<'_> {
     }
 }
 
-/// Calls `f(step, window)` for every step, where `window` holds the samples in
+/// Calls `f(step, first index, window)` for every step, where `window` holds the samples in
 /// `(end - range, end]`. Window ends never decrease, so two cursors suffice.
 pub(crate) fn for_each_window(
     arg: &RangeArg,
     samples: &[(i64, f64)],
-    mut f: impl FnMut(usize, &[(i64, f64)]),
+    mut f: impl FnMut(usize, usize, &[(i64, f64)]),
 ) {
     let (mut lo, mut hi) = (0usize, 0usize);
     for (i, &end) in arg.ends.iter().enumerate() {
@@ -614,7 +632,7 @@ pub(crate) fn for_each_window(
         while lo < hi && samples[lo].0 <= start {
             lo += 1;
         }
-        f(i, &samples[lo..hi]);
+        f(i, lo, &samples[lo..hi]);
     }
 }
 

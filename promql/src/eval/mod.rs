@@ -10,6 +10,8 @@ mod aggregate;
 mod binary;
 mod call;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use model::labels::{Labels, LabelsBuilder};
@@ -226,14 +228,16 @@ pub(crate) struct Evaluator<'a> {
     /// The query's step in ms (0 for an instant query).
     pub query_step: i64,
     deadline: Instant,
+    cancel: Option<Arc<AtomicBool>>,
     pub annos: Annotations,
     /// Samples currently held, checked against `max_samples`.
-    samples: usize,
+    samples: AtomicUsize,
 }
 
 impl<'a> Evaluator<'a> {
     pub fn new(
         opts: &'a EngineOptions,
+        cancel: Option<Arc<AtomicBool>>,
         q: &dyn Queryable,
         expr: &Expr,
         start: i64,
@@ -249,12 +253,22 @@ impl<'a> Evaluator<'a> {
             query_end: end,
             query_step: step,
             deadline: Instant::now() + opts.timeout,
+            cancel,
             annos: Annotations::default(),
-            samples: 0,
+            samples: AtomicUsize::new(0),
         })
     }
 
+    /// Fails once the query is canceled or past its deadline; called between series and
+    /// nodes, so a query stops within one series' work.
     pub fn check_deadline(&self) -> Result<(), Error> {
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            return Err(Error::Canceled("query execution"));
+        }
         if Instant::now() > self.deadline {
             return Err(Error::Timeout("query execution"));
         }
@@ -262,9 +276,9 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Accounts for `n` more samples held in memory.
-    pub fn hold(&mut self, n: usize) -> Result<(), Error> {
-        self.samples += n;
-        if self.samples > self.opts.max_samples {
+    pub fn hold(&self, n: usize) -> Result<(), Error> {
+        let now = self.samples.fetch_add(n, Ordering::Relaxed) + n;
+        if now > self.opts.max_samples {
             return Err(Error::Execution(
                 "query processing would load too many samples into memory in query execution"
                     .into(),
@@ -273,8 +287,12 @@ impl<'a> Evaluator<'a> {
         Ok(())
     }
 
-    pub fn release(&mut self, n: usize) {
-        self.samples = self.samples.saturating_sub(n);
+    pub fn release(&self, n: usize) {
+        let _ = self
+            .samples
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+                Some(s.saturating_sub(n))
+            });
     }
 
     fn at_ms(&self, at: &Option<AtModifier>) -> Option<i64> {
@@ -399,20 +417,12 @@ impl<'a> Evaluator<'a> {
     ) -> Result<(), Error> {
         buf.clear();
         let mut it = s.iter();
-        if it.seek(mint) {
-            loop {
-                let (t, v) = it.at();
-                if t > maxt {
-                    break;
-                }
-                buf.push((t, if is_absent(v) { f64::NAN } else { v }));
-                if !it.next() {
-                    break;
-                }
-            }
-        }
+        it.read_into(mint, maxt, buf);
         if let Some(e) = it.err() {
             return Err(Error::Execution(format!("expanding series: {e}")));
+        }
+        for s in buf.iter_mut().filter(|s| is_absent(s.1)) {
+            s.1 = f64::NAN;
         }
         Ok(())
     }
@@ -591,38 +601,55 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// Calls `f(evaluator, labels, drop_name, samples)` for every series of a range argument.
-    /// Store series are read one at a time into one buffer (staleness markers removed), so
-    /// memory holds one series' samples, not the selection's.
-    pub fn each_range_series(
+    /// Applies `f(evaluator, labels, drop_name, samples, annotations)` to every series of a
+    /// range argument and returns the results in series order. Store series are read one at
+    /// a time per thread into one buffer (staleness markers removed), so memory holds a few
+    /// series' samples, not the selection's; large selections are split across threads.
+    pub fn map_range_series<R: Send>(
         &mut self,
         arg: &RangeArg,
-        mut f: impl FnMut(&mut Self, &Labels, bool, &[(i64, f64)]) -> Result<(), Error>,
-    ) -> Result<(), Error> {
-        match &arg.source {
+        f: impl Fn(&Self, &Labels, bool, &[(i64, f64)], &mut Annotations) -> Result<Option<R>, Error>
+        + Sync,
+    ) -> Result<Vec<R>, Error> {
+        let this: &Self = self;
+        let (results, annos) = match &arg.source {
             RangeSource::Store { series, mint, maxt } => {
-                let mut buf = Vec::new();
-                for s in series {
-                    self.check_deadline()?;
-                    self.read_samples(s.as_ref(), *mint, *maxt, &mut buf)?;
-                    buf.retain(|(_, v)| !is_stale_nan(*v));
-                    self.hold(buf.len())?;
-                    let r = f(self, s.labels(), false, &buf);
-                    self.release(buf.len());
-                    r?;
-                }
+                let work = |part: &[Box<dyn model::storage::Series>]| {
+                    let mut buf = Vec::new();
+                    let mut annos = Annotations::default();
+                    let mut out = Vec::new();
+                    for s in part {
+                        this.check_deadline()?;
+                        this.read_samples(s.as_ref(), *mint, *maxt, &mut buf)?;
+                        buf.retain(|(_, v)| !is_stale_nan(*v));
+                        this.hold(buf.len())?;
+                        let r = f(this, s.labels(), false, &buf, &mut annos);
+                        this.release(buf.len());
+                        out.extend(r?);
+                    }
+                    Ok::<_, Error>((out, annos))
+                };
+                parallel_map(series, arg.ends.len(), work)?
             }
             RangeSource::Evaluated(series) => {
                 let n = series.iter().map(|s| s.samples.len()).sum();
-                self.hold(n)?;
-                for s in series {
-                    self.check_deadline()?;
-                    f(self, &s.labels, s.drop_name, &s.samples)?;
-                }
-                self.release(n);
+                this.hold(n)?;
+                let work = |part: &[SampleSeries]| {
+                    let mut annos = Annotations::default();
+                    let mut out = Vec::new();
+                    for s in part {
+                        this.check_deadline()?;
+                        out.extend(f(this, &s.labels, s.drop_name, &s.samples, &mut annos)?);
+                    }
+                    Ok::<_, Error>((out, annos))
+                };
+                let r = parallel_map(series, arg.ends.len(), work);
+                this.release(n);
+                r?
             }
-        }
-        Ok(())
+        };
+        self.annos.merge(annos);
+        Ok(results)
     }
 
     /// Evaluates `e` as a scalar per step (number literals, scalar expressions).
@@ -646,6 +673,46 @@ impl<'a> Evaluator<'a> {
             ))),
         }
     }
+}
+
+/// Below this many series × steps a selection is processed on the calling thread.
+const PARALLEL_MIN_WORK: usize = 200_000;
+
+/// Runs `work` over contiguous parts of `items` on up to `available_parallelism` threads
+/// (one part if the work is small) and concatenates the results in order.
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    steps: usize,
+    work: impl Fn(&[T]) -> Result<(Vec<R>, Annotations), Error> + Sync,
+) -> Result<(Vec<R>, Annotations), Error> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if threads < 2 || items.len() < 2 || items.len() * steps.max(1) < PARALLEL_MIN_WORK {
+        return work(items);
+    }
+    let chunk = items.len().div_ceil(threads);
+    let parts: Vec<Result<(Vec<R>, Annotations), Error>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| work(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(r) => r,
+                Err(p) => std::panic::resume_unwind(p),
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(items.len());
+    let mut annos = Annotations::default();
+    for p in parts {
+        let (r, a) = p?;
+        out.extend(r);
+        annos.merge(a);
+    }
+    Ok((out, annos))
 }
 
 /// The earliest and latest of `ends`.

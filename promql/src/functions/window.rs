@@ -17,6 +17,9 @@ pub struct Window<'a> {
     pub eval_ts: i64,
     /// Metric name of the series ("" if none), for annotations.
     pub metric_name: &'a str,
+    /// Whether any sample is lower than the one before it (a counter reset), if the caller
+    /// knows; `rate`/`increase` then skip their scan for resets. `None`: scan.
+    pub counter_resets: Option<bool>,
 }
 
 /// A PromQL function taking a range vector (other than `absent_over_time`, which the engine
@@ -333,7 +336,7 @@ fn extrapolated_rate(w: &Window<'_>, is_counter: bool, is_rate: bool) -> Option<
     let (first_t, first_v) = s[0];
     let (last_t, last_v) = s[n - 1];
     let mut result = last_v - first_v;
-    if is_counter {
+    if is_counter && w.counter_resets != Some(false) {
         for p in s.windows(2) {
             if p[1].1 < p[0].1 {
                 result += p[0].1;
@@ -523,6 +526,7 @@ mod tests {
             range_end: at_ms,
             eval_ts: at_ms,
             metric_name: name,
+            counter_resets: None,
         };
         let mut annos = Annotations::default();
         let v = f.apply(&w, args, &mut annos);
@@ -702,6 +706,7 @@ mod tests {
             range_end: 3000 * 1000,
             eval_ts: eval_ms,
             metric_name: "",
+            counter_resets: None,
         };
         let mut a = Annotations::default();
         let p = |e| RangeFn::PredictLinear.apply(&w(e), &[3600.0], &mut Annotations::default());
@@ -909,6 +914,7 @@ mod tests {
             range_end: 60_000,
             eval_ts: 60_000,
             metric_name: "",
+            counter_resets: None,
         };
         let mut scratch = Vec::new();
         let mut a = Annotations::default();

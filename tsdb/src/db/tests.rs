@@ -368,3 +368,52 @@ fn a_backfilled_block_does_not_hide_wal_samples_at_restart() {
     assert_eq!(got[&series(1).to_string()], want[&series(1).to_string()]);
     assert_eq!(got[&series(7).to_string()].len(), 5);
 }
+
+/// `read_into` (bulk decoding) gives exactly what seek/next/at give, for ranges that cut
+/// chunks anywhere, over blocks and the head.
+#[test]
+fn bulk_reads_match_the_iterator_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let mut want = Dump::new();
+    fill(&db, 3, 0, 5 * HOUR, 15_000, &mut want);
+    db.compact().unwrap();
+    assert!(!db.blocks().is_empty(), "some data went to blocks");
+    let all = [Matcher::new(MatchType::RegexMatch, "__name__", ".+").unwrap()];
+    let querier = Queryable::querier(db.as_ref(), i64::MIN, i64::MAX).unwrap();
+    for (mint, maxt) in [
+        (i64::MIN, i64::MAX),
+        (0, 0),
+        (7_000, 1_807_000),
+        (2 * HOUR - 1, 2 * HOUR + 1),
+        (3 * HOUR + 15_000, 5 * HOUR),
+        (6 * HOUR, 7 * HOUR),
+    ] {
+        for s in querier.select(&SelectHints::default(), &all).unwrap() {
+            let mut bulk = Vec::new();
+            s.iter().read_into(mint, maxt, &mut bulk);
+            let mut one = Vec::new();
+            let mut it = s.iter();
+            if it.seek(mint) {
+                loop {
+                    let p = it.at();
+                    if p.0 > maxt {
+                        break;
+                    }
+                    one.push(p);
+                    if !it.next() {
+                        break;
+                    }
+                }
+            }
+            assert_eq!(bulk, one, "{} in [{mint}, {maxt}]", s.labels());
+            // Reading on after a seek continues where the iterator stands.
+            let mut it = s.iter();
+            let mut rest = Vec::new();
+            if it.seek(mint) {
+                it.read_into(mint, maxt, &mut rest);
+            }
+            assert_eq!(rest, one, "{} in [{mint}, {maxt}] after seek", s.labels());
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Engine behaviour around the evaluation: limits, cancellation, result shapes. The
+//! semantics themselves are covered by the conformance scripts (`tests/conformance.rs`).
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use model::metrics::Registry;
+use model::{Appendable, Labels};
+
+use crate::{Engine, EngineOptions, Error, Value};
+
+/// 100 counters `m{i="…"}` with a sample every 10 s over 0–190 s.
+fn store() -> (tempfile::TempDir, Arc<tsdb::Db>) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = tsdb::Db::open(dir.path(), tsdb::DbOptions::default(), &Registry::new()).unwrap();
+    let mut app = db.appender();
+    for k in 0..20 {
+        for i in 0..100 {
+            let l = Labels::from_pairs([("__name__", "m".to_string()), ("i", i.to_string())]);
+            app.append(None, &l, k * 10_000, (k * (i + 1)) as f64)
+                .unwrap();
+        }
+    }
+    app.commit().unwrap();
+    (dir, db)
+}
+
+fn engine(f: impl FnOnce(&mut EngineOptions)) -> Engine {
+    let mut o = EngineOptions::default();
+    f(&mut o);
+    Engine::new(o)
+}
+
+#[test]
+fn too_many_samples_is_an_execution_error() {
+    let (_d, db) = store();
+    let q = "sum(rate(m[1m]))";
+    let small = engine(|o| o.max_samples = 50);
+    match small.instant_query(db.as_ref(), q, 190_000) {
+        Err(Error::Execution(m)) => assert!(m.contains("too many samples"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let res = Engine::default()
+        .instant_query(db.as_ref(), q, 190_000)
+        .unwrap();
+    assert!(matches!(res.value, Value::Vector(v) if v.len() == 1));
+}
+
+#[test]
+fn canceled_and_timed_out_queries_stop() {
+    let (_d, db) = store();
+    let flag = Arc::new(AtomicBool::new(true));
+    let e = Engine::default().with_cancel(flag);
+    assert!(matches!(
+        e.range_query(db.as_ref(), "rate(m[1m])", 0, 190_000, 1_000),
+        Err(Error::Canceled(_))
+    ));
+    let e = engine(|o| o.timeout = Duration::ZERO);
+    std::thread::sleep(Duration::from_millis(2));
+    assert!(matches!(
+        e.range_query(db.as_ref(), "rate(m[1m])", 0, 190_000, 1_000),
+        Err(Error::Timeout(_))
+    ));
+}
+
+#[test]
+fn range_queries_are_limited_to_11000_points() {
+    let (_d, db) = store();
+    let e = Engine::default();
+    match e.range_query(db.as_ref(), "m", 0, 11_000, 1) {
+        Err(Error::BadData(m)) => assert!(m.contains("11,000 points"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(e.range_query(db.as_ref(), "m", 0, 10_999, 1).is_ok());
+    assert!(matches!(
+        e.range_query(db.as_ref(), "m", 10, 0, 1),
+        Err(Error::BadData(_))
+    ));
+    assert!(matches!(
+        e.range_query(db.as_ref(), "m[1m]", 0, 10, 1),
+        Err(Error::BadData(m)) if m.contains("range vector")
+    ));
+}
+
+#[test]
+fn parse_errors_say_what_is_wrong() {
+    let (_d, db) = store();
+    match Engine::default().instant_query(db.as_ref(), "sum(rate(m[1m])", 0) {
+        Err(Error::BadData(m)) => assert!(m.contains("unclosed left parenthesis"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    match Engine::default().instant_query(db.as_ref(), "rate(m)", 0) {
+        Err(Error::BadData(m)) => assert!(m.contains("expected type matrix"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn result_shapes() {
+    let (_d, db) = store();
+    let e = Engine::default();
+    let at = |q: &str| e.instant_query(db.as_ref(), q, 100_000).unwrap().value;
+    assert_eq!(at("1 + 2"), Value::Scalar { t: 100_000, v: 3.0 });
+    assert_eq!(
+        at("\"text\""),
+        Value::String {
+            t: 100_000,
+            v: "text".into()
+        }
+    );
+    let Value::Vector(v) = at("sort_desc(m)") else {
+        panic!()
+    };
+    assert_eq!(v.len(), 100);
+    assert!(v.windows(2).all(|w| w[0].v >= w[1].v));
+    let Value::Matrix(m) = at("m{i=\"3\"}[30s]") else {
+        panic!()
+    };
+    assert_eq!(
+        m[0].points,
+        vec![(80_000, 32.0), (90_000, 36.0), (100_000, 40.0)]
+    );
+
+    // A scalar in a range query is one series without labels; `@` pins a selector.
+    let r = e
+        .range_query(
+            db.as_ref(),
+            "time() + sum(m{i=\"0\"} @ 50)",
+            0,
+            20_000,
+            10_000,
+        )
+        .unwrap();
+    let Value::Matrix(m) = r.value else { panic!() };
+    assert_eq!(m.len(), 1);
+    assert!(m[0].labels.is_empty());
+    assert_eq!(m[0].points, vec![(0, 5.0), (10_000, 15.0), (20_000, 25.0)]);
+}
