@@ -161,24 +161,35 @@ pub trait SampleIterator: Send {
     /// Appends every sample with `mint <= t <= maxt` to `out`, in time order, on a fresh
     /// iterator. Stores override it to decode in bulk; `err` reports a failure afterwards.
     fn read_into(&mut self, mint: i64, maxt: i64, out: &mut Vec<(i64, f64)>) {
-        if !self.seek(mint) {
-            return;
-        }
-        loop {
-            let s = self.at();
-            if s.0 > maxt {
-                return;
-            }
-            out.push(s);
-            if !self.next() {
-                return;
-            }
-        }
+        read_by_seeking(self, mint, maxt, out);
     }
 
     /// The error that ended iteration early, if any.
     fn err(&self) -> Option<&Error> {
         None
+    }
+}
+
+/// The generic [`SampleIterator::read_into`]: `seek(mint)`, then `next` until past `maxt`.
+/// Works from any position (it never moves backwards).
+pub fn read_by_seeking<I: SampleIterator + ?Sized>(
+    it: &mut I,
+    mint: i64,
+    maxt: i64,
+    out: &mut Vec<(i64, f64)>,
+) {
+    if !it.seek(mint) {
+        return;
+    }
+    loop {
+        let s = it.at();
+        if s.0 > maxt {
+            return;
+        }
+        out.push(s);
+        if !it.next() {
+            return;
+        }
     }
 }
 

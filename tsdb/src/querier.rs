@@ -253,19 +253,7 @@ impl SampleIterator for ChunkSeqIterator<'_> {
         }
         if self.cur.is_some() {
             // Already positioned by next/seek: continue through the iterator protocol.
-            if !self.seek(mint) {
-                return;
-            }
-            loop {
-                let s = self.at();
-                if s.0 > maxt {
-                    return;
-                }
-                out.push(s);
-                if !self.next() {
-                    return;
-                }
-            }
+            return model::storage::read_by_seeking(self, mint, maxt, out);
         }
         for c in &self.chunks[self.next_chunk..] {
             self.next_chunk += 1;
