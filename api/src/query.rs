@@ -97,7 +97,7 @@ fn parse_query(p: &Params) -> Result<promql::Expr, ApiError> {
         ApiError::bad_data("invalid parameter \"query\": query must not be empty")
     })?;
     Engine::parse(query)
-        .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": parse error: {e}")))
+        .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))
 }
 
 fn respond(result: Result<QueryResult, ApiError>) -> Response {

@@ -66,8 +66,16 @@ impl Engine {
     }
 
     /// Parses `query` (a `bad_data` error saying what is wrong on failure).
+    ///
+    /// The message has Prometheus's shape, `parse error: <what>`, led by `<line>:<column>: `
+    /// where the position can be told: an unbalanced bracket, the end of the input.
     pub fn parse(query: &str) -> Result<Expr, Error> {
-        promql_parser::parser::parse(query).map_err(Error::BadData)
+        promql_parser::parser::parse(query).map_err(|e| {
+            Error::BadData(match crate::position::locate_parse_error(query, &e) {
+                Some((line, col)) => format!("{line}:{col}: parse error: {e}"),
+                None => format!("parse error: {e}"),
+            })
+        })
     }
 
     /// Evaluates `query` at `t` (ms). Returns a scalar, string, vector or (for a range

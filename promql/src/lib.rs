@@ -9,6 +9,7 @@
 mod engine;
 mod eval;
 pub mod functions;
+mod position;
 pub mod value;
 
 #[cfg(test)]

@@ -417,7 +417,12 @@ fn query_errors_have_prometheus_types_and_leave_the_daemon_running() {
         assert_eq!(pj["errorType"], *kind, "{path}: prometheus says {pj}");
         assert!(!vj["error"].as_str().unwrap().is_empty());
     }
-    // The messages say what was wrong.
+    // The messages say what was wrong, and where when that can be told.
+    let (_, j) = get_json(&v.addr, "/api/v1/query?query=sum(rate(x[5m])");
+    assert_eq!(
+        j["error"],
+        "invalid parameter \"query\": 1:4: parse error: unclosed left parenthesis"
+    );
     let (_, j) = get_json(
         &v.addr,
         "/api/v1/query_range?query=up&start=0&end=100000&step=1",
