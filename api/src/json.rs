@@ -71,8 +71,18 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn json_response(status: StatusCode, body: String) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// `{"status":"success","data":<data>}` plus any warnings.
+pub(crate) fn success(data: &str, warnings: &[String]) -> Response {
+    let mut out = String::with_capacity(data.len() + 64);
+    out.push_str(r#"{"status":"success","data":"#);
+    out.push_str(data);
+    push_string_list(&mut out, "warnings", warnings);
+    out.push('}');
+    json_response(StatusCode::OK, out)
 }
 
 /// A successful query response.
@@ -142,7 +152,7 @@ pub fn encode_query_success(value: &Value, annos: &Annotations) -> String {
     out
 }
 
-fn push_string_list(out: &mut String, key: &str, list: &[String]) {
+pub(crate) fn push_string_list(out: &mut String, key: &str, list: &[String]) {
     if list.is_empty() {
         return;
     }
@@ -158,7 +168,7 @@ fn push_string_list(out: &mut String, key: &str, list: &[String]) {
 
 /// A JSON string literal. Label names and values rarely need escaping: those are copied
 /// as they are.
-fn push_str(out: &mut String, s: &str) {
+pub(crate) fn push_str(out: &mut String, s: &str) {
     if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
         out.push_str(&serde_json::Value::from(s).to_string());
     } else {
@@ -183,7 +193,7 @@ fn push_u64(out: &mut String, mut n: u64) {
     out.push_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
 }
 
-fn push_labels(out: &mut String, l: &Labels) {
+pub(crate) fn push_labels(out: &mut String, l: &Labels) {
     out.push('{');
     for (i, lab) in l.iter().enumerate() {
         if i > 0 {

@@ -1,10 +1,13 @@
 //! The Prometheus HTTP API v1: parameters, evaluation through [`promql::Engine`] and the JSON
 //! envelope, values and error types Prometheus clients expect.
 //!
-//! Endpoints served so far: `/api/v1/query` and `/api/v1/query_range` (GET, and POST with a
-//! form body). The daemon mounts [`router`] next to its own endpoints.
+//! Endpoints served so far: `/api/v1/query`, `/api/v1/query_range`, `/api/v1/labels`,
+//! `/api/v1/label/<name>/values`, `/api/v1/series`, `/api/v1/query_exemplars`,
+//! `/api/v1/format_query` and `/api/v1/status/buildinfo` (GET, and POST with a form body
+//! where Prometheus accepts it). The daemon mounts [`router`] next to its own endpoints.
 
 mod json;
+mod meta;
 mod params;
 mod query;
 
@@ -34,10 +37,38 @@ impl std::fmt::Debug for Api {
     }
 }
 
+/// Runs `f` on the blocking pool with the store: queries and index lookups can take long
+/// and must not hold up the runtime.
+pub(crate) async fn with_store<T: Send + 'static>(
+    api: &Api,
+    f: impl FnOnce(&dyn Queryable) -> Result<T, json::ApiError> + Send + 'static,
+) -> Result<T, json::ApiError> {
+    let store = api
+        .store
+        .get()
+        .cloned()
+        .ok_or_else(|| json::ApiError::unavailable("the store is not open yet"))?;
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| json::ApiError::internal(format!("task failed: {e}")))?
+}
+
 /// The API's routes.
 pub fn router(api: Arc<Api>) -> Router {
     Router::new()
         .route("/api/v1/query", get(query::instant).post(query::instant))
         .route("/api/v1/query_range", get(query::range).post(query::range))
+        .route("/api/v1/labels", get(meta::labels).post(meta::labels))
+        .route("/api/v1/label/{name}/values", get(meta::label_values))
+        .route("/api/v1/series", get(meta::series).post(meta::series))
+        .route(
+            "/api/v1/query_exemplars",
+            get(meta::exemplars).post(meta::exemplars),
+        )
+        .route(
+            "/api/v1/format_query",
+            get(meta::format_query).post(meta::format_query),
+        )
+        .route("/api/v1/status/buildinfo", get(meta::buildinfo))
         .with_state(api)
 }

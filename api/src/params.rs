@@ -30,6 +30,18 @@ impl Params {
         Ok(Params(pairs))
     }
 
+    /// A request's parameters from its query string, headers and body.
+    pub fn from_request(
+        query: Option<String>,
+        headers: &axum::http::HeaderMap,
+        body: &[u8],
+    ) -> Result<Params, ApiError> {
+        let ct = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        Params::new(query.as_deref(), ct, body)
+    }
+
     /// The first value of `name`, if given and non-empty.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
@@ -37,6 +49,15 @@ impl Params {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
+    }
+
+    /// Every non-empty value of `name` (repeated parameters such as `match[]`).
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// `name` as a time (ms), or `default` when absent.

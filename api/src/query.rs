@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use promql::{Engine, EngineOptions, QueryResult, Value};
 
@@ -18,13 +18,6 @@ fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-fn params(query: Option<String>, headers: &HeaderMap, body: &Bytes) -> Result<Params, ApiError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    Params::new(query.as_deref(), ct, body)
 }
 
 /// Sets its flag when dropped: when the client goes away, axum drops the request's future
@@ -50,23 +43,14 @@ fn engine_for(api: &Api, p: &Params) -> Result<(Engine, CancelOnDrop), ApiError>
     ))
 }
 
-/// Runs `f` on the blocking pool with the store; queries can take long and must not hold
-/// up the runtime.
+/// Runs a query on the blocking pool with the store.
 async fn run(
     api: &Api,
     f: impl FnOnce(&dyn model::storage::Queryable) -> Result<QueryResult, promql::Error>
     + Send
     + 'static,
 ) -> Result<QueryResult, ApiError> {
-    let store = api
-        .store
-        .get()
-        .cloned()
-        .ok_or_else(|| ApiError::unavailable("the store is not open yet"))?;
-    tokio::task::spawn_blocking(move || f(store.as_ref()))
-        .await
-        .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?
-        .map_err(ApiError::from)
+    crate::with_store(api, move |s| f(s).map_err(ApiError::from)).await
 }
 
 /// `limit`: at most this many series in a vector or matrix result.
@@ -115,7 +99,7 @@ pub(crate) async fn instant(
 ) -> Response {
     respond(
         async {
-            let p = params(q, &headers, &body)?;
+            let p = Params::from_request(q, &headers, &body)?;
             let expr = parse_query(&p)?;
             let t = p.time("time", now_ms())?;
             let limit = p.count("limit")?;
@@ -136,7 +120,7 @@ pub(crate) async fn range(
 ) -> Response {
     respond(
         async {
-            let p = params(q, &headers, &body)?;
+            let p = Params::from_request(q, &headers, &body)?;
             let expr = parse_query(&p)?;
             let start = p.required_time("start")?;
             let end = p.required_time("end")?;

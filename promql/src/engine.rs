@@ -300,3 +300,20 @@ fn group_thousands(n: i64) -> String {
     }
     out
 }
+
+/// Parses a series selector such as `up{job="api"}` (the `match[]` of the metadata
+/// endpoints) into the sets of matchers it stands for (one set, or one per `or` branch).
+pub fn parse_selector(s: &str) -> Result<Vec<Vec<model::matcher::Matcher>>, Error> {
+    match Engine::parse(s)? {
+        Expr::VectorSelector(vs) => crate::eval::selector_matchers(&vs),
+        other => Err(Error::BadData(format!(
+            "expected a series selector, got {}",
+            match other.value_type() {
+                ValueType::Matrix => "a range vector",
+                ValueType::Scalar => "a scalar",
+                ValueType::String => "a string",
+                ValueType::Vector => "an expression",
+            }
+        ))),
+    }
+}

@@ -148,6 +148,23 @@ const QUERIES: &[&str] = &[
     "demo_temperature or vector(0)",
 ];
 
+/// `promtool query <args[0]> http://<addr> <args[1..]>`: its output (it must succeed).
+fn promtool_query(addr: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new("promtool")
+        .arg("query")
+        .arg(args[0])
+        .arg(format!("http://{addr}"))
+        .args(&args[1..])
+        .output()
+        .expect("promtool runs (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -333,38 +350,95 @@ fn answers_match_prometheus_on_the_same_data() {
         assert_eq!(order(&v.addr), order(&prom.addr), "{q}: order");
     }
 
-    // promtool, a Prometheus client, prints the same for both servers.
-    for args in [
-        vec!["instant".to_string(), "--time".into(), AT[2].to_string()],
-        vec![
-            "range".to_string(),
-            "--start".into(),
-            RANGE.0.to_string(),
-            "--end".into(),
-            RANGE.1.to_string(),
-            "--step".into(),
-            "5m".into(),
-        ],
+    // Label and series browsing, as Grafana's query editor does it.
+    for path in [
+        "/api/v1/labels".to_string(),
+        format!("/api/v1/labels?match[]={}", enc("demo_temperature")),
+        "/api/v1/label/job/values".to_string(),
+        "/api/v1/label/__name__/values".to_string(),
+        format!(
+            "/api/v1/label/instance/values?match[]={}&start={}&end={}",
+            enc("demo_requests_total{job=\"web\"}"),
+            AT[0],
+            AT[2]
+        ),
+        format!(
+            "/api/v1/series?match[]={}",
+            enc("demo_latency_seconds_count")
+        ),
+        format!(
+            "/api/v1/series?match[]={}&match[]={}",
+            enc("demo_requests_total{code=\"500\"}"),
+            enc("demo_temperature")
+        ),
     ] {
-        let run = |addr: &str| {
-            let out = std::process::Command::new("promtool")
-                .arg("query")
-                .args(&args[..1])
-                .arg(format!("http://{addr}"))
-                // max, not sum: a sum's last bit depends on the order series are added in.
-                .arg("max by (job) (rate(demo_requests_total[5m]))")
-                .args(&args[1..])
-                .output()
-                .expect("promtool runs");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8(out.stdout).unwrap()
+        let (vs, vj) = get_json(&v.addr, &path);
+        let (ps, pj) = get_json(&prom.addr, &path);
+        assert_eq!((vs, ps), (200, 200), "{path}: {vj} / {pj}");
+        let set = |j: &Value| {
+            let mut items: Vec<String> = j["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.to_string())
+                .collect();
+            items.sort();
+            items
         };
-        let (ours, theirs) = (run(&v.addr), run(&prom.addr));
-        assert!(ours.contains("job=\"api\""), "{ours}");
+        assert!(!set(&vj).is_empty(), "{path}");
+        assert_eq!(set(&vj), set(&pj), "{path}");
+    }
+    let (s, j) = get_json(&v.addr, "/api/v1/series");
+    assert_eq!(
+        (s, j["error"].as_str()),
+        (400, Some("no match[] parameter provided"))
+    );
+    let (s, j) = get_json(
+        &v.addr,
+        &format!(
+            "/api/v1/query_exemplars?query={}&start=1700004000.123&end=1700007000.456",
+            enc("demo_temperature")
+        ),
+    );
+    assert_eq!((s, j["data"].clone()), (200, serde_json::json!([])), "{j}");
+    let (s, j) = get_json(&v.addr, "/api/v1/status/buildinfo");
+    assert_eq!(s, 200);
+    assert!(j["data"]["version"].is_string(), "{j}");
+
+    // promtool, a Prometheus client, prints the same for both servers. (max, not sum: a
+    // sum's last bit depends on the order series are added in. promtool's default window is
+    // around the current time; the data is from 2023.)
+    let q = "max by (job) (rate(demo_requests_total[5m]))";
+    let (at, s, e) = (AT[2].to_string(), RANGE.0.to_string(), RANGE.1.to_string());
+    let (start, end) = (AT[0].to_string(), AT[2].to_string());
+    for (args, expect) in [
+        (vec!["instant", q, "--time", &at], "job=\"api\""),
+        (
+            vec!["range", q, "--start", &s, "--end", &e, "--step", "5m"],
+            "job=\"api\"",
+        ),
+        (
+            vec![
+                "series",
+                "--match",
+                "demo_latency_seconds_sum",
+                "--start",
+                &start,
+                "--end",
+                &end,
+            ],
+            "host-",
+        ),
+        (
+            vec!["labels", "instance", "--start", &start, "--end", &end],
+            "host-",
+        ),
+    ] {
+        let (ours, theirs) = (
+            promtool_query(&v.addr, &args),
+            promtool_query(&prom.addr, &args),
+        );
+        assert!(ours.contains(expect), "{ours}");
         assert_eq!(ours, theirs, "promtool query {}", args[0]);
     }
 }
