@@ -6,6 +6,7 @@
 //! `/api/v1/format_query` and `/api/v1/status/buildinfo` (GET, and POST with a form body
 //! where Prometheus accepts it). The daemon mounts [`router`] next to its own endpoints.
 
+mod gzip;
 mod json;
 mod meta;
 mod params;
@@ -70,5 +71,6 @@ pub fn router(api: Arc<Api>) -> Router {
             get(meta::format_query).post(meta::format_query),
         )
         .route("/api/v1/status/buildinfo", get(meta::buildinfo))
+        .layer(axum::middleware::from_fn(gzip::compress))
         .with_state(api)
 }

@@ -165,6 +165,26 @@ fn promtool_query(addr: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// A GET with an `Accept-Encoding` header: the response head (lower-cased) and raw body.
+fn raw_get(addr: &str, path: &str, accept_encoding: &str) -> (String, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept-Encoding: {accept_encoding}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    assert!(
+        !head.contains("transfer-encoding: chunked"),
+        "the test reads plain bodies: {head}"
+    );
+    (head, raw[split + 4..].to_vec())
+}
+
 fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -401,6 +421,18 @@ fn answers_match_prometheus_on_the_same_data() {
         ),
     );
     assert_eq!((s, j["data"].clone()), (200, serde_json::json!([])), "{j}");
+    // Compressed for clients that accept gzip, as Grafana's requests do.
+    let path = format!(
+        "/api/v1/query?query={}&time={}",
+        enc("demo_requests_total"),
+        AT[0]
+    );
+    let (headers, body) = raw_get(&v.addr, &path, "gzip, deflate");
+    assert!(headers.contains("content-encoding: gzip"), "{headers}");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut text).unwrap();
+    let (_, plain) = get_json(&v.addr, &path);
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), plain);
     let (s, j) = get_json(&v.addr, "/api/v1/status/buildinfo");
     assert_eq!(s, 200);
     assert!(j["data"]["version"].is_string(), "{j}");

@@ -1,0 +1,88 @@
+//! Response compression: gzip when the client accepts it (Grafana and promtool do), for
+//! bodies large enough to gain from it.
+
+use std::io::Write;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+/// Bodies below this are sent as they are: compressing them saves nothing.
+const MIN_SIZE: usize = 1024;
+
+fn accepts_gzip(req: &Request) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|enc| {
+            let mut parts = enc.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+/// Middleware: compresses the response with gzip if the request accepts it.
+pub(crate) async fn compress(req: Request, next: Next) -> Response {
+    let gzip = accepts_gzip(&req);
+    let resp = next.run(req).await;
+    if !gzip || resp.headers().contains_key(header::CONTENT_ENCODING) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = to_bytes(body, usize::MAX).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    if bytes.len() < MIN_SIZE {
+        return Response::from_parts(parts, Body::from(bytes));
+    }
+    // Level 1: most of the size gain for a fraction of the CPU.
+    let mut enc = GzEncoder::new(Vec::with_capacity(bytes.len() / 8), Compression::fast());
+    if enc.write_all(&bytes).is_err() {
+        return Response::from_parts(parts, Body::from(bytes));
+    }
+    let Ok(out) = enc.finish() else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    parts
+        .headers
+        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    Response::from_parts(parts, Body::from(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(accept: &str) -> Request {
+        Request::builder()
+            .header(header::ACCEPT_ENCODING, accept)
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    #[test]
+    fn accept_encoding_is_read_as_http_says() {
+        assert!(accepts_gzip(&req("gzip")));
+        assert!(accepts_gzip(&req("deflate, gzip;q=1.0, *;q=0.5")));
+        assert!(accepts_gzip(&req("*")));
+        assert!(!accepts_gzip(&req("gzip;q=0")));
+        assert!(!accepts_gzip(&req("br, deflate")));
+        assert!(!accepts_gzip(&Request::new(Body::empty())));
+    }
+}
