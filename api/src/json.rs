@@ -51,6 +51,7 @@ impl From<promql::Error> for ApiError {
             promql::Error::Canceled(_) => {
                 StatusCode::from_u16(499).expect("499 is a valid status code")
             }
+            promql::Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError {
             error_type: e.error_type(),
@@ -83,11 +84,6 @@ pub(crate) fn success(data: &str, warnings: &[String]) -> Response {
     push_string_list(&mut out, "warnings", warnings);
     out.push('}');
     json_response(StatusCode::OK, out)
-}
-
-/// A successful query response.
-pub(crate) fn query_success(value: &Value, annos: &Annotations) -> Response {
-    json_response(StatusCode::OK, encode_query_success(value, annos))
 }
 
 /// The JSON body of a successful query: `{"status":"success","data":{…}}` with any

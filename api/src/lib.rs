@@ -27,6 +27,22 @@ pub struct Api {
     pub engine: promql::Engine,
     /// The store, once it is open (requests before that get 503).
     pub store: Arc<OnceLock<Arc<dyn Queryable>>>,
+    /// One permit per query allowed to run at once (`--query.max-concurrency`); others wait.
+    slots: tokio::sync::Semaphore,
+}
+
+impl Api {
+    pub fn new(
+        engine: promql::Engine,
+        store: Arc<OnceLock<Arc<dyn Queryable>>>,
+        max_concurrency: usize,
+    ) -> Api {
+        Api {
+            engine,
+            store,
+            slots: tokio::sync::Semaphore::new(max_concurrency.max(1)),
+        }
+    }
 }
 
 impl std::fmt::Debug for Api {

@@ -14,11 +14,7 @@ use model::storage::{Queryable, SelectHints};
 
 use crate::Api;
 use crate::json::{self, ApiError};
-use crate::params::Params;
-
-/// Times Prometheus uses when `start`/`end` are absent: everything.
-const MIN_TIME: i64 = i64::MIN / 2;
-const MAX_TIME: i64 = i64::MAX / 2;
+use crate::params::{MAX_TIME, MIN_TIME, Params};
 
 /// The `match[]` selectors: each a list of matcher sets (one per `or` branch).
 fn matchers(p: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {

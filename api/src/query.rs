@@ -43,14 +43,27 @@ fn engine_for(api: &Api, p: &Params) -> Result<(Engine, CancelOnDrop), ApiError>
     ))
 }
 
-/// Runs a query on the blocking pool with the store.
+/// Runs a query on the blocking pool with the store (waiting for one of the
+/// `--query.max-concurrency` slots), applies `limit` and encodes the JSON there too, so
+/// large results never occupy the async runtime.
 async fn run(
     api: &Api,
+    limit: Option<usize>,
     f: impl FnOnce(&dyn model::storage::Queryable) -> Result<QueryResult, promql::Error>
     + Send
     + 'static,
-) -> Result<QueryResult, ApiError> {
-    crate::with_store(api, move |s| f(s).map_err(ApiError::from)).await
+) -> Result<String, ApiError> {
+    let _slot = api
+        .slots
+        .acquire()
+        .await
+        .map_err(|_| ApiError::unavailable("shutting down"))?;
+    crate::with_store(api, move |s| {
+        let mut res = f(s).map_err(ApiError::from)?;
+        apply_limit(&mut res, limit);
+        Ok(json::encode_query_success(&res.value, &res.annotations))
+    })
+    .await
 }
 
 /// `limit`: at most this many series in a vector or matrix result.
@@ -70,8 +83,7 @@ fn apply_limit(res: &mut QueryResult, limit: Option<usize>) {
         _ => false,
     };
     if truncated {
-        res.annotations
-            .warn(format!("results truncated due to limit of {n} series"));
+        res.annotations.warn("results truncated due to limit");
     }
 }
 
@@ -84,9 +96,9 @@ fn parse_query(p: &Params) -> Result<promql::Expr, ApiError> {
         .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))
 }
 
-fn respond(result: Result<QueryResult, ApiError>) -> Response {
+fn respond(result: Result<String, ApiError>) -> Response {
     match result {
-        Ok(res) => json::query_success(&res.value, &res.annotations),
+        Ok(body) => json::json_response(axum::http::StatusCode::OK, body),
         Err(e) => e.into_response(),
     }
 }
@@ -104,9 +116,7 @@ pub(crate) async fn instant(
             let t = p.time("time", now_ms())?;
             let limit = p.count("limit")?;
             let (engine, _cancel) = engine_for(&api, &p)?;
-            let mut res = run(&api, move |s| engine.exec_instant(s, &expr, t)).await?;
-            apply_limit(&mut res, limit);
-            Ok(res)
+            run(&api, limit, move |s| engine.exec_instant(s, &expr, t)).await
         }
         .await,
     )
@@ -141,10 +151,10 @@ pub(crate) async fn range(
             }
             let limit = p.count("limit")?;
             let (engine, _cancel) = engine_for(&api, &p)?;
-            let mut res =
-                run(&api, move |s| engine.exec_range(s, &expr, start, end, step)).await?;
-            apply_limit(&mut res, limit);
-            Ok(res)
+            run(&api, limit, move |s| {
+                engine.exec_range(s, &expr, start, end, step)
+            })
+            .await
         }
         .await,
     )

@@ -101,6 +101,10 @@ pub struct RunArgs {
     )]
     pub query_max_samples: usize,
 
+    /// Most queries evaluated at once; more wait for a slot.
+    #[arg(long = "query.max-concurrency", value_name = "N", default_value_t = 20)]
+    pub query_max_concurrency: usize,
+
     /// How far back an instant selector looks for the newest sample.
     #[arg(
         long = "query.lookback-delta",

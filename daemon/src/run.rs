@@ -80,6 +80,8 @@ pub fn run(args: RunArgs) -> Result<()> {
     engine_options(&args)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Query evaluation recurses over the query's tree (bounded by promql::MAX_DEPTH).
+        .thread_stack_size(8 << 20)
         .build()
         .context("cannot start the runtime")?;
     rt.block_on(run_async(args, config, opts))
@@ -104,10 +106,11 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     let quit = CancellationToken::new();
     let scrape_slot = Arc::new(OnceLock::new());
     let store_slot: Arc<OnceLock<Arc<dyn Queryable>>> = Arc::new(OnceLock::new());
-    let api = Arc::new(api::Api {
-        engine: promql::Engine::new(engine_options(&args)?),
-        store: store_slot.clone(),
-    });
+    let api = Arc::new(api::Api::new(
+        promql::Engine::new(engine_options(&args)?),
+        store_slot.clone(),
+        args.query_max_concurrency,
+    ));
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let state = HttpState {
         registry: registry.clone(),

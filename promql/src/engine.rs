@@ -41,6 +41,10 @@ impl Default for EngineOptions {
     }
 }
 
+/// Deepest nesting of operators and brackets a query may have. Evaluation recurses over the
+/// tree; this keeps it well inside a thread's stack.
+pub const MAX_DEPTH: usize = 500;
+
 /// Evaluates PromQL. Cheap to clone: it holds its options and, for one query, a
 /// cancellation flag.
 #[derive(Debug, Clone, Default)]
@@ -69,13 +73,22 @@ impl Engine {
     ///
     /// The message has Prometheus's shape, `parse error: <what>`, led by `<line>:<column>: `
     /// where the position can be told: an unbalanced bracket, the end of the input.
+    /// Queries nested deeper than [`MAX_DEPTH`] and times or durations outside what a
+    /// millisecond clock holds are refused here, so evaluation never meets them.
     pub fn parse(query: &str) -> Result<Expr, Error> {
-        promql_parser::parser::parse(query).map_err(|e| {
+        crate::position::check_depth(query, MAX_DEPTH)?;
+        let parsed =
+            std::panic::catch_unwind(|| promql_parser::parser::parse(query)).map_err(|_| {
+                Error::BadData("parse error: a duration or time is out of range".into())
+            })?;
+        let expr = parsed.map_err(|e| {
             Error::BadData(match crate::position::locate_parse_error(query, &e) {
                 Some((line, col)) => format!("{line}:{col}: parse error: {e}"),
                 None => format!("parse error: {e}"),
             })
-        })
+        })?;
+        crate::position::check_times(&expr)?;
+        Ok(expr)
     }
 
     /// Evaluates `query` at `t` (ms). Returns a scalar, string, vector or (for a range
@@ -111,7 +124,7 @@ impl Engine {
         expr: &Expr,
         t: i64,
     ) -> Result<QueryResult, Error> {
-        let (val, annotations) = self.run(q, expr, Grid::new(t, t, 1), 0)?;
+        let (val, annotations) = self.run(q, expr, Grid::new(t, t, 1), t, 0)?;
         let value = match val {
             Val::Scalar(v) => Value::Scalar { t, v: v[0] },
             Val::String(s) => Value::String { t, v: s },
@@ -159,7 +172,8 @@ impl Engine {
                 "end timestamp must not be before start time".into(),
             ));
         }
-        if (end - start) / step >= self.opts.max_points_per_series {
+        let span = end.checked_sub(start).unwrap_or(i64::MAX);
+        if span / step > self.opts.max_points_per_series {
             return Err(Error::BadData(format!(
                 "exceeded maximum resolution of {} points per timeseries. Try decreasing the query resolution (?step=XX)",
                 group_thousands(self.opts.max_points_per_series)
@@ -176,7 +190,7 @@ impl Engine {
             )));
         }
         let g = Grid::new(start, end, step);
-        let (val, annotations) = self.run(q, expr, g, step)?;
+        let (val, annotations) = self.run(q, expr, g, end, if start == end { 0 } else { step })?;
         let points = |vals: Vec<f64>| -> Vec<(i64, f64)> {
             vals.into_iter()
                 .enumerate()
@@ -217,18 +231,12 @@ impl Engine {
         q: &dyn Queryable,
         expr: &Expr,
         g: Grid,
+        end: i64,
         step: i64,
     ) -> Result<(Val, Annotations), Error> {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut ev = Evaluator::new(
-                &self.opts,
-                self.cancel.clone(),
-                q,
-                expr,
-                g.start,
-                g.end(),
-                step,
-            )?;
+            let mut ev =
+                Evaluator::new(&self.opts, self.cancel.clone(), q, expr, g.start, end, step)?;
             let val = ev.eval(expr, g)?;
             Ok::<_, Error>((val, ev.annos))
         }));

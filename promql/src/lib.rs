@@ -15,6 +15,6 @@ pub mod value;
 #[cfg(test)]
 mod tests;
 
-pub use engine::{Engine, EngineOptions, parse_selector};
+pub use engine::{Engine, EngineOptions, MAX_DEPTH, parse_selector};
 pub use promql_parser::parser::Expr;
 pub use value::{Annotations, Error, QueryResult, RangeSeries, Sample, Value};

@@ -1,4 +1,12 @@
-//! Where a parse error is, for the cases the parser's message names without a position.
+//! Checks on the query text and tree before evaluation: where a parse error is (for the
+//! cases the parser's message names without a position), how deep the query nests, and
+//! whether its times and durations fit the clock.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use promql_parser::parser::{AtModifier, Expr, Offset};
+
+use crate::value::Error;
 
 /// `(line, column)`, both from 1 (the column counts bytes, as Prometheus's do), of the
 /// problem `msg` describes in `query`: the unmatched bracket for bracket errors, the end of
@@ -89,5 +97,151 @@ mod tests {
             Some((2, 7))
         );
         assert_eq!(locate_parse_error("x +", "invalid promql query"), None);
+    }
+}
+
+/// Refuses queries whose operators and brackets nest deeper than `max` (counted on the text:
+/// every binary operator can add a level, so their number plus the bracket depth bounds the
+/// depth of the tree the parser builds and evaluation recurses over).
+pub(crate) fn check_depth(query: &str, max: usize) -> Result<(), Error> {
+    let bytes = query.as_bytes();
+    let (mut depth, mut deepest, mut operators) = (0usize, 0usize, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            q @ (b'"' | b'\'' | b'`') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != q {
+                    if bytes[i] == b'\\' && q != b'`' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'<' | b'>' | b'=' | b'!' => operators += 1,
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = i;
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b':')
+                {
+                    i += 1;
+                }
+                if matches!(&query[start..i], "and" | "or" | "unless" | "atan2") {
+                    operators += 1;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if operators + deepest > max {
+        return Err(Error::BadData(format!(
+            "query too complex: {operators} operators and brackets nested {deepest} deep (at most {max} in all)"
+        )));
+    }
+    Ok(())
+}
+
+/// Longest duration or distance from the epoch a query may name: 10,000 years, so that
+/// adding a few of them to a time never leaves the millisecond clock.
+const MAX_SPAN_MS: u128 = 10_000 * 365 * 86_400_000;
+
+/// Refuses offsets, ranges, steps and `@` times too large to compute with.
+pub(crate) fn check_times(e: &Expr) -> Result<(), Error> {
+    let dur = |d: &Duration| -> Result<(), Error> {
+        if d.as_millis() > MAX_SPAN_MS {
+            return Err(Error::BadData(
+                "parse error: duration out of range (at most 10000 years)".into(),
+            ));
+        }
+        Ok(())
+    };
+    let off = |o: &Option<Offset>| match o {
+        Some(Offset::Pos(d) | Offset::Neg(d)) => dur(d),
+        None => Ok(()),
+    };
+    let at = |a: &Option<AtModifier>| match a {
+        Some(AtModifier::At(t)) => {
+            let d = match t.duration_since(UNIX_EPOCH) {
+                Ok(d) => d,
+                Err(e) => e.duration(),
+            };
+            if d.as_millis() > MAX_SPAN_MS {
+                return Err(Error::BadData(
+                    "parse error: timestamp out of bounds for @ modifier".into(),
+                ));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    };
+    match e {
+        Expr::VectorSelector(vs) => {
+            off(&vs.offset)?;
+            at(&vs.at)
+        }
+        Expr::MatrixSelector(ms) => {
+            dur(&ms.range)?;
+            off(&ms.vs.offset)?;
+            at(&ms.vs.at)
+        }
+        Expr::Subquery(sq) => {
+            dur(&sq.range)?;
+            if let Some(s) = &sq.step {
+                dur(s)?;
+            }
+            off(&sq.offset)?;
+            at(&sq.at)?;
+            check_times(&sq.expr)
+        }
+        Expr::Aggregate(a) => {
+            check_times(&a.expr)?;
+            a.param.as_deref().map_or(Ok(()), check_times)
+        }
+        Expr::Binary(b) => {
+            check_times(&b.lhs)?;
+            check_times(&b.rhs)
+        }
+        Expr::Paren(p) => check_times(&p.expr),
+        Expr::Unary(u) => check_times(&u.expr),
+        Expr::Call(c) => c.args.args.iter().try_for_each(|a| check_times(a)),
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn deep_and_far_queries_are_refused() {
+        let chain = vec!["a"; 600].join(" or ");
+        assert!(check_depth(&chain, 500).is_err());
+        assert!(check_depth("sum by (job) (rate(x{a!=\"b\"}[5m])) / 2", 500).is_ok());
+        assert!(check_depth("vendor_or_x + \"or or or\"", 2).is_ok());
+        let nested = format!("{}x{}", "(".repeat(600), ")".repeat(600));
+        assert!(check_depth(&nested, 500).is_err());
+        for q in [
+            "x offset 20000y",
+            "x[20000y]",
+            "x @ 1e15",
+            "rate(x[5m:20000y])",
+        ] {
+            let e = promql_parser::parser::parse(q).unwrap();
+            assert!(check_times(&e).is_err(), "{q}");
+        }
+        let e = promql_parser::parser::parse("x offset 1y @ 1700000000").unwrap();
+        assert!(check_times(&e).is_ok());
     }
 }

@@ -68,11 +68,16 @@ fn canceled_and_timed_out_queries_stop() {
 fn range_queries_are_limited_to_11000_points() {
     let (_d, db) = store();
     let e = Engine::default();
-    match e.range_query(db.as_ref(), "m", 0, 11_000, 1) {
+    match e.range_query(db.as_ref(), "m", 0, 11_001, 1) {
         Err(Error::BadData(m)) => assert!(m.contains("11,000 points"), "{m}"),
         other => panic!("{other:?}"),
     }
-    assert!(e.range_query(db.as_ref(), "m", 0, 10_999, 1).is_ok());
+    assert!(e.range_query(db.as_ref(), "m", 0, 11_000, 1).is_ok());
+    // Times far apart do not overflow into a small span.
+    assert!(matches!(
+        e.range_query(db.as_ref(), "m", i64::MIN / 2, i64::MAX / 2, 1_000_000),
+        Err(Error::BadData(_))
+    ));
     assert!(matches!(
         e.range_query(db.as_ref(), "m", 10, 0, 1),
         Err(Error::BadData(_))
@@ -81,6 +86,38 @@ fn range_queries_are_limited_to_11000_points() {
         e.range_query(db.as_ref(), "m[1m]", 0, 10, 1),
         Err(Error::BadData(m)) if m.contains("range vector")
     ));
+}
+
+#[test]
+fn huge_subqueries_and_extreme_times_fail_cleanly() {
+    let (_d, db) = store();
+    let e = Engine::default();
+    match e.instant_query(db.as_ref(), "count_over_time(vector(1)[1y:1ms])", 100_000) {
+        Err(Error::Execution(m)) => assert!(m.contains("too many samples"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    for q in ["m[1e20]", "m offset Inf", "m @ 1e18", "m offset 100000y"] {
+        assert!(
+            matches!(e.instant_query(db.as_ref(), q, 0), Err(Error::BadData(_))),
+            "{q}"
+        );
+    }
+    let chain = vec!["m"; 600].join(" + ");
+    assert!(matches!(
+        e.instant_query(db.as_ref(), &chain, 0),
+        Err(Error::BadData(m)) if m.contains("too complex")
+    ));
+    // `@ end()` and `range()` mean the requested end, not the last step.
+    let r = e
+        .range_query(db.as_ref(), "vector(range())", 0, 100_000, 30_000)
+        .unwrap();
+    let Value::Matrix(m) = r.value else { panic!() };
+    assert!(m[0].points.iter().all(|p| p.1 == 100.0), "{m:?}");
+    let r = e
+        .range_query(db.as_ref(), "m{i=\"0\"} @ end()", 0, 100_000, 30_000)
+        .unwrap();
+    let Value::Matrix(m) = r.value else { panic!() };
+    assert!(m[0].points.iter().all(|p| p.1 == 10.0), "{m:?}");
 }
 
 #[test]

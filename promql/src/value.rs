@@ -101,7 +101,7 @@ pub enum Error {
     #[error("{0}")]
     BadData(String),
     /// Evaluation failed (`execution`): many-to-many matching, duplicate series, too many
-    /// samples, a storage error.
+    /// samples, an invalid regular expression in `label_replace`.
     #[error("{0}")]
     Execution(String),
     /// The query ran longer than its timeout (`timeout`).
@@ -110,6 +110,9 @@ pub enum Error {
     /// The query was canceled (`canceled`).
     #[error("query was canceled in {0}")]
     Canceled(&'static str),
+    /// The store failed (`internal`).
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -120,6 +123,7 @@ impl Error {
             Error::Execution(_) => "execution",
             Error::Timeout(_) => "timeout",
             Error::Canceled(_) => "canceled",
+            Error::Internal(_) => "internal",
         }
     }
 }
@@ -128,7 +132,7 @@ impl From<model::storage::Error> for Error {
     fn from(e: model::storage::Error) -> Self {
         match e {
             model::storage::Error::Canceled => Error::Canceled("query execution"),
-            e => Error::Execution(e.to_string()),
+            e => Error::Internal(e.to_string()),
         }
     }
 }

@@ -540,7 +540,7 @@ fn query_errors_have_prometheus_types_and_leave_the_daemon_running() {
     let (_, j) = get_json(&v.addr, "/api/v1/query?query=up&time=yesterday");
     assert_eq!(
         j["error"],
-        "invalid parameter \"time\": cannot parse \"yesterday\" to a valid timestamp"
+        "invalid parameter \"time\": invalid time value for 'time': cannot parse \"yesterday\" to a valid timestamp"
     );
 
     // A query that would hold too many samples fails alone.

@@ -188,7 +188,9 @@ impl Evaluator<'_> {
                 return Err(Error::Execution(format!("invalid label name {label:?}")));
             }
             let input = self.eval_vector(&a.expr, g)?;
-            return Ok(Val::Vector(count_values(&input, &grouping, &label, g)));
+            return Ok(Val::Vector(count_values(
+                self, &input, &grouping, &label, g,
+            )?));
         }
         let param = match (&a.param, op) {
             (Some(p), AggOp::Quantile | AggOp::Topk | AggOp::Bottomk | AggOp::Limitk) => {
@@ -197,7 +199,7 @@ impl Evaluator<'_> {
             _ => None,
         };
         let input = self.eval_vector(&a.expr, g)?;
-        let held: usize = input.iter().map(Series::points).sum();
+        let held: usize = input.len() * g.len;
 
         // Group index of every input series, in order of first appearance.
         let mut index: HashMap<Labels, usize> = HashMap::new();
@@ -214,6 +216,7 @@ impl Evaluator<'_> {
             })
             .collect();
 
+        let groups_len = groups.len();
         let out = match op {
             AggOp::Topk | AggOp::Bottomk | AggOp::Limitk => {
                 let ks = param.expect("k parameter evaluated");
@@ -230,6 +233,7 @@ impl Evaluator<'_> {
                 if let Some(min) = qs.iter().copied().filter(|q| *q < 0.0).reduce(f64::min) {
                     self.annos.warn(invalid_quantile_warning(min));
                 }
+                self.hold(groups.len() * g.len + held)?;
                 let mut values: Vec<Vec<f64>> = vec![Vec::new(); groups.len() * g.len];
                 for (s, &gi) in input.iter().zip(&member) {
                     for (i, v) in s.vals.iter().enumerate() {
@@ -260,6 +264,8 @@ impl Evaluator<'_> {
                 out
             }
             _ => {
+                // Accumulators are six words a slot.
+                self.hold(groups.len() * g.len * 6)?;
                 let mut accs = vec![Acc::default(); groups.len() * g.len];
                 let mut drop = vec![false; groups.len()];
                 for (s, &gi) in input.iter().zip(&member) {
@@ -295,7 +301,12 @@ impl Evaluator<'_> {
             .filter(|s| s.vals.iter().any(|v| is_present(*v)))
             .collect();
         self.release(held);
-        self.hold(out.iter().map(Series::points).sum())?;
+        if matches!(op, AggOp::Quantile) {
+            self.release(groups_len * g.len + held);
+        } else if !matches!(op, AggOp::Topk | AggOp::Bottomk | AggOp::Limitk) {
+            self.release(groups_len * g.len * 6);
+        }
+        self.hold(out.len() * g.len)?;
         Ok(Val::Vector(out))
     }
 
@@ -383,7 +394,13 @@ fn rank(a: f64, b: f64) -> std::cmp::Ordering {
 }
 
 /// `count_values("label", v)`: how many series have each value, per group.
-fn count_values(input: &[Series], grouping: &Grouping, label: &str, g: Grid) -> Vec<Series> {
+fn count_values(
+    ev: &Evaluator<'_>,
+    input: &[Series],
+    grouping: &Grouping,
+    label: &str,
+    g: Grid,
+) -> Result<Vec<Series>, Error> {
     let mut grouping_with_label = Grouping {
         without: grouping.without,
         labels: grouping.labels.clone(),
@@ -401,19 +418,24 @@ fn count_values(input: &[Series], grouping: &Grouping, label: &str, g: Grid) -> 
             let mut b = s.labels.to_builder();
             set_label(&mut b, label, &format_value_label(*v));
             let labels = grouping_with_label.group_labels(&b.build());
-            let oi = *index.entry(labels.clone()).or_insert_with(|| {
-                out.push(Series {
-                    labels,
-                    vals: vec![ABSENT; g.len],
-                    drop_name: false,
-                });
-                out.len() - 1
-            });
+            let oi = match index.get(&labels) {
+                Some(&oi) => oi,
+                None => {
+                    ev.hold(g.len)?;
+                    index.insert(labels.clone(), out.len());
+                    out.push(Series {
+                        labels,
+                        vals: vec![ABSENT; g.len],
+                        drop_name: false,
+                    });
+                    out.len() - 1
+                }
+            };
             let slot = &mut out[oi].vals[i];
             *slot = if is_present(*slot) { *slot + 1.0 } else { 1.0 };
         }
     }
-    out
+    Ok(out)
 }
 
 /// A float as `count_values` writes it into a label: shortest decimal, no exponent.

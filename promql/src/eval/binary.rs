@@ -266,6 +266,9 @@ impl Evaluator<'_> {
         };
         let mut one_at: Vec<(usize, usize)> = vec![(usize::MAX, 0); nsigs]; // (step, series)
         for i in 0..g.len {
+            if i % 64 == 0 {
+                self.check_deadline()?;
+            }
             for (ri, rs) in one.iter().enumerate() {
                 if !is_present(rs.vals[i]) {
                     continue;
@@ -324,8 +327,8 @@ impl Evaluator<'_> {
         }
         let mut out = b.out;
         out.retain(|s| s.vals.iter().any(|v| is_present(*v)));
-        let n = out.iter().map(Series::points).sum();
-        self.hold(n)?;
+        self.hold(out.len() * g.len)?;
+        self.release((many.len() + one.len()) * g.len);
         Ok(out)
     }
 }

@@ -343,12 +343,12 @@ impl Evaluator<'_> {
                 let src = string_arg(args[3])?;
                 let pattern = string_arg(args[4])?;
                 let re = Regex::new(&format!("^(?s:{pattern})$")).map_err(|_| {
-                    Error::BadData(format!(
+                    Error::Execution(format!(
                         "invalid regular expression in label_replace(): {pattern}"
                     ))
                 })?;
                 if dst.is_empty() {
-                    return Err(Error::BadData(format!(
+                    return Err(Error::Execution(format!(
                         "invalid destination label name in label_replace(): {dst}"
                     )));
                 }
@@ -376,12 +376,12 @@ impl Evaluator<'_> {
                     .map(|a| string_arg(a))
                     .collect::<Result<Vec<_>, _>>()?;
                 if let Some(bad) = srcs.iter().find(|s| s.is_empty()) {
-                    return Err(Error::BadData(format!(
+                    return Err(Error::Execution(format!(
                         "invalid source label name in label_join(): {bad}"
                     )));
                 }
                 if dst.is_empty() {
-                    return Err(Error::BadData(format!(
+                    return Err(Error::Execution(format!(
                         "invalid destination label name in label_join(): {dst}"
                     )));
                 }
@@ -549,7 +549,7 @@ impl Evaluator<'_> {
                 vals,
                 drop_name: drop_name || !keeps_name,
             };
-            ev.hold(series.points())?;
+            ev.hold(series.vals.len())?;
             Ok(Some(series))
         })?;
         Ok(Val::Vector(out))

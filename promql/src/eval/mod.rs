@@ -65,10 +65,6 @@ impl Grid {
         self.start + i as i64 * self.step
     }
 
-    pub fn end(&self) -> i64 {
-        self.t(self.len.saturating_sub(1))
-    }
-
     fn first(&self) -> Grid {
         Grid {
             len: self.len.min(1),
@@ -85,12 +81,6 @@ pub(crate) struct Series {
     pub vals: Vec<f64>,
     /// The metric name is dropped when evaluation ends (Prometheus's delayed name removal).
     pub drop_name: bool,
-}
-
-impl Series {
-    pub fn points(&self) -> usize {
-        self.vals.iter().filter(|v| is_present(**v)).count()
-    }
 }
 
 /// One series of a range vector: samples with their own timestamps.
@@ -150,20 +140,22 @@ pub(crate) fn selector_matchers(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>
 fn offset_ms(o: &Option<Offset>) -> i64 {
     match o {
         None => 0,
-        Some(Offset::Pos(d)) => d.as_millis() as i64,
-        Some(Offset::Neg(d)) => -(d.as_millis() as i64),
+        Some(Offset::Pos(d)) => duration_ms(d),
+        Some(Offset::Neg(d)) => -duration_ms(d),
     }
 }
 
+/// Milliseconds since the epoch, saturating (queries are checked to stay far inside).
 pub(crate) fn system_time_ms(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_millis() as i64,
-        Err(e) => -(e.duration().as_millis() as i64),
+        Ok(d) => duration_ms(&d),
+        Err(e) => -duration_ms(&e.duration()),
     }
 }
 
-fn duration_ms(d: &Duration) -> i64 {
-    d.as_millis() as i64
+/// Milliseconds, saturating at `i64::MAX` (queries are checked to stay far inside).
+pub(crate) fn duration_ms(d: &Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Strips parentheses.
@@ -279,10 +271,7 @@ impl<'a> Evaluator<'a> {
     pub fn hold(&self, n: usize) -> Result<(), Error> {
         let now = self.samples.fetch_add(n, Ordering::Relaxed) + n;
         if now > self.opts.max_samples {
-            return Err(Error::Execution(
-                "query processing would load too many samples into memory in query execution"
-                    .into(),
-            ));
+            return Err(too_many_samples());
         }
         Ok(())
     }
@@ -348,7 +337,6 @@ impl<'a> Evaluator<'a> {
                 let range = duration_ms(&ms.range);
                 let mut out = self.range_selector(&ms.vs, &ends, range)?;
                 out.retain(|s| !s.samples.is_empty());
-                self.hold(out.iter().map(|s| s.samples.len()).sum())?;
                 Ok(Val::Matrix(out))
             }
             Expr::Subquery(sq) => {
@@ -374,8 +362,8 @@ impl<'a> Evaluator<'a> {
     fn window_ends(&self, at: &Option<AtModifier>, offset: &Option<Offset>, g: Grid) -> Vec<i64> {
         let off = offset_ms(offset);
         match self.at_ms(at) {
-            Some(t) => vec![t - off; g.len],
-            None => (0..g.len).map(|i| g.t(i) - off).collect(),
+            Some(t) => vec![t.saturating_sub(off); g.len],
+            None => (0..g.len).map(|i| g.t(i).saturating_sub(off)).collect(),
         }
     }
 
@@ -444,9 +432,10 @@ impl<'a> Evaluator<'a> {
         let mut out = Vec::new();
         let mut times = Vec::new();
         let mut buf = Vec::new();
-        for s in self.select(vs, lo - lookback + 1, hi)? {
+        let from = lo.saturating_sub(lookback) + 1;
+        for s in self.select(vs, from, hi)? {
             self.check_deadline()?;
-            self.read_samples(s.as_ref(), lo - lookback + 1, hi, &mut buf)?;
+            self.read_samples(s.as_ref(), from, hi, &mut buf)?;
             if buf.is_empty() {
                 continue;
             }
@@ -475,7 +464,8 @@ impl<'a> Evaluator<'a> {
             if n == 0 {
                 continue;
             }
-            self.hold(n)?;
+            // Memory holds every slot, present or not: that is what the limit bounds.
+            self.hold(vals.len())?;
             out.push(Series {
                 labels: s.labels().clone(),
                 vals,
@@ -500,11 +490,12 @@ impl<'a> Evaluator<'a> {
             return Ok(Vec::new());
         };
         let mut out = Vec::new();
-        for s in self.select(vs, lo - range + 1, hi)? {
+        for s in self.select(vs, lo.saturating_sub(range) + 1, hi)? {
             self.check_deadline()?;
             let mut buf = Vec::new();
-            self.read_samples(s.as_ref(), lo - range + 1, hi, &mut buf)?;
+            self.read_samples(s.as_ref(), lo.saturating_sub(range) + 1, hi, &mut buf)?;
             buf.retain(|(_, v)| !is_stale_nan(*v));
+            self.hold(buf.len())?;
             out.push(SampleSeries {
                 labels: s.labels().clone(),
                 samples: buf,
@@ -531,7 +522,11 @@ impl<'a> Evaluator<'a> {
             .map(duration_ms)
             .filter(|s| *s > 0)
             .unwrap_or(self.opts.default_subquery_step_ms);
-        let start = ((lo - range).div_euclid(step) + 1) * step;
+        let start = (lo.saturating_sub(range).div_euclid(step) + 1).saturating_mul(step);
+        let steps = (hi.saturating_sub(start) / step).saturating_add(1);
+        if steps as u64 > self.opts.max_samples as u64 {
+            return Err(too_many_samples());
+        }
         let inner = Grid::new(start, hi, step);
         let to_points = |vals: &[f64]| -> Vec<(i64, f64)> {
             vals.iter()
@@ -574,8 +569,8 @@ impl<'a> Evaluator<'a> {
                 let source = match span(&ends) {
                     None => RangeSource::Evaluated(Vec::new()),
                     Some((lo, hi)) => RangeSource::Store {
-                        series: self.select(&ms.vs, lo - range + 1, hi)?,
-                        mint: lo - range + 1,
+                        series: self.select(&ms.vs, lo.saturating_sub(range) + 1, hi)?,
+                        mint: lo.saturating_sub(range) + 1,
                         maxt: hi,
                     },
                 };
@@ -715,6 +710,12 @@ fn parallel_map<T: Sync, R: Send>(
     Ok((out, annos))
 }
 
+pub(crate) fn too_many_samples() -> Error {
+    Error::Execution(
+        "query processing would load too many samples into memory in query execution".into(),
+    )
+}
+
 /// The earliest and latest of `ends`.
 fn span(ends: &[i64]) -> Option<(i64, i64)> {
     Some((*ends.iter().min()?, *ends.iter().max()?))
@@ -770,7 +771,8 @@ fn broadcast(v: Val, n: usize) -> Val {
 fn time_range(expr: &Expr, start: i64, end: i64, opts: &EngineOptions) -> (i64, i64) {
     let mut lo = i64::MAX;
     let mut hi = i64::MIN;
-    walk_ranges(expr, start, end, 0, 0, opts, &mut lo, &mut hi);
+    let query = (start, end);
+    walk_ranges(expr, query, start, end, 0, 0, opts, &mut lo, &mut hi);
     if lo > hi { (start, end) } else { (lo, hi) }
 }
 
@@ -779,6 +781,7 @@ fn time_range(expr: &Expr, start: i64, end: i64, opts: &EngineOptions) -> (i64, 
 #[allow(clippy::too_many_arguments)]
 fn walk_ranges(
     e: &Expr,
+    query: (i64, i64),
     start: i64,
     end: i64,
     before: i64,
@@ -787,10 +790,11 @@ fn walk_ranges(
     lo: &mut i64,
     hi: &mut i64,
 ) {
+    // `@ start()` / `@ end()` always mean the query's own, however deep.
     let at_of = |at: &Option<AtModifier>| match at {
         None => None,
-        Some(AtModifier::Start) => Some(start),
-        Some(AtModifier::End) => Some(end),
+        Some(AtModifier::Start) => Some(query.0),
+        Some(AtModifier::End) => Some(query.1),
         Some(AtModifier::At(t)) => Some(system_time_ms(*t)),
     };
     let mut mark =
@@ -818,20 +822,22 @@ fn walk_ranges(
             match at_of(&sq.at) {
                 Some(t) => walk_ranges(
                     &sq.expr,
+                    query,
                     t,
                     t,
-                    range + off.max(0),
-                    (-off).max(0),
+                    range.saturating_add(off.max(0)),
+                    off.saturating_neg().max(0),
                     opts,
                     lo,
                     hi,
                 ),
                 None => walk_ranges(
                     &sq.expr,
+                    query,
                     start,
                     end,
-                    before + range + off.max(0),
-                    after + (-off).max(0),
+                    before.saturating_add(range).saturating_add(off.max(0)),
+                    after.saturating_add(off.saturating_neg().max(0)),
                     opts,
                     lo,
                     hi,
@@ -839,20 +845,20 @@ fn walk_ranges(
             }
         }
         Expr::Aggregate(a) => {
-            walk_ranges(&a.expr, start, end, before, after, opts, lo, hi);
+            walk_ranges(&a.expr, query, start, end, before, after, opts, lo, hi);
             if let Some(p) = &a.param {
-                walk_ranges(p, start, end, before, after, opts, lo, hi);
+                walk_ranges(p, query, start, end, before, after, opts, lo, hi);
             }
         }
         Expr::Binary(b) => {
-            walk_ranges(&b.lhs, start, end, before, after, opts, lo, hi);
-            walk_ranges(&b.rhs, start, end, before, after, opts, lo, hi);
+            walk_ranges(&b.lhs, query, start, end, before, after, opts, lo, hi);
+            walk_ranges(&b.rhs, query, start, end, before, after, opts, lo, hi);
         }
-        Expr::Paren(p) => walk_ranges(&p.expr, start, end, before, after, opts, lo, hi),
-        Expr::Unary(u) => walk_ranges(&u.expr, start, end, before, after, opts, lo, hi),
+        Expr::Paren(p) => walk_ranges(&p.expr, query, start, end, before, after, opts, lo, hi),
+        Expr::Unary(u) => walk_ranges(&u.expr, query, start, end, before, after, opts, lo, hi),
         Expr::Call(c) => {
             for a in &c.args.args {
-                walk_ranges(a, start, end, before, after, opts, lo, hi);
+                walk_ranges(a, query, start, end, before, after, opts, lo, hi);
             }
         }
         Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
