@@ -26,30 +26,47 @@ pub(crate) fn locate_parse_error(query: &str, msg: &str) -> Option<(usize, usize
     Some(line_col(query, offset))
 }
 
-/// Byte offset of the first closing bracket without an opener, else of the innermost
-/// opener left unclosed. Brackets inside string literals and comments do not count.
-fn unbalanced_bracket(query: &str) -> Option<usize> {
+/// The bytes of `query` outside string literals and comments, with their offsets.
+fn code_bytes(query: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
     let bytes = query.as_bytes();
-    let mut open: Vec<(u8, usize)> = Vec::new();
     let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            q @ (b'"' | b'\'' | b'`') => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != q {
-                    if bytes[i] == b'\\' && q != b'`' {
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            let c = bytes[i];
+            match c {
+                b'"' | b'\'' | b'`' => {
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != c {
+                        if bytes[i] == b'\\' && c != b'`' {
+                            i += 1;
+                        }
                         i += 1;
                     }
                     i += 1;
                 }
-            }
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
+                b'#' => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                _ => {
                     i += 1;
+                    return Some((i - 1, c));
                 }
             }
-            c @ (b'(' | b'[' | b'{') => open.push((c, i)),
-            c @ (b')' | b']' | b'}') => {
+        }
+        None
+    })
+}
+
+/// Byte offset of the first closing bracket without an opener, else of the innermost
+/// opener left unclosed. Brackets inside string literals and comments do not count.
+fn unbalanced_bracket(query: &str) -> Option<usize> {
+    let mut open: Vec<(u8, usize)> = Vec::new();
+    for (i, c) in code_bytes(query) {
+        match c {
+            b'(' | b'[' | b'{' => open.push((c, i)),
+            b')' | b']' | b'}' => {
                 let want = match c {
                     b')' => b'(',
                     b']' => b'[',
@@ -62,7 +79,6 @@ fn unbalanced_bracket(query: &str) -> Option<usize> {
             }
             _ => {}
         }
-        i += 1;
     }
     open.pop().map(|(_, at)| at)
 }
@@ -104,47 +120,31 @@ mod tests {
 /// every binary operator can add a level, so their number plus the bracket depth bounds the
 /// depth of the tree the parser builds and evaluation recurses over).
 pub(crate) fn check_depth(query: &str, max: usize) -> Result<(), Error> {
-    let bytes = query.as_bytes();
     let (mut depth, mut deepest, mut operators) = (0usize, 0usize, 0usize);
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            q @ (b'"' | b'\'' | b'`') => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != q {
-                    if bytes[i] == b'\\' && q != b'`' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
+    let mut word = String::new();
+    let end_word = |word: &mut String, operators: &mut usize| {
+        if matches!(word.as_str(), "and" | "or" | "unless" | "atan2") {
+            *operators += 1;
+        }
+        word.clear();
+    };
+    for (_, c) in code_bytes(query) {
+        if c.is_ascii_alphanumeric() || c == b'_' || c == b':' {
+            word.push(c as char);
+            continue;
+        }
+        end_word(&mut word, &mut operators);
+        match c {
             b'(' | b'[' | b'{' => {
                 depth += 1;
                 deepest = deepest.max(depth);
             }
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
             b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'<' | b'>' | b'=' | b'!' => operators += 1,
-            c if c.is_ascii_alphabetic() || c == b'_' => {
-                let start = i;
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b':')
-                {
-                    i += 1;
-                }
-                if matches!(&query[start..i], "and" | "or" | "unless" | "atan2") {
-                    operators += 1;
-                }
-                continue;
-            }
             _ => {}
         }
-        i += 1;
     }
+    end_word(&mut word, &mut operators);
     if operators + deepest > max {
         return Err(Error::BadData(format!(
             "query too complex: {operators} operators and brackets nested {deepest} deep (at most {max} in all)"
