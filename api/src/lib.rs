@@ -9,6 +9,7 @@
 mod gzip;
 mod json;
 mod meta;
+mod metrics;
 mod params;
 mod query;
 
@@ -29,18 +30,22 @@ pub struct Api {
     pub store: Arc<OnceLock<Arc<dyn Queryable>>>,
     /// One permit per query allowed to run at once (`--query.max-concurrency`); others wait.
     slots: tokio::sync::Semaphore,
+    metrics: metrics::ApiMetrics,
 }
 
 impl Api {
+    /// The API over `engine`, registering its metrics (`vane_api_*`) in `reg`.
     pub fn new(
         engine: promql::Engine,
         store: Arc<OnceLock<Arc<dyn Queryable>>>,
         max_concurrency: usize,
+        reg: &model::metrics::Registry,
     ) -> Api {
         Api {
             engine,
             store,
             slots: tokio::sync::Semaphore::new(max_concurrency.max(1)),
+            metrics: metrics::ApiMetrics::new(reg),
         }
     }
 }

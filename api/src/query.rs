@@ -48,6 +48,7 @@ fn engine_for(api: &Api, p: &Params) -> Result<(Engine, CancelOnDrop), ApiError>
 /// large results never occupy the async runtime.
 async fn run(
     api: &Api,
+    endpoint: &'static str,
     limit: Option<usize>,
     f: impl FnOnce(&dyn model::storage::Queryable) -> Result<QueryResult, promql::Error>
     + Send
@@ -58,12 +59,20 @@ async fn run(
         .acquire()
         .await
         .map_err(|_| ApiError::unavailable("shutting down"))?;
-    crate::with_store(api, move |s| {
+    let started = std::time::Instant::now();
+    let out = crate::with_store(api, move |s| {
         let mut res = f(s).map_err(ApiError::from)?;
         apply_limit(&mut res, limit);
         Ok(json::encode_query_success(&res.value, &res.annotations))
     })
-    .await
+    .await;
+    let m = &api.metrics;
+    m.duration
+        .with(&[endpoint])
+        .observe(started.elapsed().as_secs_f64());
+    let result = out.as_ref().map_or_else(|e| e.error_type, |_| "success");
+    m.queries.with(&[endpoint, result]).inc();
+    out
 }
 
 /// `limit`: at most this many series in a vector or matrix result.
@@ -116,7 +125,10 @@ pub(crate) async fn instant(
             let t = p.time("time", now_ms())?;
             let limit = p.count("limit")?;
             let (engine, _cancel) = engine_for(&api, &p)?;
-            run(&api, limit, move |s| engine.exec_instant(s, &expr, t)).await
+            run(&api, "query", limit, move |s| {
+                engine.exec_instant(s, &expr, t)
+            })
+            .await
         }
         .await,
     )
@@ -151,7 +163,7 @@ pub(crate) async fn range(
             }
             let limit = p.count("limit")?;
             let (engine, _cancel) = engine_for(&api, &p)?;
-            run(&api, limit, move |s| {
+            run(&api, "query_range", limit, move |s| {
                 engine.exec_range(s, &expr, start, end, step)
             })
             .await

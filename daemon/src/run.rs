@@ -110,6 +110,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         promql::Engine::new(engine_options(&args)?),
         store_slot.clone(),
         args.query_max_concurrency,
+        &registry,
     ));
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let state = HttpState {

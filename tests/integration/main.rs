@@ -4,6 +4,7 @@ mod harness;
 mod peers;
 
 mod daemon;
+mod grafana;
 mod query;
 mod scrape;
 mod tsdb_cli;
