@@ -3,8 +3,9 @@
 //!
 //! Endpoints served so far: `/api/v1/query`, `/api/v1/query_range`, `/api/v1/labels`,
 //! `/api/v1/label/<name>/values`, `/api/v1/series`, `/api/v1/query_exemplars`,
-//! `/api/v1/format_query` and `/api/v1/status/buildinfo` (GET, and POST with a form body
-//! where Prometheus accepts it). The daemon mounts [`router`] next to its own endpoints.
+//! `/api/v1/format_query`, `/api/v1/status/{buildinfo,config,flags,runtimeinfo,tsdb,
+//! walreplay}`, `/api/v1/rules` and `/api/v1/alerts` (GET, and POST with a form body where
+//! Prometheus accepts it). The daemon mounts [`router`] next to its own endpoints.
 
 mod gzip;
 mod json;
@@ -12,6 +13,7 @@ mod meta;
 mod metrics;
 mod params;
 mod query;
+mod status;
 
 use std::sync::{Arc, OnceLock};
 
@@ -21,6 +23,7 @@ use model::storage::Queryable;
 
 pub use json::encode_query_success;
 pub use params::{parse_duration_param, parse_time_param};
+pub use status::StatusSource;
 
 /// What the API handlers share.
 pub struct Api {
@@ -31,6 +34,8 @@ pub struct Api {
     /// One permit per query allowed to run at once (`--query.max-concurrency`); others wait.
     slots: tokio::sync::Semaphore,
     metrics: metrics::ApiMetrics,
+    /// The daemon's answers for the status pages.
+    status: Arc<dyn StatusSource>,
 }
 
 impl Api {
@@ -40,12 +45,14 @@ impl Api {
         store: Arc<OnceLock<Arc<dyn Queryable>>>,
         max_concurrency: usize,
         reg: &model::metrics::Registry,
+        status: Arc<dyn StatusSource>,
     ) -> Api {
         Api {
             engine,
             store,
             slots: tokio::sync::Semaphore::new(max_concurrency.max(1)),
             metrics: metrics::ApiMetrics::new(reg),
+            status,
         }
     }
 }
@@ -92,6 +99,13 @@ pub fn router(api: Arc<Api>) -> Router {
             get(meta::format_query).post(meta::format_query),
         )
         .route("/api/v1/status/buildinfo", get(meta::buildinfo))
+        .route("/api/v1/status/config", get(status::config))
+        .route("/api/v1/status/flags", get(status::flags))
+        .route("/api/v1/status/runtimeinfo", get(status::runtime_info))
+        .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route("/api/v1/status/walreplay", get(status::wal_replay))
+        .route("/api/v1/rules", get(status::rules))
+        .route("/api/v1/alerts", get(status::alerts))
         .layer(axum::middleware::from_fn(gzip::compress))
         .with_state(api)
 }

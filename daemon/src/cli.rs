@@ -122,6 +122,37 @@ pub struct RunArgs {
     pub log_format: String,
 }
 
+impl RunArgs {
+    /// Every flag of `vane run` with its value, as `/api/v1/status/flags` shows them.
+    pub fn flag_values(&self) -> Vec<(String, String)> {
+        let mut v = vec![
+            (
+                "config.file",
+                self.config_file
+                    .as_ref()
+                    .map_or(String::new(), |p| p.display().to_string()),
+            ),
+            ("storage.tsdb.path", self.storage_path.display().to_string()),
+            ("web.listen-address", self.listen_address.clone()),
+            ("web.enable-lifecycle", self.enable_lifecycle.to_string()),
+            ("storage.tsdb.retention.time", self.retention_time.clone()),
+            ("storage.tsdb.retention.size", self.retention_size.clone()),
+            ("storage.tsdb.wal-fsync", self.wal_fsync.clone()),
+            ("query.timeout", self.query_timeout.clone()),
+            ("query.max-samples", self.query_max_samples.to_string()),
+            (
+                "query.max-concurrency",
+                self.query_max_concurrency.to_string(),
+            ),
+            ("query.lookback-delta", self.query_lookback_delta.clone()),
+            ("log.level", self.log_level.clone()),
+            ("log.format", self.log_format.clone()),
+        ];
+        v.sort();
+        v.into_iter().map(|(k, val)| (k.to_string(), val)).collect()
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum TsdbCommand {
     /// Backfill blocks from OpenMetrics text with timestamps (the input of

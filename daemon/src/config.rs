@@ -49,6 +49,8 @@ pub struct Global {
 pub struct Config {
     pub global: Global,
     pub scrape_configs: Vec<ScrapeConfig>,
+    /// The YAML it was read from (served by `/api/v1/status/config`).
+    pub text: String,
 }
 
 impl Config {
@@ -138,6 +140,7 @@ impl Config {
         Ok(Config {
             global,
             scrape_configs,
+            text: text.to_string(),
         })
     }
 }

@@ -6,6 +6,7 @@
 //! * [`run`]: start-up and the ordered shutdown of components;
 //! * [`http`]: `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload`, `/-/quit`, `/api/v1/targets`;
 //! * [`targets`]: the JSON of `/api/v1/targets`;
+//! * [`status`]: what the API's status pages report (flags, configuration, store statistics);
 //! * [`logging`]: log lines as logfmt or JSON;
 //! * [`telemetry`]: process metrics;
 //! * [`tsdb_cmd`]: `vane tsdb import`, `vane tsdb dump` and `vane tsdb analyze`.
@@ -15,6 +16,7 @@ pub mod config;
 pub mod http;
 pub mod logging;
 pub mod run;
+pub mod status;
 pub mod targets;
 pub mod telemetry;
 pub mod tsdb_cmd;

@@ -28,6 +28,7 @@ use tsdb::{Db, DbOptions};
 use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::http::{self, HttpState, ReloadRequest};
+use crate::status::DaemonStatus;
 use crate::telemetry;
 
 /// How often compaction and retention run.
@@ -106,11 +107,13 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     let quit = CancellationToken::new();
     let scrape_slot = Arc::new(OnceLock::new());
     let store_slot: Arc<OnceLock<Arc<dyn Queryable>>> = Arc::new(OnceLock::new());
+    let status = Arc::new(DaemonStatus::new(&args, &config.text));
     let api = Arc::new(api::Api::new(
         promql::Engine::new(engine_options(&args)?),
         store_slot.clone(),
         args.query_max_concurrency,
         &registry,
+        status.clone(),
     ));
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let state = HttpState {
@@ -139,6 +142,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     reloads.record(true);
     let _ = scrape_slot.set(scrape.clone());
     let _ = store_slot.set(db.clone());
+    status.set_db(db.clone());
     ready.store(true, Ordering::Release);
 
     let maint_stop = CancellationToken::new();
@@ -148,7 +152,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         tokio::select! {
             s = signals.recv() => match s {
                 "SIGHUP" => {
-                    if let Err(e) = reload(&args, &scrape, &reloads) {
+                    if let Err(e) = reload(&args, &scrape, &reloads, &status) {
                         tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
                     }
                 }
@@ -158,7 +162,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
                 }
             },
             Some(answer) = reload_rx.recv() => {
-                let r = reload(&args, &scrape, &reloads);
+                let r = reload(&args, &scrape, &reloads, &status);
                 if let Err(e) = &r {
                     tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
                 }
@@ -241,7 +245,12 @@ impl ReloadMetrics {
 }
 
 /// Loads the configuration again and applies it; on any error the running one stays.
-fn reload(args: &RunArgs, scrape: &ScrapeManager, m: &ReloadMetrics) -> Result<(), String> {
+fn reload(
+    args: &RunArgs,
+    scrape: &ScrapeManager,
+    m: &ReloadMetrics,
+    status: &DaemonStatus,
+) -> Result<(), String> {
     let config =
         load_config(args.config_file.as_ref(), &args.listen_address).map_err(|e| format!("{e:#}"));
     let r = config.and_then(|c| {
@@ -250,10 +259,11 @@ fn reload(args: &RunArgs, scrape: &ScrapeManager, m: &ReloadMetrics) -> Result<(
             scrape_jobs = c.scrape_configs.len(),
             "configuration reloaded"
         );
-        Ok(())
+        Ok(c.text)
     });
     m.record(r.is_ok());
-    r
+    status.record_reload(r.as_deref().ok());
+    r.map(|_| ())
 }
 
 fn load_config(file: Option<&PathBuf>, listen: &str) -> Result<Config> {

@@ -215,3 +215,56 @@ fn retention_size_follows_prometheus_units() {
     }
     let _v = Vane::start(&["--storage.tsdb.retention.size=1GB512MB"]);
 }
+
+#[test]
+fn status_pages_report_flags_config_runtime_and_the_store() {
+    let v = Vane::start(&[
+        "--storage.tsdb.retention.time=30d",
+        "--query.max-samples=1234",
+    ]);
+    let json = |path: &str| -> serde_json::Value {
+        let r = v.get(path);
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(j["status"], "success", "{path}");
+        j["data"].clone()
+    };
+    let flags = json("/api/v1/status/flags");
+    assert_eq!(flags["storage.tsdb.retention.time"], "30d");
+    assert_eq!(flags["query.max-samples"], "1234");
+    assert_eq!(flags["web.listen-address"], v.addr.as_str());
+    let cfg = json("/api/v1/status/config");
+    assert!(
+        cfg["yaml"].as_str().unwrap().contains("scrape_configs"),
+        "{cfg}"
+    );
+    let rt = json("/api/v1/status/runtimeinfo");
+    assert_eq!(rt["storageRetention"], "30d");
+    assert_eq!(rt["reloadConfigSuccess"], true);
+    assert!(rt["startTime"].as_str().unwrap().ends_with('Z'), "{rt}");
+    // The embedded default scrapes Vane itself: wait for the head to hold series.
+    crate::peers::wait_for(30, "the first self-scrape", || {
+        json("/api/v1/status/tsdb")["headStats"]["numSeries"]
+            .as_u64()
+            .is_some_and(|n| n > 0)
+    });
+    let tsdb = json("/api/v1/status/tsdb?limit=3");
+    for key in [
+        "seriesCountByMetricName",
+        "labelValueCountByLabelName",
+        "memoryInBytesByLabelName",
+        "seriesCountByLabelValuePair",
+    ] {
+        let list = tsdb[key].as_array().unwrap();
+        assert!(!list.is_empty() && list.len() <= 3, "{key}: {tsdb}");
+        assert!(
+            list[0]["name"].is_string() && list[0]["value"].is_u64(),
+            "{key}"
+        );
+    }
+    assert!(tsdb["headStats"]["maxTime"].as_i64() >= tsdb["headStats"]["minTime"].as_i64());
+    let wal = json("/api/v1/status/walreplay");
+    assert_eq!(wal["current"], wal["max"]);
+    assert_eq!(json("/api/v1/rules")["groups"], serde_json::json!([]));
+    assert_eq!(json("/api/v1/alerts")["alerts"], serde_json::json!([]));
+}

@@ -18,6 +18,10 @@ pub struct Cardinality {
     pub labels_by_series: Vec<(String, u64)>,
     /// `name=value` pairs that occur in the most series.
     pub pairs_by_series: Vec<(String, u64)>,
+    /// Label names whose distinct values take the most bytes.
+    pub labels_by_value_bytes: Vec<(String, u64)>,
+    /// Distinct `name=value` pairs.
+    pub pairs: u64,
 }
 
 fn top(mut v: Vec<(String, u64)>, limit: usize) -> Vec<(String, u64)> {
@@ -32,8 +36,10 @@ fn summarize(series: u64, names: Vec<(String, Vec<(String, u64)>)>, limit: usize
     let mut by_values = Vec::new();
     let mut by_series = Vec::new();
     let mut pairs = Vec::new();
+    let mut by_bytes = Vec::new();
     for (name, values) in names {
         by_values.push((name.clone(), values.len() as u64));
+        by_bytes.push((name.clone(), values.iter().map(|v| v.0.len() as u64).sum()));
         by_series.push((name.clone(), values.iter().map(|v| v.1).sum()));
         for (v, n) in values {
             if name == model::METRIC_NAME {
@@ -42,8 +48,11 @@ fn summarize(series: u64, names: Vec<(String, Vec<(String, u64)>)>, limit: usize
             pairs.push((format!("{name}={v}"), n));
         }
     }
+    let pair_count = pairs.len() as u64;
     Cardinality {
         series,
+        pairs: pair_count,
+        labels_by_value_bytes: top(by_bytes, limit),
         metrics_by_series: top(metrics, limit),
         labels_by_values: top(by_values, limit),
         labels_by_series: top(by_series, limit),

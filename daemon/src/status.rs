@@ -1,0 +1,136 @@
+//! What the status pages of the API report: flags, the configuration, runtime facts and the
+//! store's statistics.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
+
+use serde_json::{Value, json};
+use tsdb::Db;
+
+use crate::targets::rfc3339;
+
+/// The daemon's side of [`api::StatusSource`].
+pub struct DaemonStatus {
+    flags: Vec<(String, String)>,
+    retention: String,
+    start: SystemTime,
+    /// The configuration text in effect, whether the last reload worked, and when the
+    /// configuration last changed.
+    config: Mutex<(String, bool, SystemTime)>,
+    db: OnceLock<Arc<Db>>,
+}
+
+impl DaemonStatus {
+    pub fn new(args: &crate::cli::RunArgs, config_text: &str) -> DaemonStatus {
+        let time = (args.retention_time != "0").then(|| args.retention_time.clone());
+        let size = (args.retention_size != "0").then(|| args.retention_size.clone());
+        let retention = match (time, size) {
+            (Some(t), Some(s)) => format!("{t} or {s}"),
+            (Some(t), None) => t,
+            (None, Some(s)) => s,
+            (None, None) => "unlimited".to_string(),
+        };
+        DaemonStatus {
+            flags: args.flag_values(),
+            retention,
+            start: SystemTime::now(),
+            config: Mutex::new((config_text.to_string(), true, SystemTime::now())),
+            db: OnceLock::new(),
+        }
+    }
+
+    pub fn set_db(&self, db: Arc<Db>) {
+        let _ = self.db.set(db);
+    }
+
+    /// A reload happened: `Some(text)` if it was applied, `None` if it failed.
+    pub fn record_reload(&self, applied: Option<&str>) {
+        let mut c = self.config.lock().unwrap_or_else(|e| e.into_inner());
+        match applied {
+            Some(text) => *c = (text.to_string(), true, SystemTime::now()),
+            None => c.1 = false,
+        }
+    }
+}
+
+fn stats(list: &[(String, u64)]) -> Value {
+    Value::Array(
+        list.iter()
+            .map(|(name, value)| json!({ "name": name, "value": value }))
+            .collect(),
+    )
+}
+
+impl api::StatusSource for DaemonStatus {
+    fn flags(&self) -> Vec<(String, String)> {
+        self.flags.clone()
+    }
+
+    fn config_yaml(&self) -> String {
+        self.config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .clone()
+    }
+
+    fn runtime_info(&self) -> Value {
+        let (_, ok, changed) = self
+            .config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        json!({
+            "startTime": rfc3339(Some(self.start)),
+            "CWD": std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(),
+            "hostname": std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_default(),
+            "serverTime": rfc3339(Some(SystemTime::now())),
+            "reloadConfigSuccess": ok,
+            "lastConfigTime": rfc3339(Some(changed)),
+            "storageRetention": self.retention,
+        })
+    }
+
+    fn tsdb(&self, limit: usize) -> Option<Value> {
+        let db = self.db.get()?;
+        let head = db.head();
+        let c = tsdb::analyze::head_cardinality(head, limit);
+        let (min, max) = if head.is_empty() {
+            (i64::MAX, i64::MIN)
+        } else {
+            (head.min_time(), head.max_time())
+        };
+        Some(json!({
+            "headStats": {
+                "numSeries": c.series,
+                "numLabelPairs": c.pairs,
+                "minTime": min,
+                "maxTime": max,
+            },
+            "seriesCountByMetricName": stats(&c.metrics_by_series),
+            "labelValueCountByLabelName": stats(&c.labels_by_values),
+            "memoryInBytesByLabelName": stats(&c.labels_by_value_bytes),
+            "seriesCountByLabelValuePair": stats(&c.pairs_by_series),
+        }))
+    }
+
+    fn wal_replay(&self) -> Value {
+        // Replay is over once the store is open: current is the last segment.
+        let segments: Vec<u64> = self
+            .db
+            .get()
+            .and_then(|db| std::fs::read_dir(db.dir().join("wal")).ok())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (min, max) = (
+            segments.iter().min().copied().unwrap_or(0),
+            segments.iter().max().copied().unwrap_or(0),
+        );
+        json!({ "min": min, "max": max, "current": max })
+    }
+}
