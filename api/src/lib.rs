@@ -4,7 +4,7 @@
 //! Endpoints served so far: `/api/v1/query`, `/api/v1/query_range`, `/api/v1/labels`,
 //! `/api/v1/label/<name>/values`, `/api/v1/series`, `/api/v1/query_exemplars`,
 //! `/api/v1/format_query`, `/api/v1/status/{buildinfo,config,flags,runtimeinfo,tsdb,
-//! walreplay}`, `/api/v1/rules` and `/api/v1/alerts` (GET, and POST with a form body where
+//! walreplay}`, `/api/v1/metadata`, `/api/v1/rules` and `/api/v1/alerts` (GET, and POST with a form body where
 //! Prometheus accepts it). The daemon mounts [`router`] next to its own endpoints.
 
 mod gzip;
@@ -104,6 +104,7 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/api/v1/status/runtimeinfo", get(status::runtime_info))
         .route("/api/v1/status/tsdb", get(status::tsdb))
         .route("/api/v1/status/walreplay", get(status::wal_replay))
+        .route("/api/v1/metadata", get(status::metadata))
         .route("/api/v1/rules", get(status::rules))
         .route("/api/v1/alerts", get(status::alerts))
         .layer(axum::middleware::from_fn(gzip::compress))

@@ -1,4 +1,5 @@
-//! Status pages: `/api/v1/status/{config,flags,runtimeinfo,tsdb,walreplay}`, and
+//! Status pages: `/api/v1/status/{config,flags,runtimeinfo,tsdb,walreplay}`,
+//! `/api/v1/metadata`, and
 //! `/api/v1/rules` and `/api/v1/alerts` (empty: Vane evaluates no rules yet).
 
 use std::sync::Arc;
@@ -27,6 +28,9 @@ pub trait StatusSource: Send + Sync {
     fn tsdb(&self, limit: usize) -> Option<Value>;
     /// WAL replay progress: `{"min": …, "max": …, "current": …}` (segment numbers).
     fn wal_replay(&self) -> Value;
+    /// Metric metadata from the targets' last scrapes: `(metric, type, help, unit)`, one
+    /// entry per target that reports it.
+    fn metadata(&self) -> Vec<(String, String, String, String)>;
 }
 
 fn ok(v: &Value) -> Response {
@@ -73,6 +77,41 @@ pub(crate) async fn tsdb(
 
 pub(crate) async fn wal_replay(State(api): State<Arc<Api>>) -> Response {
     ok(&api.status.wal_replay())
+}
+
+/// `/api/v1/metadata`: `{metric: [{type, help, unit}, …]}` from the targets' scrapes, each
+/// distinct entry once; `metric`, `limit` and `limit_per_metric` as in Prometheus.
+pub(crate) async fn metadata(
+    State(api): State<Arc<Api>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let p = match Params::from_request(q, &headers, &[]) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let (limit, per_metric) = match (p.count("limit"), p.count("limit_per_metric")) {
+        (Ok(a), Ok(b)) => (a.unwrap_or(0), b.unwrap_or(0)),
+        (Err(e), _) | (_, Err(e)) => return e.into_response(),
+    };
+    let only = p.get("metric").map(str::to_string);
+    let mut map: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
+    for (metric, kind, help, unit) in api.status.metadata() {
+        if only.as_ref().is_some_and(|m| *m != metric) {
+            continue;
+        }
+        let entry = serde_json::json!({ "type": kind, "help": help, "unit": unit });
+        let list = map.entry(metric).or_default();
+        if !list.contains(&entry) && (per_metric == 0 || list.len() < per_metric) {
+            list.push(entry);
+        }
+    }
+    let obj: serde_json::Map<String, Value> = map
+        .into_iter()
+        .take(if limit == 0 { usize::MAX } else { limit })
+        .map(|(k, v)| (k, Value::Array(v)))
+        .collect();
+    ok(&Value::Object(obj))
 }
 
 pub(crate) async fn rules() -> Response {

@@ -143,6 +143,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     let _ = scrape_slot.set(scrape.clone());
     let _ = store_slot.set(db.clone());
     status.set_db(db.clone());
+    status.set_scrape(scrape.clone());
     ready.store(true, Ordering::Release);
 
     let maint_stop = CancellationToken::new();

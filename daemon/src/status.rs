@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
+use scraper::scrape::ScrapeManager;
 use serde_json::{Value, json};
 use tsdb::Db;
 
@@ -18,6 +19,7 @@ pub struct DaemonStatus {
     /// configuration last changed.
     config: Mutex<(String, bool, SystemTime)>,
     db: OnceLock<Arc<Db>>,
+    scrape: OnceLock<Arc<ScrapeManager>>,
 }
 
 impl DaemonStatus {
@@ -36,11 +38,16 @@ impl DaemonStatus {
             start: SystemTime::now(),
             config: Mutex::new((config_text.to_string(), true, SystemTime::now())),
             db: OnceLock::new(),
+            scrape: OnceLock::new(),
         }
     }
 
     pub fn set_db(&self, db: Arc<Db>) {
         let _ = self.db.set(db);
+    }
+
+    pub fn set_scrape(&self, s: Arc<ScrapeManager>) {
+        let _ = self.scrape.set(s);
     }
 
     /// A reload happened: `Some(text)` if it was applied, `None` if it failed.
@@ -114,6 +121,25 @@ impl api::StatusSource for DaemonStatus {
             "memoryInBytesByLabelName": stats(&c.labels_by_value_bytes),
             "seriesCountByLabelValuePair": stats(&c.pairs_by_series),
         }))
+    }
+
+    fn metadata(&self) -> Vec<(String, String, String, String)> {
+        let Some(s) = self.scrape.get() else {
+            return Vec::new();
+        };
+        let (active, _) = s.targets();
+        active
+            .iter()
+            .flat_map(|t| t.metadata.iter())
+            .map(|m| {
+                (
+                    m.metric.clone(),
+                    m.kind.clone(),
+                    m.help.clone(),
+                    m.unit.clone(),
+                )
+            })
+            .collect()
     }
 
     fn wal_replay(&self) -> Value {

@@ -704,6 +704,22 @@ fn same_series_as_prometheus_scraping_the_same_targets() {
     });
     // Both scrape for a few intervals.
     std::thread::sleep(Duration::from_secs(3));
+    // The metric metadata both took from the same targets.
+    let metadata = |addr: &str| -> Value {
+        let r = http(addr, "GET", "/api/v1/metadata").unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+        let j: Value = serde_json::from_str(&r.body).unwrap();
+        j["data"].clone()
+    };
+    let (ours, theirs) = (metadata(&v.addr), metadata(&prom.addr));
+    for metric in ["node_cpu_seconds_total", "node_load1", "jobs_total", "rpc"] {
+        assert!(ours[metric].is_array(), "{metric}: {ours}");
+        assert_eq!(ours[metric], theirs[metric], "{metric}");
+    }
+    assert_eq!(
+        ours.as_object().unwrap().keys().collect::<BTreeSet<_>>(),
+        theirs.as_object().unwrap().keys().collect::<BTreeSet<_>>()
+    );
     assert_eq!(v.signal_and_wait("TERM").code(), Some(0));
     let q = "/api/v1/series?match[]=%7Bjob%3D~%22.%2B%22%7D";
     let r = http(&prom.addr, "GET", q).unwrap();

@@ -3,6 +3,7 @@
 //! target has sent before: the cache is keyed on the series text as the target wrote it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use model::storage::{Appender, Error as StorageError, SeriesRef};
 use model::{Labels, LabelsBuilder};
@@ -62,6 +63,53 @@ struct Entry {
 
 const _: () = assert!(std::mem::size_of::<(u128, Entry)>() <= 64);
 
+/// What a target says of one metric family.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricMetadata {
+    pub metric: String,
+    /// `counter`, `gauge`, `histogram`, `summary`, ... (`unknown` when not given).
+    pub kind: String,
+    pub help: String,
+    pub unit: String,
+}
+
+/// Folds one metadata line into the running hash of a scrape's metadata.
+fn hash_meta(h: u64, tag: u8, name: &str, text: &str) -> u64 {
+    let line = xxhash_rust::xxh3::xxh3_64_with_seed(text.as_bytes(), u64::from(tag));
+    (h.rotate_left(7) ^ xxhash_rust::xxh3::xxh3_64(name.as_bytes())).wrapping_add(line)
+}
+
+/// The metadata lines of `body`, merged per metric family, in the order they appear.
+fn collect_metadata(body: &str, format: Format) -> Vec<MetricMetadata> {
+    let mut out: Vec<MetricMetadata> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut parser = Parser::new(body, format);
+    while let Some(Ok(entry)) = parser.next_raw() {
+        let name = match &entry {
+            RawEntry::Help { name, .. }
+            | RawEntry::Type { name, .. }
+            | RawEntry::Unit { name, .. } => *name,
+            RawEntry::Sample(_) => continue,
+        };
+        let i = *index.entry(name.to_string()).or_insert_with(|| {
+            out.push(MetricMetadata {
+                metric: name.to_string(),
+                kind: "unknown".into(),
+                ..MetricMetadata::default()
+            });
+            out.len() - 1
+        });
+        let m = &mut out[i];
+        match entry {
+            RawEntry::Help { text, .. } => m.help = text.into_owned(),
+            RawEntry::Type { kind, .. } => m.kind = kind.as_str().to_string(),
+            RawEntry::Unit { unit, .. } => m.unit = unit.to_string(),
+            RawEntry::Sample(_) => {}
+        }
+    }
+    out
+}
+
 /// `Entry::r` before the store has given a reference.
 const NO_REF: u64 = u64::MAX;
 
@@ -77,6 +125,10 @@ impl Entry {
 /// practical concern).
 #[derive(Default)]
 pub struct Cache {
+    /// The metadata (`# HELP`, `# TYPE`, `# UNIT`) of the last scrape, and a hash of its
+    /// lines: it is rebuilt only when the hash changes.
+    pub metadata: Arc<Vec<MetricMetadata>>,
+    metadata_hash: u64,
     series: Map<u128, Entry>,
     /// Series dropped by metric relabeling, so they are not relabeled again.
     dropped: Map<u128, u32>,
@@ -311,10 +363,22 @@ pub fn append_body(
         let n = cache.iter;
         let generation = cache.generation;
         let mut over_limit = false;
+        let mut meta_hash = 0u64;
         while let Some(entry) = parser.next_raw() {
             let s = match entry {
                 Ok(RawEntry::Sample(s)) => s,
-                Ok(_) => continue,
+                Ok(RawEntry::Help { name, text }) => {
+                    meta_hash = hash_meta(meta_hash, 1, name, &text);
+                    continue;
+                }
+                Ok(RawEntry::Type { name, kind }) => {
+                    meta_hash = hash_meta(meta_hash, 2, name, kind.as_str());
+                    continue;
+                }
+                Ok(RawEntry::Unit { name, unit }) => {
+                    meta_hash = hash_meta(meta_hash, 3, name, unit);
+                    continue;
+                }
                 Err(e) => return Err(fail(FailReason::Parse, format!("parse error: {e}"))),
             };
             stats.scraped += 1;
@@ -412,6 +476,11 @@ pub fn append_body(
             false
         });
         cache.dropped.retain(|_, seen| *seen == n);
+        if meta_hash != cache.metadata_hash {
+            // The metadata changed (or this is the first scrape): a second, rare pass.
+            cache.metadata = Arc::new(collect_metadata(body, format));
+            cache.metadata_hash = meta_hash;
+        }
         Ok(())
     })();
     (stats, r)

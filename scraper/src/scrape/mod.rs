@@ -24,7 +24,8 @@ use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
 pub use append::{
-    AppendStats, Cache, SampleRules, append_body, mark_all_stale, merge_target_labels,
+    AppendStats, Cache, MetricMetadata, SampleRules, append_body, mark_all_stale,
+    merge_target_labels,
 };
 pub use fetch::ACCEPT_HEADER;
 
@@ -120,6 +121,8 @@ pub struct ActiveTarget {
     pub last_error: String,
     pub last_scrape: Option<SystemTime>,
     pub last_duration: std::time::Duration,
+    /// `# HELP`/`# TYPE`/`# UNIT` of the last successful scrape.
+    pub metadata: Arc<Vec<MetricMetadata>>,
 }
 
 /// A target relabeling dropped.

@@ -195,6 +195,7 @@ impl Pool {
                 last_error: s.last_error,
                 last_scrape: s.last_scrape,
                 last_duration: s.last_duration,
+                metadata: s.metadata,
             });
         }
         dropped.extend(st.dropped.iter().map(|d| DroppedTarget {

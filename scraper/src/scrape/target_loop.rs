@@ -47,6 +47,8 @@ pub(super) struct Status {
     pub last_error: String,
     pub last_scrape: Option<SystemTime>,
     pub last_duration: Duration,
+    /// The metadata of the last successful scrape.
+    pub metadata: Arc<Vec<super::append::MetricMetadata>>,
 }
 
 /// A running loop.
@@ -72,6 +74,7 @@ impl LoopHandle {
             last_error: String::new(),
             last_scrape: None,
             last_duration: Duration::ZERO,
+            metadata: Arc::default(),
         }));
         let stop = parent.child_token();
         let stale_on_stop = Arc::new(AtomicBool::new(true));
@@ -308,6 +311,7 @@ impl ScrapeLoop {
         };
         self.cache = done.cache;
         self.buf = done.buf;
+        let metadata = self.cache.metadata.clone();
         self.report_refs = done.refs;
         self.metrics
             .append_seconds
@@ -329,6 +333,7 @@ impl ScrapeLoop {
                 }
                 st.health = Health::Up;
                 st.last_error.clear();
+                st.metadata = metadata;
             }
             Err(e) => {
                 self.metrics.failures.with(&[e.reason.as_str()]).inc();

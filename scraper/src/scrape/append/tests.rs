@@ -250,3 +250,39 @@ fn cached_series_skip_relabeling_but_keep_their_labels() {
     assert_eq!(app.committed[2].0.get("extra"), "yes");
     assert_eq!(cache.len(), 1);
 }
+
+#[test]
+fn metadata_is_kept_per_family_and_rebuilt_only_when_it_changes() {
+    let mut app = Recorder::default();
+    let mut cache = Cache::default();
+    let r = rules();
+    let body =
+        "# HELP a_total Requests.\n# TYPE a_total counter\na_total 1\n# TYPE b gauge\nb 2\nc 3\n";
+    scrape(&mut app, &mut cache, body, 1000, &r).unwrap();
+    let first = cache.metadata.clone();
+    assert_eq!(
+        *first,
+        vec![
+            MetricMetadata {
+                metric: "a_total".into(),
+                kind: "counter".into(),
+                help: "Requests.".into(),
+                unit: String::new(),
+            },
+            MetricMetadata {
+                metric: "b".into(),
+                kind: "gauge".into(),
+                help: String::new(),
+                unit: String::new(),
+            },
+        ]
+    );
+    // Same metadata, other values: nothing rebuilt.
+    let body2 = body.replace("a_total 1", "a_total 5");
+    scrape(&mut app, &mut cache, &body2, 2000, &r).unwrap();
+    assert!(Arc::ptr_eq(&first, &cache.metadata));
+    // Changed help text: rebuilt.
+    let body3 = body.replace("Requests.", "All requests.");
+    scrape(&mut app, &mut cache, &body3, 3000, &r).unwrap();
+    assert_eq!(cache.metadata[0].help, "All requests.");
+}
