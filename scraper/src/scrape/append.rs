@@ -73,10 +73,15 @@ pub struct MetricMetadata {
     pub unit: String,
 }
 
-/// Folds one metadata line into the running hash of a scrape's metadata.
-fn hash_meta(h: u64, tag: u8, name: &str, text: &str) -> u64 {
-    let line = xxhash_rust::xxh3::xxh3_64_with_seed(text.as_bytes(), u64::from(tag));
-    (h.rotate_left(7) ^ xxhash_rust::xxh3::xxh3_64(name.as_bytes())).wrapping_add(line)
+/// How often a target's metadata is read again even if its shape did not change.
+const METADATA_REFRESH_MS: i64 = 600_000;
+
+/// Folds one metadata line into a scrape's metadata shape (kind and lengths only: no
+/// hashing of the text, so it costs the parse loop next to nothing).
+#[inline]
+fn shape(acc: u64, tag: u64, name: &str, text_len: usize) -> u64 {
+    acc.wrapping_mul(0x100_0000_01b3)
+        .wrapping_add(tag << 40 | (name.len() as u64) << 20 | text_len as u64)
 }
 
 /// The metadata lines of `body`, merged per metric family, in the order they appear.
@@ -125,10 +130,13 @@ impl Entry {
 /// practical concern).
 #[derive(Default)]
 pub struct Cache {
-    /// The metadata (`# HELP`, `# TYPE`, `# UNIT`) of the last scrape, and a hash of its
-    /// lines: it is rebuilt only when the hash changes.
+    /// The metadata (`# HELP`, `# TYPE`, `# UNIT`) of a recent scrape. It is read again (a
+    /// second pass over that body) when the shape of the metadata lines changes, which each
+    /// scrape tells from their lengths at the cost of an addition per line, and at least
+    /// every ten minutes.
     pub metadata: Arc<Vec<MetricMetadata>>,
-    metadata_hash: u64,
+    metadata_shape: u64,
+    metadata_at: Option<i64>,
     series: Map<u128, Entry>,
     /// Series dropped by metric relabeling, so they are not relabeled again.
     dropped: Map<u128, u32>,
@@ -363,20 +371,20 @@ pub fn append_body(
         let n = cache.iter;
         let generation = cache.generation;
         let mut over_limit = false;
-        let mut meta_hash = 0u64;
+        let mut meta_shape = 0u64;
         while let Some(entry) = parser.next_raw() {
             let s = match entry {
                 Ok(RawEntry::Sample(s)) => s,
                 Ok(RawEntry::Help { name, text }) => {
-                    meta_hash = hash_meta(meta_hash, 1, name, &text);
+                    meta_shape = shape(meta_shape, 1, name, text.len());
                     continue;
                 }
                 Ok(RawEntry::Type { name, kind }) => {
-                    meta_hash = hash_meta(meta_hash, 2, name, kind.as_str());
+                    meta_shape = shape(meta_shape, 2, name, kind as usize);
                     continue;
                 }
                 Ok(RawEntry::Unit { name, unit }) => {
-                    meta_hash = hash_meta(meta_hash, 3, name, unit);
+                    meta_shape = shape(meta_shape, 3, name, unit.len());
                     continue;
                 }
                 Err(e) => return Err(fail(FailReason::Parse, format!("parse error: {e}"))),
@@ -476,10 +484,17 @@ pub fn append_body(
             false
         });
         cache.dropped.retain(|_, seen| *seen == n);
-        if meta_hash != cache.metadata_hash {
-            // The metadata changed (or this is the first scrape): a second, rare pass.
-            cache.metadata = Arc::new(collect_metadata(body, format));
-            cache.metadata_hash = meta_hash;
+        if meta_shape != cache.metadata_shape
+            || cache
+                .metadata_at
+                .is_none_or(|at| ts.saturating_sub(at) >= METADATA_REFRESH_MS)
+        {
+            let fresh = collect_metadata(body, format);
+            if fresh != *cache.metadata {
+                cache.metadata = Arc::new(fresh);
+            }
+            cache.metadata_shape = meta_shape;
+            cache.metadata_at = Some(ts);
         }
         Ok(())
     })();

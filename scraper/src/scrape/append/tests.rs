@@ -252,7 +252,7 @@ fn cached_series_skip_relabeling_but_keep_their_labels() {
 }
 
 #[test]
-fn metadata_is_kept_per_family_and_rebuilt_only_when_it_changes() {
+fn metadata_is_kept_per_family_and_read_again_when_it_changes() {
     let mut app = Recorder::default();
     let mut cache = Cache::default();
     let r = rules();
@@ -277,12 +277,18 @@ fn metadata_is_kept_per_family_and_rebuilt_only_when_it_changes() {
             },
         ]
     );
-    // Same metadata, other values: nothing rebuilt.
+    // Other values, same metadata: nothing read again.
     let body2 = body.replace("a_total 1", "a_total 5");
-    scrape(&mut app, &mut cache, &body2, 2000, &r).unwrap();
+    scrape(&mut app, &mut cache, &body2, 16_000, &r).unwrap();
     assert!(Arc::ptr_eq(&first, &cache.metadata));
-    // Changed help text: rebuilt.
+    // Changed help text: read again at once.
     let body3 = body.replace("Requests.", "All requests.");
-    scrape(&mut app, &mut cache, &body3, 3000, &r).unwrap();
+    scrape(&mut app, &mut cache, &body3, 31_000, &r).unwrap();
     assert_eq!(cache.metadata[0].help, "All requests.");
+    // A same-length edit is caught by the ten-minute refresh.
+    let body4 = body3.replace("All requests.", "All requests!");
+    scrape(&mut app, &mut cache, &body4, 46_000, &r).unwrap();
+    assert_eq!(cache.metadata[0].help, "All requests.");
+    scrape(&mut app, &mut cache, &body4, 31_000 + 600_000, &r).unwrap();
+    assert_eq!(cache.metadata[0].help, "All requests!");
 }
