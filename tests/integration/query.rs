@@ -16,7 +16,7 @@ use crate::harness::{Vane, http, post_form, vane};
 use crate::peers::Peer;
 
 /// First sample time (s): 7 s past a multiple of 15 s.
-const T0: i64 = 1_699_999_987;
+pub const T0: i64 = 1_699_999_987;
 /// Two hours of samples every 15 s.
 const POINTS: i64 = 480;
 /// Query times: whole minutes in the second hour, so that no window (the longest is a 30m
@@ -269,8 +269,9 @@ fn assert_same(what: &str, ours: &Value, theirs: &Value) {
     }
 }
 
-/// Backfills the dataset into a Vane store and a Prometheus store, starts both.
-fn start_both(dir: &Path) -> (Vane, Peer) {
+/// Backfills the dataset into a Vane store in `dir/vane` and starts Vane on it with no
+/// scrape jobs (`dir/empty.yml`).
+pub fn start_vane_with_dataset(dir: &Path) -> Vane {
     let om = dir.join("data.om");
     std::fs::write(&om, dataset()).unwrap();
     let vdata = dir.join("vane");
@@ -285,6 +286,15 @@ fn start_both(dir: &Path) -> (Vane, Peer) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let cfg = dir.join("empty.yml");
+    std::fs::write(&cfg, "scrape_configs: []\n").unwrap();
+    Vane::start_in(&vdata, &[&format!("--config.file={}", cfg.display())])
+}
+
+/// Backfills the dataset into a Vane store and a Prometheus store, starts both.
+fn start_both(dir: &Path) -> (Vane, Peer) {
+    let v = start_vane_with_dataset(dir);
+    let om = dir.join("data.om");
     let pdata = dir.join("prom");
     let out = std::process::Command::new("promtool")
         .args(["tsdb", "create-blocks-from", "openmetrics"])
@@ -298,7 +308,6 @@ fn start_both(dir: &Path) -> (Vane, Peer) {
         String::from_utf8_lossy(&out.stderr)
     );
     let cfg = dir.join("empty.yml");
-    std::fs::write(&cfg, "scrape_configs: []\n").unwrap();
     let prom = Peer::start(
         "prometheus",
         &[
@@ -309,7 +318,6 @@ fn start_both(dir: &Path) -> (Vane, Peer) {
         "/-/ready",
         &dir.join("prometheus.log"),
     );
-    let v = Vane::start_in(&vdata, &[&format!("--config.file={}", cfg.display())]);
     (v, prom)
 }
 
