@@ -4,7 +4,8 @@
 //! Endpoints served so far: `/api/v1/query`, `/api/v1/query_range`, `/api/v1/labels`,
 //! `/api/v1/label/<name>/values`, `/api/v1/series`, `/api/v1/query_exemplars`,
 //! `/api/v1/format_query`, `/api/v1/status/{buildinfo,config,flags,runtimeinfo,tsdb,
-//! walreplay}`, `/api/v1/metadata`, `/api/v1/rules` and `/api/v1/alerts` (GET, and POST with a form body where
+//! walreplay}`, `/api/v1/metadata`, `/api/v1/rules`, `/api/v1/alerts` and, with
+//! `--web.enable-admin-api`, `/api/v1/admin/tsdb/{snapshot,delete_series,clean_tombstones}` (GET, and POST with a form body where
 //! Prometheus accepts it). The daemon mounts [`router`] next to its own endpoints.
 
 mod gzip;
@@ -18,7 +19,7 @@ mod status;
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use model::storage::Queryable;
 
 pub use json::encode_query_success;
@@ -36,6 +37,8 @@ pub struct Api {
     metrics: metrics::ApiMetrics,
     /// The daemon's answers for the status pages.
     status: Arc<dyn StatusSource>,
+    /// `--web.enable-admin-api`: the `/api/v1/admin/` endpoints answer only when set.
+    pub admin: bool,
 }
 
 impl Api {
@@ -53,6 +56,7 @@ impl Api {
             slots: tokio::sync::Semaphore::new(max_concurrency.max(1)),
             metrics: metrics::ApiMetrics::new(reg),
             status,
+            admin: false,
         }
     }
 }
@@ -105,6 +109,18 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/api/v1/status/tsdb", get(status::tsdb))
         .route("/api/v1/status/walreplay", get(status::wal_replay))
         .route("/api/v1/metadata", get(status::metadata))
+        .route(
+            "/api/v1/admin/tsdb/snapshot",
+            post(status::snapshot).put(status::snapshot),
+        )
+        .route(
+            "/api/v1/admin/tsdb/delete_series",
+            post(status::delete_series).put(status::delete_series),
+        )
+        .route(
+            "/api/v1/admin/tsdb/clean_tombstones",
+            post(status::clean_tombstones).put(status::clean_tombstones),
+        )
         .route("/api/v1/rules", get(status::rules))
         .route("/api/v1/alerts", get(status::alerts))
         .layer(axum::middleware::from_fn(gzip::compress))

@@ -31,6 +31,9 @@ pub trait StatusSource: Send + Sync {
     /// Metric metadata from the targets' last scrapes: `(metric, type, help, unit)`, one
     /// entry per target that reports it.
     fn metadata(&self) -> Vec<(String, String, String, String)>;
+    /// Writes a snapshot of the store (with the head's samples unless `skip_head`) and
+    /// returns its name (a directory under `<data>/snapshots/`).
+    fn snapshot(&self, skip_head: bool) -> Result<String, String>;
 }
 
 fn ok(v: &Value) -> Response {
@@ -112,6 +115,57 @@ pub(crate) async fn metadata(
         .map(|(k, v)| (k, Value::Array(v)))
         .collect();
     ok(&Value::Object(obj))
+}
+
+fn admin_disabled() -> Response {
+    ApiError::unavailable("admin APIs disabled (start with --web.enable-admin-api)").into_response()
+}
+
+/// `POST /api/v1/admin/tsdb/snapshot`: `{"name": …}` of the snapshot written.
+pub(crate) async fn snapshot(
+    State(api): State<Arc<Api>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !api.admin {
+        return admin_disabled();
+    }
+    let skip_head = match Params::from_request(q, &headers, &body) {
+        Ok(p) => matches!(
+            p.get("skip_head"),
+            Some("true" | "1" | "t" | "T" | "TRUE" | "True")
+        ),
+        Err(e) => return e.into_response(),
+    };
+    let status = api.status.clone();
+    match tokio::task::spawn_blocking(move || status.snapshot(skip_head)).await {
+        Ok(Ok(name)) => ok(&serde_json::json!({ "name": name })),
+        Ok(Err(e)) => ApiError::internal(format!("create snapshot: {e}")).into_response(),
+        Err(e) => ApiError::internal(format!("task failed: {e}")).into_response(),
+    }
+}
+
+/// `POST /api/v1/admin/tsdb/delete_series`: deleting series needs tombstones, which the
+/// store does not keep yet; this says so instead of pretending.
+pub(crate) async fn delete_series(State(api): State<Arc<Api>>) -> Response {
+    if !api.admin {
+        return admin_disabled();
+    }
+    ApiError {
+        error_type: "unavailable",
+        status: axum::http::StatusCode::NOT_IMPLEMENTED,
+        message: "deleting series is not supported yet".into(),
+    }
+    .into_response()
+}
+
+/// `POST /api/v1/admin/tsdb/clean_tombstones`: there are never tombstones to clean.
+pub(crate) async fn clean_tombstones(State(api): State<Arc<Api>>) -> Response {
+    if !api.admin {
+        return admin_disabled();
+    }
+    axum::http::StatusCode::NO_CONTENT.into_response()
 }
 
 pub(crate) async fn rules() -> Response {

@@ -60,6 +60,11 @@ pub struct RunArgs {
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,
 
+    /// Enable the admin endpoints (`/api/v1/admin/tsdb/snapshot`, `delete_series`,
+    /// `clean_tombstones`). Off by default, as in Prometheus.
+    #[arg(long = "web.enable-admin-api")]
+    pub enable_admin_api: bool,
+
     /// How long to keep samples (a Prometheus duration such as 15d or 4w); 0 keeps them
     /// until the size limit applies.
     #[arg(
@@ -135,6 +140,7 @@ impl RunArgs {
             ("storage.tsdb.path", self.storage_path.display().to_string()),
             ("web.listen-address", self.listen_address.clone()),
             ("web.enable-lifecycle", self.enable_lifecycle.to_string()),
+            ("web.enable-admin-api", self.enable_admin_api.to_string()),
             ("storage.tsdb.retention.time", self.retention_time.clone()),
             ("storage.tsdb.retention.size", self.retention_size.clone()),
             ("storage.tsdb.wal-fsync", self.wal_fsync.clone()),

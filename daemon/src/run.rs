@@ -108,13 +108,15 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     let scrape_slot = Arc::new(OnceLock::new());
     let store_slot: Arc<OnceLock<Arc<dyn Queryable>>> = Arc::new(OnceLock::new());
     let status = Arc::new(DaemonStatus::new(&args, &config.text));
-    let api = Arc::new(api::Api::new(
+    let mut api = api::Api::new(
         promql::Engine::new(engine_options(&args)?),
         store_slot.clone(),
         args.query_max_concurrency,
         &registry,
         status.clone(),
-    ));
+    );
+    api.admin = args.enable_admin_api;
+    let api = Arc::new(api);
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let state = HttpState {
         registry: registry.clone(),

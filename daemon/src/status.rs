@@ -142,6 +142,26 @@ impl api::StatusSource for DaemonStatus {
             .collect()
     }
 
+    fn snapshot(&self, skip_head: bool) -> Result<String, String> {
+        let db = self.db.get().ok_or("the store is not open yet")?;
+        let now = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        // Like Prometheus's names: the UTC time, then 16 hex digits to keep them apart.
+        let stamp = rfc3339(Some(SystemTime::now()));
+        let compact: String = stamp[..19]
+            .chars()
+            .filter(|c| *c != '-' && *c != ':')
+            .collect();
+        let name = format!(
+            "{compact}Z-{:016x}",
+            (now.as_nanos() as u64) ^ (u64::from(std::process::id()) << 32)
+        );
+        db.snapshot(&db.dir().join("snapshots").join(&name), !skip_head)
+            .map_err(|e| e.to_string())?;
+        Ok(name)
+    }
+
     fn wal_replay(&self) -> Value {
         // Replay is over once the store is open: current is the last segment.
         let segments: Vec<u64> = self

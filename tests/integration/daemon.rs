@@ -268,3 +268,46 @@ fn status_pages_report_flags_config_runtime_and_the_store() {
     assert_eq!(json("/api/v1/rules")["groups"], serde_json::json!([]));
     assert_eq!(json("/api/v1/alerts")["alerts"], serde_json::json!([]));
 }
+
+#[test]
+fn admin_snapshot_is_a_store_of_its_own_and_admin_is_off_by_default() {
+    let off = Vane::start(&[]);
+    let r = crate::harness::http(&off.addr, "POST", "/api/v1/admin/tsdb/snapshot").unwrap();
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body.contains("admin APIs disabled"), "{}", r.body);
+    drop(off);
+
+    let mut v = Vane::start(&["--web.enable-admin-api"]);
+    let has_samples = |data: &std::path::Path| {
+        let out = vane(&[
+            "tsdb",
+            "dump",
+            &format!("--storage.tsdb.path={}", data.display()),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    // The embedded default scrapes Vane itself: wait for the first samples.
+    crate::peers::wait_for(30, "the first self-scrape", || {
+        v.metric("vane_tsdb_head_series").is_some_and(|n| n > 0.0)
+    });
+    let r = crate::harness::http(&v.addr, "POST", "/api/v1/admin/tsdb/snapshot").unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let name = j["data"]["name"].as_str().unwrap().to_string();
+    assert!(name.len() > 17 && name.contains("Z-"), "{name}");
+    let r = crate::harness::http(&v.addr, "POST", "/api/v1/admin/tsdb/delete_series").unwrap();
+    assert_eq!(r.status, 501, "{}", r.body);
+    let r = crate::harness::http(&v.addr, "PUT", "/api/v1/admin/tsdb/clean_tombstones").unwrap();
+    assert_eq!(r.status, 204, "{}", r.body);
+    let snap = v.data.join("snapshots").join(&name);
+    assert_eq!(v.signal_and_wait("TERM").code(), Some(0));
+    assert!(
+        has_samples(&snap) > 0,
+        "the snapshot holds the head's samples"
+    );
+}

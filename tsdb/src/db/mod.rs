@@ -264,6 +264,23 @@ impl Db {
         self.blocks.read().clone()
     }
 
+    /// Writes a consistent copy of the store into `dir` (created; it must not exist): every
+    /// block hard-linked (blocks never change, so the copy costs no space), and with
+    /// `with_head` the head's samples written as one more block. The copy is a data
+    /// directory `vane run` (or `vane tsdb dump`) can open.
+    pub fn snapshot(&self, dir: &Path, with_head: bool) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        for b in self.blocks() {
+            let name = b.dir().file_name().expect("a block directory has a name");
+            link_tree(b.dir(), &dir.join(name))?;
+        }
+        if with_head && !self.head.is_empty() {
+            let (mint, maxt) = (self.head.min_time(), self.head.max_time());
+            compact::write_head_block(dir, &self.head, mint, maxt.saturating_add(1))?;
+        }
+        Ok(())
+    }
+
     pub fn blocks_size(&self) -> u64 {
         self.blocks.read().iter().map(|b| b.size_bytes()).sum()
     }
@@ -623,6 +640,21 @@ impl Querier for DbQuerier {
         }
         Ok(Self::union(lists))
     }
+}
+
+/// Hard-links every file under `from` into the same place under `to`.
+fn link_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| Error::io(from, e))? {
+        let entry = entry.map_err(|e| Error::io(from, e))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().map_err(|e| Error::io(&src, e))?.is_dir() {
+            link_tree(&src, &dst)?;
+        } else {
+            std::fs::hard_link(&src, &dst).map_err(|e| Error::io(&src, e))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
