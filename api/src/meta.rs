@@ -16,10 +16,20 @@ use crate::Api;
 use crate::json::{self, ApiError};
 use crate::params::{MAX_TIME, MIN_TIME, Params};
 
+/// Most `match[]` selectors one request may carry.
+const MAX_SELECTORS: usize = 1_000;
+
 /// The `match[]` selectors: each a list of matcher sets (one per `or` branch).
 fn matchers(p: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
     let mut out = Vec::new();
-    for m in p.all("match[]") {
+    let given = p.all("match[]");
+    if given.len() > MAX_SELECTORS {
+        return Err(ApiError::bad_data(format!(
+            "too many match[] selectors: {} (at most {MAX_SELECTORS})",
+            given.len()
+        )));
+    }
+    for m in given {
         let sets = promql::parse_selector(m)
             .map_err(|e| ApiError::bad_data(format!("invalid parameter \"match[]\": {e}")))?;
         out.extend(sets);

@@ -531,6 +531,11 @@ fn query_errors_have_prometheus_types_and_leave_the_daemon_running() {
         assert_eq!(pj["errorType"], *kind, "{path}: prometheus says {pj}");
         assert!(!vj["error"].as_str().unwrap().is_empty());
     }
+    // A huge match[] list is refused as a whole (sent as a form body: too long for a URL).
+    let form = vec![format!("match[]={}", enc("demo_temperature")); 1_001].join("&");
+    let r = post_form(&v.addr, "/api/v1/series", &form).unwrap();
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("too many match[] selectors"), "{}", r.body);
     // The messages say what was wrong, and where when that can be told.
     let (_, j) = get_json(&v.addr, "/api/v1/query?query=sum(rate(x[5m])");
     assert_eq!(
