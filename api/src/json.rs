@@ -95,16 +95,30 @@ pub fn encode_query_success(value: &Value, annos: &Annotations) -> String {
         _ => 1,
     };
     let mut out = String::with_capacity(256 + points * 32);
+    write_query_success(value, annos, &mut out, &mut |_| true);
+    out
+}
+
+/// Writes the body of a successful query into `out`, handing it to `sink` whenever it
+/// holds [`CHUNK`] bytes or more (the sink drains it; it returns false to stop, when the
+/// client has gone). What is left in `out` at the end is the tail.
+pub(crate) fn write_query_success(
+    value: &Value,
+    annos: &Annotations,
+    out: &mut String,
+    sink: &mut dyn FnMut(&mut String) -> bool,
+) -> bool {
+    let mut flush = |out: &mut String| out.len() < CHUNK || sink(out);
     out.push_str(r#"{"status":"success","data":{"resultType":""#);
     out.push_str(value.type_name());
     out.push_str(r#"","result":"#);
     match value {
-        Value::Scalar { t, v } => push_point(&mut out, *t, *v),
+        Value::Scalar { t, v } => push_point(out, *t, *v),
         Value::String { t, v } => {
             out.push('[');
-            push_time(&mut out, *t);
+            push_time(out, *t);
             out.push(',');
-            push_str(&mut out, v);
+            push_str(out, v);
             out.push(']');
         }
         Value::Vector(samples) => {
@@ -114,10 +128,13 @@ pub fn encode_query_success(value: &Value, annos: &Annotations) -> String {
                     out.push(',');
                 }
                 out.push_str(r#"{"metric":"#);
-                push_labels(&mut out, &s.labels);
+                push_labels(out, &s.labels);
                 out.push_str(r#","value":"#);
-                push_point(&mut out, s.t, s.v);
+                push_point(out, s.t, s.v);
                 out.push('}');
+                if !flush(out) {
+                    return false;
+                }
             }
             out.push(']');
         }
@@ -128,25 +145,31 @@ pub fn encode_query_success(value: &Value, annos: &Annotations) -> String {
                     out.push(',');
                 }
                 out.push_str(r#"{"metric":"#);
-                push_labels(&mut out, &s.labels);
+                push_labels(out, &s.labels);
                 out.push_str(r#","values":["#);
                 for (j, (t, v)) in s.points.iter().enumerate() {
                     if j > 0 {
                         out.push(',');
                     }
-                    push_point(&mut out, *t, *v);
+                    push_point(out, *t, *v);
                 }
                 out.push_str("]}");
+                if !flush(out) {
+                    return false;
+                }
             }
             out.push(']');
         }
     }
     out.push('}');
-    push_string_list(&mut out, "warnings", &annos.warnings);
-    push_string_list(&mut out, "infos", &annos.infos);
+    push_string_list(out, "warnings", &annos.warnings);
+    push_string_list(out, "infos", &annos.infos);
     out.push('}');
-    out
+    true
 }
+
+/// Bytes of JSON gathered before a streamed response sends them on.
+pub(crate) const CHUNK: usize = 256 * 1024;
 
 pub(crate) fn push_string_list(out: &mut String, key: &str, list: &[String]) {
     if list.is_empty() {

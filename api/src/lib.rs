@@ -33,7 +33,7 @@ pub struct Api {
     /// The store, once it is open (requests before that get 503).
     pub store: Arc<OnceLock<Arc<dyn Queryable>>>,
     /// One permit per query allowed to run at once (`--query.max-concurrency`); others wait.
-    slots: tokio::sync::Semaphore,
+    slots: Arc<tokio::sync::Semaphore>,
     metrics: metrics::ApiMetrics,
     /// The daemon's answers for the status pages.
     status: Arc<dyn StatusSource>,
@@ -53,7 +53,7 @@ impl Api {
         Api {
             engine,
             store,
-            slots: tokio::sync::Semaphore::new(max_concurrency.max(1)),
+            slots: Arc::new(tokio::sync::Semaphore::new(max_concurrency.max(1))),
             metrics: metrics::ApiMetrics::new(reg),
             status,
             admin: false,

@@ -6,8 +6,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use std::io::Write;
+
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use promql::{Engine, EngineOptions, QueryResult, Value};
 
 use crate::Api;
@@ -43,36 +47,111 @@ fn engine_for(api: &Api, p: &Params) -> Result<(Engine, CancelOnDrop), ApiError>
     ))
 }
 
-/// Runs a query on the blocking pool with the store (waiting for one of the
-/// `--query.max-concurrency` slots), applies `limit` and encodes the JSON there too, so
-/// large results never occupy the async runtime.
+/// Runs a query on the blocking pool (after waiting for one of the `--query.max-concurrency`
+/// slots, held until the answer is written) and streams the JSON answer from there in
+/// chunks, gzipped if the client accepts it: a large result is never a second time in
+/// memory as one string, and never occupies the async runtime.
 async fn run(
-    api: &Api,
+    api: &Arc<Api>,
     endpoint: &'static str,
     limit: Option<usize>,
+    gzip: bool,
     f: impl FnOnce(&dyn model::storage::Queryable) -> Result<QueryResult, promql::Error>
     + Send
     + 'static,
-) -> Result<String, ApiError> {
-    let _slot = api
+) -> Result<Response, ApiError> {
+    let slot = api
         .slots
-        .acquire()
+        .clone()
+        .acquire_owned()
         .await
         .map_err(|_| ApiError::unavailable("shutting down"))?;
+    let store = api
+        .store
+        .get()
+        .cloned()
+        .ok_or_else(|| ApiError::unavailable("the store is not open yet"))?;
     let started = std::time::Instant::now();
-    let out = crate::with_store(api, move |s| {
-        let mut res = f(s).map_err(ApiError::from)?;
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Result<(), ApiError>>();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let mut res = match f(store.as_ref()) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = done_tx.send(Err(e.into()));
+                return;
+            }
+        };
         apply_limit(&mut res, limit);
-        Ok(json::encode_query_success(&res.value, &res.annotations))
-    })
-    .await;
+        let _ = done_tx.send(Ok(()));
+        stream_json(&res, gzip, &tx);
+    });
+    let outcome = done_rx
+        .await
+        .unwrap_or_else(|_| Err(ApiError::internal("the query task failed")));
     let m = &api.metrics;
     m.duration
         .with(&[endpoint])
         .observe(started.elapsed().as_secs_f64());
-    let result = out.as_ref().map_or_else(|e| e.error_type, |_| "success");
+    let result = outcome
+        .as_ref()
+        .map_or_else(|e| e.error_type, |_| "success");
     m.queries.with(&[endpoint, result]).inc();
-    out
+    outcome?;
+    let mut resp = axum::body::Body::from_stream(Chunks(rx)).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
+    Ok(resp)
+}
+
+/// The body chunks a query's blocking task sends.
+struct Chunks(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl futures_core::Stream for Chunks {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.get_mut().0.poll_recv(cx).map(|c| c.map(Ok))
+    }
+}
+
+/// Encodes `res` chunk by chunk into `tx`; stops when the client has gone.
+fn stream_json(res: &QueryResult, gzip: bool, tx: &tokio::sync::mpsc::Sender<Bytes>) {
+    let send = |b: Vec<u8>| b.is_empty() || tx.blocking_send(Bytes::from(b)).is_ok();
+    let mut out = String::with_capacity(json::CHUNK + 4096);
+    if gzip {
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        let complete = {
+            let mut sink = |s: &mut String| {
+                let ok = enc.write_all(s.as_bytes()).is_ok();
+                s.clear();
+                ok && (enc.get_ref().len() < json::CHUNK / 4 || send(std::mem::take(enc.get_mut())))
+            };
+            json::write_query_success(&res.value, &res.annotations, &mut out, &mut sink)
+        };
+        if complete
+            && enc.write_all(out.as_bytes()).is_ok()
+            && let Ok(tail) = enc.finish()
+        {
+            send(tail);
+        }
+    } else {
+        let mut sink = |s: &mut String| send(std::mem::take(s).into_bytes());
+        if json::write_query_success(&res.value, &res.annotations, &mut out, &mut sink) {
+            send(out.into_bytes());
+        }
+    }
 }
 
 /// `limit`: at most this many series in a vector or matrix result.
@@ -105,11 +184,8 @@ fn parse_query(p: &Params) -> Result<promql::Expr, ApiError> {
         .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))
 }
 
-fn respond(result: Result<String, ApiError>) -> Response {
-    match result {
-        Ok(body) => json::json_response(axum::http::StatusCode::OK, body),
-        Err(e) => e.into_response(),
-    }
+fn respond(result: Result<Response, ApiError>) -> Response {
+    result.unwrap_or_else(|e| e.into_response())
 }
 
 pub(crate) async fn instant(
@@ -125,7 +201,8 @@ pub(crate) async fn instant(
             let t = p.time("time", now_ms())?;
             let limit = p.count("limit")?;
             let (engine, _cancel) = engine_for(&api, &p)?;
-            run(&api, "query", limit, move |s| {
+            let gzip = crate::gzip::accepts_gzip(&headers);
+            run(&api, "query", limit, gzip, move |s| {
                 engine.exec_instant(s, &expr, t)
             })
             .await
@@ -163,7 +240,8 @@ pub(crate) async fn range(
             }
             let limit = p.count("limit")?;
             let (engine, _cancel) = engine_for(&api, &p)?;
-            run(&api, "query_range", limit, move |s| {
+            let gzip = crate::gzip::accepts_gzip(&headers);
+            run(&api, "query_range", limit, gzip, move |s| {
                 engine.exec_range(s, &expr, start, end, step)
             })
             .await

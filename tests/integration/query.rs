@@ -165,7 +165,8 @@ fn promtool_query(addr: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// A GET with an `Accept-Encoding` header: the response head (lower-cased) and raw body.
+/// A GET with an `Accept-Encoding` header: the response head (lower-cased) and body (chunked
+/// transfer decoded, content encoding left as it is).
 fn raw_get(addr: &str, path: &str, accept_encoding: &str) -> (String, Vec<u8>) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).unwrap();
@@ -178,11 +179,22 @@ fn raw_get(addr: &str, path: &str, accept_encoding: &str) -> (String, Vec<u8>) {
     s.read_to_end(&mut raw).unwrap();
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
     let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-    assert!(
-        !head.contains("transfer-encoding: chunked"),
-        "the test reads plain bodies: {head}"
-    );
-    (head, raw[split + 4..].to_vec())
+    let mut body = raw[split + 4..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        // Streamed: `<hex size>\r\n<bytes>\r\n` until a chunk of size 0.
+        let (mut plain, mut rest) = (Vec::new(), &body[..]);
+        while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+            let size = usize::from_str_radix(std::str::from_utf8(&rest[..eol]).unwrap().trim(), 16)
+                .unwrap();
+            if size == 0 {
+                break;
+            }
+            plain.extend_from_slice(&rest[eol + 2..eol + 2 + size]);
+            rest = &rest[eol + 2 + size + 2..];
+        }
+        body = plain;
+    }
+    (head, body)
 }
 
 fn enc(s: &str) -> String {
