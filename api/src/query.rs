@@ -48,9 +48,10 @@ fn engine_for(api: &Api, p: &Params) -> Result<(Engine, CancelOnDrop), ApiError>
 }
 
 /// Runs a query on the blocking pool (after waiting for one of the `--query.max-concurrency`
-/// slots, held until the answer is written) and streams the JSON answer from there in
-/// chunks, gzipped if the client accepts it: a large result is never a second time in
-/// memory as one string, and never occupies the async runtime.
+/// slots, held until the answer is written) and writes the JSON answer there: whole for
+/// answers up to [`STREAM_FROM`] bytes, else streamed in chunks (gzipped there if the client
+/// accepts it), so a large result is never a second time in memory as one string, and
+/// never occupies the async runtime.
 async fn run(
     api: &Arc<Api>,
     endpoint: &'static str,
@@ -72,7 +73,7 @@ async fn run(
         .cloned()
         .ok_or_else(|| ApiError::unavailable("the store is not open yet"))?;
     let started = std::time::Instant::now();
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Result<(), ApiError>>();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Result<Option<String>, ApiError>>();
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     tokio::task::spawn_blocking(move || {
         let _slot = slot;
@@ -84,7 +85,13 @@ async fn run(
             }
         };
         apply_limit(&mut res, limit);
-        let _ = done_tx.send(Ok(()));
+        if estimated_json_bytes(&res.value) < STREAM_FROM {
+            // Small enough to write in one go (faster, and sent with its length).
+            let body = json::encode_query_success(&res.value, &res.annotations);
+            let _ = done_tx.send(Ok(Some(body)));
+            return;
+        }
+        let _ = done_tx.send(Ok(None));
         stream_json(&res, gzip, &tx);
     });
     let outcome = done_rx
@@ -98,7 +105,9 @@ async fn run(
         .as_ref()
         .map_or_else(|e| e.error_type, |_| "success");
     m.queries.with(&[endpoint, result]).inc();
-    outcome?;
+    if let Some(body) = outcome? {
+        return Ok(json::json_response(axum::http::StatusCode::OK, body));
+    }
     let mut resp = axum::body::Body::from_stream(Chunks(rx)).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -110,6 +119,19 @@ async fn run(
         h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     }
     Ok(resp)
+}
+
+/// Answers estimated above this many bytes of JSON are streamed; smaller ones are written
+/// whole.
+const STREAM_FROM: usize = 16 << 20;
+
+/// A rough size of `v` as JSON: about 32 bytes a point, more per series.
+fn estimated_json_bytes(v: &Value) -> usize {
+    match v {
+        Value::Vector(s) => s.len() * 160,
+        Value::Matrix(m) => m.iter().map(|s| 160 + s.points.len() * 32).sum(),
+        _ => 64,
+    }
 }
 
 /// The body chunks a query's blocking task sends.
@@ -248,4 +270,68 @@ pub(crate) async fn range(
         }
         .await,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::labels::Labels;
+    use promql::{Annotations, RangeSeries};
+
+    fn big() -> QueryResult {
+        QueryResult {
+            value: Value::Matrix(
+                (0..400)
+                    .map(|i| RangeSeries {
+                        labels: Labels::from_pairs([("instance", format!("host-{i}"))]),
+                        points: (0..500)
+                            .map(|k| (k * 15_000, (i * k) as f64 / 3.0))
+                            .collect(),
+                    })
+                    .collect(),
+            ),
+            annotations: Annotations {
+                warnings: vec!["w".into()],
+                infos: vec![],
+            },
+        }
+    }
+
+    fn collect(gzip: bool) -> (Vec<u8>, usize) {
+        let res = big();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(1024);
+        stream_json(&res, gzip, &tx);
+        drop(tx);
+        let mut body = Vec::new();
+        let mut chunks = 0;
+        while let Ok(c) = rx.try_recv() {
+            body.extend_from_slice(&c);
+            chunks += 1;
+        }
+        (body, chunks)
+    }
+
+    #[test]
+    fn streamed_answers_equal_the_whole_one() {
+        let res = big();
+        let whole = json::encode_query_success(&res.value, &res.annotations);
+        assert!(whole.len() > 4 * json::CHUNK);
+        let (plain, chunks) = collect(false);
+        assert!(chunks > 4, "{chunks} chunks");
+        assert_eq!(String::from_utf8(plain).unwrap(), whole);
+        let (zipped, chunks) = collect(true);
+        assert!(chunks >= 1);
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&zipped[..]), &mut text)
+            .unwrap();
+        assert_eq!(text, whole);
+    }
+
+    #[test]
+    fn a_departed_client_stops_the_stream() {
+        let res = big();
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1);
+        drop(rx);
+        stream_json(&res, false, &tx); // returns instead of blocking on a closed channel
+    }
 }
