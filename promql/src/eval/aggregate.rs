@@ -268,7 +268,10 @@ impl Evaluator<'_> {
                 self.hold(groups.len() * g.len * 6)?;
                 let mut accs = vec![Acc::default(); groups.len() * g.len];
                 let mut drop = vec![false; groups.len()];
-                for (s, &gi) in input.iter().zip(&member) {
+                for (n, (s, &gi)) in input.iter().zip(&member).enumerate() {
+                    if n % 256 == 0 {
+                        self.check_deadline()?;
+                    }
                     drop[gi] |= s.drop_name;
                     let row = &mut accs[gi * g.len..(gi + 1) * g.len];
                     for (acc, &v) in row.iter_mut().zip(&s.vals) {
@@ -343,6 +346,9 @@ impl Evaluator<'_> {
         let mut out_index: HashMap<usize, usize> = HashMap::new();
         let mut candidates: Vec<Vec<usize>> = vec![Vec::new(); ngroups];
         for (i, &k) in ks.iter().enumerate().take(g.len) {
+            if i % 64 == 0 {
+                self.check_deadline()?;
+            }
             let k = (k as i64).min(input.len() as i64);
             if k < 1 {
                 continue;

@@ -383,9 +383,10 @@ impl<'a> Evaluator<'a> {
             return Ok(self.querier.select(&hints, &sets[0])?);
         }
         let mut all: Vec<Box<dyn model::storage::Series>> = Vec::new();
+        let mut seen: std::collections::HashSet<Labels> = std::collections::HashSet::new();
         for set in &sets {
             for s in self.querier.select(&hints, set)? {
-                if !all.iter().any(|x| x.labels() == s.labels()) {
+                if seen.insert(s.labels().clone()) {
                     all.push(s);
                 }
             }
