@@ -113,6 +113,7 @@ impl api::StatusSource for DaemonStatus {
             "headStats": {
                 "numSeries": c.series,
                 "numLabelPairs": c.pairs,
+                "chunkCount": head.num_chunks(),
                 "minTime": min,
                 "maxTime": max,
             },

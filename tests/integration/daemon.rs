@@ -263,6 +263,10 @@ fn status_pages_report_flags_config_runtime_and_the_store() {
         );
     }
     assert!(tsdb["headStats"]["maxTime"].as_i64() >= tsdb["headStats"]["minTime"].as_i64());
+    assert!(
+        tsdb["headStats"]["chunkCount"].as_u64().unwrap() >= 1,
+        "{tsdb}"
+    );
     let wal = json("/api/v1/status/walreplay");
     assert_eq!(wal["current"], wal["max"]);
     assert_eq!(json("/api/v1/rules")["groups"], serde_json::json!([]));

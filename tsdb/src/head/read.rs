@@ -113,6 +113,18 @@ impl Head {
         out
     }
 
+    /// Chunks the head holds: every memory-mapped chunk and every open chunk with samples
+    /// (one pass over the series; for status pages, not for hot paths).
+    pub fn num_chunks(&self) -> u64 {
+        let mut n = 0u64;
+        self.series.for_each(|s| {
+            let d = s.data.lock();
+            n += d.mmapped.len() as u64
+                + u64::from(d.open.as_ref().is_some_and(|c| c.app.num_samples() > 0));
+        });
+        n
+    }
+
     /// The chunks of a series found by [`Head::series_in_range`].
     pub fn chunks_of(&self, h: &HeadSeriesHandle, mint: i64, maxt: i64) -> Result<Vec<ChunkSpan>> {
         self.series_chunks(&h.0, mint, maxt)
