@@ -3,7 +3,7 @@
 //!
 //! Endpoints served so far: `/api/v1/query`, `/api/v1/query_range`, `/api/v1/labels`,
 //! `/api/v1/label/<name>/values`, `/api/v1/series`, `/api/v1/query_exemplars`,
-//! `/api/v1/format_query`, `/api/v1/status/{buildinfo,config,flags,runtimeinfo,tsdb,
+//! `/api/v1/format_query`, `/api/v1/targets`, `/api/v1/status/{buildinfo,config,flags,runtimeinfo,tsdb,
 //! walreplay}`, `/api/v1/metadata`, `/api/v1/rules`, `/api/v1/alerts` and, with
 //! `--web.enable-admin-api`, `/api/v1/admin/tsdb/{snapshot,delete_series,clean_tombstones}` (GET, and POST with a form body where
 //! Prometheus accepts it). The daemon mounts [`router`] next to its own endpoints.
@@ -109,6 +109,7 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/api/v1/status/tsdb", get(status::tsdb))
         .route("/api/v1/status/walreplay", get(status::wal_replay))
         .route("/api/v1/metadata", get(status::metadata))
+        .route("/api/v1/targets", get(status::targets))
         .route(
             "/api/v1/admin/tsdb/snapshot",
             post(status::snapshot).put(status::snapshot),

@@ -31,6 +31,9 @@ pub trait StatusSource: Send + Sync {
     /// Metric metadata from the targets' last scrapes: `(metric, type, help, unit)`, one
     /// entry per target that reports it.
     fn metadata(&self) -> Vec<(String, String, String, String)>;
+    /// The scrape targets as `/api/v1/targets` answers (the whole JSON body): `state` is
+    /// `active`, `dropped` or `any`, `scrape_pool` a job name.
+    fn targets(&self, state: Option<&str>, scrape_pool: Option<&str>) -> String;
     /// Writes a snapshot of the store (with the head's samples unless `skip_head`) and
     /// returns its name (a directory under `<data>/snapshots/`).
     fn snapshot(&self, skip_head: bool) -> Result<String, String>;
@@ -166,6 +169,21 @@ pub(crate) async fn clean_tombstones(State(api): State<Arc<Api>>) -> Response {
         return admin_disabled();
     }
     axum::http::StatusCode::NO_CONTENT.into_response()
+}
+
+/// `/api/v1/targets` (`state`, `scrapePool`).
+pub(crate) async fn targets(
+    State(api): State<Arc<Api>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    match Params::from_request(q, &headers, &[]) {
+        Ok(p) => json::json_response(
+            axum::http::StatusCode::OK,
+            api.status.targets(p.get("state"), p.get("scrapePool")),
+        ),
+        Err(e) => e.into_response(),
+    }
 }
 
 pub(crate) async fn rules() -> Response {

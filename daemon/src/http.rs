@@ -1,21 +1,18 @@
-//! The HTTP server: `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload`, `/-/quit` and
-//! `/api/v1/targets`, with the `api` crate's Prometheus API v1 routes mounted beside them.
+//! The HTTP server: `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload` and `/-/quit`, with
+//! the `api` crate's Prometheus API v1 routes mounted beside them.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use model::metrics::Registry;
-use scraper::scrape::ScrapeManager;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
-
-use crate::targets;
 
 /// A request to reload the configuration; the answer says whether it was applied.
 pub type ReloadRequest = oneshot::Sender<Result<(), String>>;
@@ -26,8 +23,6 @@ pub struct HttpState {
     pub registry: Arc<Registry>,
     /// Set once the store is open and replayed; cleared when shutdown begins.
     pub ready: Arc<AtomicBool>,
-    /// The scrape manager, once the store is open.
-    pub scrape: Arc<OnceLock<Arc<ScrapeManager>>>,
     /// Where reload requests go.
     pub reload: mpsc::Sender<ReloadRequest>,
     /// `--web.enable-lifecycle`.
@@ -91,21 +86,6 @@ async fn quit(State(s): State<HttpState>) -> Response {
     (StatusCode::OK, "Requesting termination... Goodbye!\n").into_response()
 }
 
-async fn api_targets(
-    State(s): State<HttpState>,
-    Query(q): Query<targets::TargetsQuery>,
-) -> Response {
-    let (active, dropped) = match s.scrape.get() {
-        Some(m) => m.targets(),
-        None => (Vec::new(), Vec::new()),
-    };
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        targets::render(&active, &dropped, &q),
-    )
-        .into_response()
-}
-
 pub fn router(state: HttpState) -> Router {
     // `get` also answers HEAD.
     Router::new()
@@ -114,7 +94,6 @@ pub fn router(state: HttpState) -> Router {
         .route("/-/ready", get(ready))
         .route("/-/reload", axum::routing::post(reload).put(reload))
         .route("/-/quit", axum::routing::post(quit).put(quit))
-        .route("/api/v1/targets", get(api_targets))
         .with_state(state.clone())
         .merge(api::router(state.api))
 }

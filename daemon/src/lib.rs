@@ -4,7 +4,7 @@
 //! * [`cli`]: flags and subcommands (Prometheus's flag names for `vane run`);
 //! * [`config`]: the prometheus.yml configuration, parsed then validated;
 //! * [`run`]: start-up and the ordered shutdown of components;
-//! * [`http`]: `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload`, `/-/quit`, `/api/v1/targets`;
+//! * [`http`]: `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload`, `/-/quit`, and the `api` routes;
 //! * [`targets`]: the JSON of `/api/v1/targets`;
 //! * [`status`]: what the API's status pages report (flags, configuration, store statistics);
 //! * [`logging`]: log lines as logfmt or JSON;

@@ -105,7 +105,6 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     let ready = Arc::new(AtomicBool::new(false));
     let http_stop = CancellationToken::new();
     let quit = CancellationToken::new();
-    let scrape_slot = Arc::new(OnceLock::new());
     let store_slot: Arc<OnceLock<Arc<dyn Queryable>>> = Arc::new(OnceLock::new());
     let status = Arc::new(DaemonStatus::new(&args, &config.text));
     let mut api = api::Api::new(
@@ -121,7 +120,6 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     let state = HttpState {
         registry: registry.clone(),
         ready: ready.clone(),
-        scrape: scrape_slot.clone(),
         reload: reload_tx,
         lifecycle: args.enable_lifecycle,
         quit: quit.clone(),
@@ -142,7 +140,6 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         .apply(&config.scrape_configs)
         .map_err(|e| anyhow!("cannot start scraping: {e}"))?;
     reloads.record(true);
-    let _ = scrape_slot.set(scrape.clone());
     let _ = store_slot.set(db.clone());
     status.set_db(db.clone());
     status.set_scrape(scrape.clone());

@@ -143,6 +143,18 @@ impl api::StatusSource for DaemonStatus {
             .collect()
     }
 
+    fn targets(&self, state: Option<&str>, scrape_pool: Option<&str>) -> String {
+        let (active, dropped) = match self.scrape.get() {
+            Some(m) => m.targets(),
+            None => (Vec::new(), Vec::new()),
+        };
+        let q = crate::targets::TargetsQuery {
+            state: state.map(str::to_string),
+            scrape_pool: scrape_pool.map(str::to_string),
+        };
+        crate::targets::render(&active, &dropped, &q)
+    }
+
     fn snapshot(&self, skip_head: bool) -> Result<String, String> {
         let db = self.db.get().ok_or("the store is not open yet")?;
         let now = SystemTime::now()

@@ -1,17 +1,16 @@
-//! `/api/v1/targets` in Prometheus's JSON shape.
+//! `/api/v1/targets` in Prometheus's JSON shape (the `api` crate serves it through
+//! `StatusSource::targets`).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use model::Labels;
 use scraper::scrape::{ActiveTarget, DroppedTarget};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 /// Query parameters: `state` (`active`, `dropped`, `any`; default any) and `scrapePool`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct TargetsQuery {
     pub state: Option<String>,
-    #[serde(rename = "scrapePool")]
     pub scrape_pool: Option<String>,
 }
 
