@@ -175,12 +175,18 @@ pub(crate) fn push_string_list(out: &mut String, key: &str, list: &[String]) {
     if list.is_empty() {
         return;
     }
-    let _ = write!(out, r#","{key}":["#);
-    for (i, w) in list.iter().enumerate() {
+    let _ = write!(out, r#","{key}":"#);
+    push_array(out, list, |out, w| push_str(out, w));
+}
+
+/// `[a,b,…]`, each item written by `item`.
+pub(crate) fn push_array<T>(out: &mut String, items: &[T], mut item: impl FnMut(&mut String, &T)) {
+    out.push('[');
+    for (i, x) in items.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        push_str(out, w);
+        item(out, x);
     }
     out.push(']');
 }

@@ -83,14 +83,8 @@ fn union_over(
 }
 
 fn string_array(items: &[String]) -> String {
-    let mut out = String::from("[");
-    for (i, s) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        json::push_str(&mut out, s);
-    }
-    out.push(']');
+    let mut out = String::new();
+    json::push_array(&mut out, items, |out, s| json::push_str(out, s));
     out
 }
 
@@ -192,14 +186,8 @@ pub(crate) async fn series(
                 }
                 let mut list: Vec<Labels> = all.into_iter().collect();
                 let warnings = scope.truncate(&mut list);
-                let mut out = String::from("[");
-                for (i, l) in list.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    json::push_labels(&mut out, l);
-                }
-                out.push(']');
+                let mut out = String::new();
+                json::push_array(&mut out, &list, json::push_labels);
                 Ok((out, warnings))
             })
             .await

@@ -10,8 +10,6 @@ use std::io::Write;
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use promql::{Engine, EngineOptions, QueryResult, Value};
 
 use crate::Api;
@@ -55,12 +53,16 @@ fn engine_for(api: &Api, p: &Params) -> Result<(Engine, CancelOnDrop), ApiError>
 async fn run(
     api: &Arc<Api>,
     endpoint: &'static str,
-    limit: Option<usize>,
-    gzip: bool,
-    f: impl FnOnce(&dyn model::storage::Queryable) -> Result<QueryResult, promql::Error>
+    p: &Params,
+    headers: &HeaderMap,
+    f: impl FnOnce(&Engine, &dyn model::storage::Queryable) -> Result<QueryResult, promql::Error>
     + Send
     + 'static,
 ) -> Result<Response, ApiError> {
+    let limit = p.count("limit")?;
+    // The guard lives until evaluation ends: a client gone before that cancels it.
+    let (engine, _cancel) = engine_for(api, p)?;
+    let gzip = crate::gzip::accepts_gzip(headers);
     let slot = api
         .slots
         .clone()
@@ -77,7 +79,7 @@ async fn run(
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     tokio::task::spawn_blocking(move || {
         let _slot = slot;
-        let mut res = match f(store.as_ref()) {
+        let mut res = match f(&engine, store.as_ref()) {
             Ok(r) => r,
             Err(e) => {
                 let _ = done_tx.send(Err(e.into()));
@@ -153,7 +155,7 @@ fn stream_json(res: &QueryResult, gzip: bool, tx: &tokio::sync::mpsc::Sender<Byt
     let send = |b: Vec<u8>| b.is_empty() || tx.blocking_send(Bytes::from(b)).is_ok();
     let mut out = String::with_capacity(json::CHUNK + 4096);
     if gzip {
-        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        let mut enc = crate::gzip::encoder(0);
         let complete = {
             let mut sink = |s: &mut String| {
                 let ok = enc.write_all(s.as_bytes()).is_ok();
@@ -221,10 +223,7 @@ pub(crate) async fn instant(
             let p = Params::from_request(q, &headers, &body)?;
             let expr = parse_query(&p)?;
             let t = p.time("time", now_ms())?;
-            let limit = p.count("limit")?;
-            let (engine, _cancel) = engine_for(&api, &p)?;
-            let gzip = crate::gzip::accepts_gzip(&headers);
-            run(&api, "query", limit, gzip, move |s| {
+            run(&api, "query", &p, &headers, move |engine, s| {
                 engine.exec_instant(s, &expr, t)
             })
             .await
@@ -260,10 +259,7 @@ pub(crate) async fn range(
                     "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer",
                 ));
             }
-            let limit = p.count("limit")?;
-            let (engine, _cancel) = engine_for(&api, &p)?;
-            let gzip = crate::gzip::accepts_gzip(&headers);
-            run(&api, "query_range", limit, gzip, move |s| {
+            run(&api, "query_range", &p, &headers, move |engine, s| {
                 engine.exec_range(s, &expr, start, end, step)
             })
             .await

@@ -271,3 +271,17 @@ pub fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     }
     panic!("timed out after {secs} s waiting for {what}");
 }
+
+/// Runs `cmd` (a peer's tool such as promtool), which must succeed; its standard output.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?} does not run (.ci/run installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}

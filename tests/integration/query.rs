@@ -13,7 +13,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::harness::{Vane, http, post_form, vane};
-use crate::peers::Peer;
+use crate::peers::{Peer, run_ok};
 
 /// First sample time (s): 7 s past a multiple of 15 s.
 pub const T0: i64 = 1_699_999_987;
@@ -150,19 +150,13 @@ const QUERIES: &[&str] = &[
 
 /// `promtool query <args[0]> http://<addr> <args[1..]>`: its output (it must succeed).
 fn promtool_query(addr: &str, args: &[&str]) -> String {
-    let out = std::process::Command::new("promtool")
-        .arg("query")
-        .arg(args[0])
-        .arg(format!("http://{addr}"))
-        .args(&args[1..])
-        .output()
-        .expect("promtool runs (.ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    run_ok(
+        std::process::Command::new("promtool")
+            .arg("query")
+            .arg(args[0])
+            .arg(format!("http://{addr}"))
+            .args(&args[1..]),
+    )
 }
 
 /// A GET with an `Accept-Encoding` header: the response head (lower-cased) and body (chunked
@@ -308,16 +302,11 @@ fn start_both(dir: &Path) -> (Vane, Peer) {
     let v = start_vane_with_dataset(dir);
     let om = dir.join("data.om");
     let pdata = dir.join("prom");
-    let out = std::process::Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&om)
-        .arg(&pdata)
-        .output()
-        .expect("promtool runs (.ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        std::process::Command::new("promtool")
+            .args(["tsdb", "create-blocks-from", "openmetrics"])
+            .arg(&om)
+            .arg(&pdata),
     );
     let cfg = dir.join("empty.yml");
     let prom = Peer::start(

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::harness::{Vane, http};
-use crate::peers::{Peer, Reply, TargetServer, dump, values_of, wait_for};
+use crate::peers::{Peer, Reply, TargetServer, dump, run_ok, values_of, wait_for};
 
 fn targets(v: &Vane) -> Vec<Value> {
     let r = v.get("/api/v1/targets");
@@ -870,16 +870,10 @@ scrape_configs:
     );
     let cfg = p("prometheus.yml");
     write(&cfg, &text);
-    let out = std::process::Command::new("promtool")
-        .args(["check", "config"])
-        .arg(&cfg)
-        .output()
-        .expect("promtool runs (.ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "promtool refused it: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        std::process::Command::new("promtool")
+            .args(["check", "config"])
+            .arg(&cfg),
     );
     let out = crate::harness::vane(&["check", "config", cfg.to_str().unwrap()]);
     assert!(

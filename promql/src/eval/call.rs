@@ -352,21 +352,14 @@ impl Evaluator<'_> {
                         "invalid destination label name in label_replace(): {dst}"
                     )));
                 }
-                let mut v = self.eval_vector(args[0], g)?;
-                for s in &mut v {
-                    let value = s.labels.get(src).to_string();
-                    if let Some(caps) = re.captures(&value) {
+                let v = self.eval_vector(args[0], g)?;
+                vector(set_label_on_each(v, dst, |l| {
+                    re.captures(l.get(src)).map(|caps| {
                         let mut res = String::new();
                         caps.expand(repl, &mut res);
-                        let mut b = s.labels.to_builder();
-                        set_label(&mut b, dst, &res);
-                        s.labels = b.build();
-                        if dst == "__name__" {
-                            s.drop_name = false;
-                        }
-                    }
-                }
-                vector(merge_disjoint(v)?)
+                        res
+                    })
+                })?)
             }
             Kind::LabelJoin => {
                 let dst = string_arg(args[1])?;
@@ -385,21 +378,10 @@ impl Evaluator<'_> {
                         "invalid destination label name in label_join(): {dst}"
                     )));
                 }
-                let mut v = self.eval_vector(args[0], g)?;
-                for s in &mut v {
-                    let joined = srcs
-                        .iter()
-                        .map(|n| s.labels.get(n))
-                        .collect::<Vec<_>>()
-                        .join(sep);
-                    let mut b = s.labels.to_builder();
-                    set_label(&mut b, dst, &joined);
-                    s.labels = b.build();
-                    if dst == "__name__" {
-                        s.drop_name = false;
-                    }
-                }
-                vector(merge_disjoint(v)?)
+                let v = self.eval_vector(args[0], g)?;
+                vector(set_label_on_each(v, dst, |l| {
+                    Some(srcs.iter().map(|n| l.get(n)).collect::<Vec<_>>().join(sep))
+                })?)
             }
             Kind::HistogramQuantile => {
                 let q = self.eval_scalar(args[0], g)?;
@@ -693,6 +675,27 @@ fn parse_go_float(s: &str) -> Option<f64> {
         return None;
     }
     s.parse::<f64>().ok()
+}
+
+/// `label_replace`/`label_join`: sets `dst` to `value(labels)` on every series where it gives
+/// one (an empty value removes the label); setting `__name__` keeps the name at the end.
+/// Series that become equal are joined as [`merge_disjoint`] does.
+fn set_label_on_each(
+    mut v: Vec<Series>,
+    dst: &str,
+    value: impl Fn(&Labels) -> Option<String>,
+) -> Result<Vec<Series>, Error> {
+    for s in &mut v {
+        if let Some(new) = value(&s.labels) {
+            let mut b = s.labels.to_builder();
+            set_label(&mut b, dst, &new);
+            s.labels = b.build();
+            if dst == "__name__" {
+                s.drop_name = false;
+            }
+        }
+    }
+    merge_disjoint(v)
 }
 
 /// Joins series whose labels became equal (after `label_replace`/`label_join`) when their
