@@ -5,18 +5,18 @@
 //! tenth of the retention time and at 31 days. Blocks whose time ranges overlap (after a
 //! backfill) are merged first, whatever their size ("vertical" compaction). The newest block
 //! is never merged, as Prometheus does, so that it can still be copied away as it is.
+//!
+//! Every write leaves deleted samples (tombstones) out: head ranges, merges, and the rewrite
+//! of a single block by `clean_tombstones`.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use model::Labels;
-
-use crate::block::{Block, BlockMeta, Compaction, SeriesChunks, write_block};
+use crate::block::{Block, BlockMeta, BlockSeries, Compaction, SeriesChunks, write_block};
 use crate::chunkenc::{Encoding, XorAppender, num_samples};
-use crate::chunks::ChunkMeta;
 use crate::error::{Error, Result};
 use crate::head::Head;
-use crate::querier::{ChunkSpan, merge_chunk_samples};
+use crate::querier::{ChunkData, ChunkSpan, merge_chunk_samples};
 
 /// One chunk ready to be written: (mint, maxt, encoding, bytes, samples).
 type OutChunk = (i64, i64, u8, Vec<u8>, u32);
@@ -41,25 +41,27 @@ pub(crate) fn encode_chunks(samples: &[(i64, f64)], per_chunk: usize) -> Vec<Out
     out
 }
 
-/// Copies chunks that do not overlap and lie within `[mint, maxt]`; otherwise decodes, merges
-/// and re-encodes.
+/// Copies chunks that do not overlap, lie within `[mint, maxt]` and hold no deleted samples;
+/// otherwise decodes, merges (leaving deleted samples out) and re-encodes.
 fn combine(
-    chunks: Vec<(i64, i64, &[u8])>,
+    mut chunks: Vec<ChunkSpan>,
     mint: i64,
     maxt: i64,
     per_chunk: usize,
 ) -> Result<Vec<OutChunk>> {
-    let mut sorted = chunks;
-    sorted.sort_by_key(|c| c.0);
-    let clean = sorted.windows(2).all(|w| w[1].0 > w[0].1)
-        && sorted.iter().all(|c| c.0 >= mint && c.1 <= maxt);
+    chunks.sort_by_key(|c| c.mint);
+    let clean = chunks.windows(2).all(|w| w[1].mint > w[0].maxt)
+        && chunks
+            .iter()
+            .all(|c| c.mint >= mint && c.maxt <= maxt && !c.has_deleted());
     if clean {
-        return Ok(sorted
-            .into_iter()
-            .map(|(a, b, bytes)| {
+        return Ok(chunks
+            .iter()
+            .map(|c| {
+                let bytes = c.data.as_ref();
                 (
-                    a,
-                    b,
+                    c.mint,
+                    c.maxt,
                     Encoding::Xor as u8,
                     bytes.to_vec(),
                     num_samples(bytes) as u32,
@@ -67,7 +69,7 @@ fn combine(
             })
             .collect());
     }
-    let samples = merge_chunk_samples(sorted.iter().map(|c| c.2), mint, maxt)
+    let samples = merge_chunk_samples(chunks.iter().map(ChunkSpan::parts), mint, maxt)
         .map_err(|e| Error::InvalidArgument(format!("unreadable chunk during compaction: {e}")))?;
     Ok(encode_chunks(&samples, per_chunk))
 }
@@ -86,11 +88,7 @@ pub(crate) fn write_head_block(
     let per_chunk = head.options().samples_per_chunk;
     let iter = series.into_iter().map(|(labels, h)| {
         let spans: Vec<ChunkSpan> = head.chunks_of(&h, mint, maxt - 1)?;
-        let parts: Vec<(i64, i64, &[u8])> = spans
-            .iter()
-            .map(|c| (c.mint, c.maxt, c.data.as_ref()))
-            .collect();
-        let chunks = combine(parts, mint, maxt - 1, per_chunk)?;
+        let chunks = combine(spans, mint, maxt - 1, per_chunk)?;
         Ok(SeriesChunks { labels, chunks })
     });
     write_block(
@@ -111,7 +109,7 @@ pub(crate) fn write_head_block(
 struct Cursor<'a> {
     block: &'a Block,
     next: u32,
-    cur: Option<(Labels, Vec<ChunkMeta>)>,
+    cur: Option<BlockSeries>,
 }
 
 impl Cursor<'_> {
@@ -120,21 +118,21 @@ impl Cursor<'_> {
         if self.next < self.block.index().num_series() {
             let mut metas = Vec::new();
             let labels = self.block.index().series(self.next, &mut metas)?;
+            let deleted = self.block.deleted(self.next);
             self.next += 1;
-            self.cur = Some((labels, metas));
+            self.cur = Some((labels, metas, deleted));
         }
         Ok(())
     }
 }
 
-/// Merges `blocks` into one new block in `dir`; the sources are left for the caller to delete.
+/// Merges `blocks` into one new block in `dir`, leaving out deleted samples; the sources are
+/// left for the caller to delete.
 pub(crate) fn merge_blocks(
     dir: &Path,
     blocks: &[Arc<Block>],
     per_chunk: usize,
 ) -> Result<BlockMeta> {
-    let mint = blocks.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
-    let maxt = blocks.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
     let level = blocks
         .iter()
         .map(|b| b.meta().compaction.level)
@@ -156,7 +154,33 @@ pub(crate) fn merge_blocks(
     sources.dedup();
     // Only a merge of backfilled blocks alone is still a backfill.
     let backfill = blocks.iter().all(|b| b.meta().compaction.backfill);
+    let compaction = Compaction {
+        level,
+        sources,
+        backfill,
+    };
+    write_merged(dir, blocks, per_chunk, compaction)
+}
 
+/// Writes `block` again without its deleted samples, as the same level and sources under a
+/// new name (`clean_tombstones`); the old block is left for the caller to delete.
+pub(crate) fn rewrite_block(dir: &Path, block: &Arc<Block>, per_chunk: usize) -> Result<BlockMeta> {
+    let mut compaction = block.meta().compaction.clone();
+    if compaction.sources.is_empty() {
+        compaction.sources = vec![block.meta().ulid.clone()];
+    }
+    write_merged(dir, std::slice::from_ref(block), per_chunk, compaction)
+}
+
+/// Writes the series of `blocks`, merged by label set, as one block covering their ranges.
+fn write_merged(
+    dir: &Path,
+    blocks: &[Arc<Block>],
+    per_chunk: usize,
+    compaction: Compaction,
+) -> Result<BlockMeta> {
+    let mint = blocks.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
+    let maxt = blocks.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
     let mut cursors: Vec<Cursor<'_>> = blocks
         .iter()
         .map(|b| Cursor {
@@ -178,13 +202,21 @@ pub(crate) fn merge_blocks(
             .filter_map(|c| c.cur.as_ref().map(|x| &x.0))
             .min()?
             .clone();
-        let mut owned: Vec<(i64, i64, crate::mmap::MmapSlice)> = Vec::new();
+        let mut spans: Vec<ChunkSpan> = Vec::new();
         for c in cursors.iter_mut() {
             if c.cur.as_ref().is_some_and(|x| x.0 == min) {
-                let (_, metas) = c.cur.take().expect("checked");
+                let (_, metas, deleted) = c.cur.take().expect("checked");
                 for m in metas {
+                    if deleted.as_ref().is_some_and(|d| d.covers(m.mint, m.maxt)) {
+                        continue;
+                    }
                     match c.block.chunks().chunk(m.r) {
-                        Ok((_, bytes)) => owned.push((m.mint, m.maxt, bytes)),
+                        Ok((_, bytes)) => spans.push(ChunkSpan {
+                            mint: m.mint,
+                            maxt: m.maxt,
+                            data: ChunkData::Block(bytes),
+                            deleted: deleted.clone(),
+                        }),
                         Err(e) => {
                             failed = true;
                             return Some(Err(e));
@@ -197,26 +229,14 @@ pub(crate) fn merge_blocks(
                 }
             }
         }
-        let parts: Vec<(i64, i64, &[u8])> =
-            owned.iter().map(|(a, b, s)| (*a, *b, s.as_ref())).collect();
         Some(
-            combine(parts, mint, maxt - 1, per_chunk).map(|chunks| SeriesChunks {
+            combine(spans, mint, maxt - 1, per_chunk).map(|chunks| SeriesChunks {
                 labels: min,
                 chunks,
             }),
         )
     });
-    write_block(
-        dir,
-        mint,
-        maxt,
-        Compaction {
-            level,
-            sources,
-            backfill,
-        },
-        iter,
-    )
+    write_block(dir, mint, maxt, compaction, iter)
 }
 
 /// The merge ranges for a block range and an optional retention: 3×, 9×, 27×, ... the block

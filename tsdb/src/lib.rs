@@ -23,6 +23,7 @@ pub mod index;
 pub mod mmap;
 pub mod postings;
 pub mod querier;
+pub mod tombstones;
 pub mod wal;
 
 pub use db::{Db, DbOptions, DbQuerier};

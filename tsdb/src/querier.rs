@@ -6,7 +6,9 @@
 //! series normally do not overlap (each sample lives in exactly one part), and then the
 //! iterator simply walks them one after another. Overlap happens after a backfill (`tsdb
 //! import`) into a range that already has data; then the samples are merged and samples with
-//! the same timestamp are de-duplicated (the first part, in the order given, wins).
+//! the same timestamp are de-duplicated (the first part, in the order given, wins). A chunk
+//! may carry deleted ranges (tombstones); a series with any such chunk is read the same
+//! merging way, leaving the deleted samples out.
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use model::{Error as SampleError, Labels, SampleIterator, Series};
 use crate::chunkenc::XorIterator;
 use crate::head_chunks::ChunkBytes;
 use crate::mmap::MmapSlice;
+use crate::tombstones::Intervals;
 
 /// Where a chunk's bytes are.
 #[derive(Debug, Clone)]
@@ -38,12 +41,28 @@ impl AsRef<[u8]> for ChunkData {
     }
 }
 
-/// One chunk of one series with its time range.
+/// One chunk of one series with its time range, and the deleted ranges of its series in
+/// the part of the store it came from.
 #[derive(Debug, Clone)]
 pub struct ChunkSpan {
     pub mint: i64,
     pub maxt: i64,
     pub data: ChunkData,
+    pub deleted: Option<Arc<Intervals>>,
+}
+
+impl ChunkSpan {
+    /// Whether some of this chunk's samples are deleted.
+    pub fn has_deleted(&self) -> bool {
+        self.deleted
+            .as_ref()
+            .is_some_and(|d| d.overlaps(self.mint, self.maxt))
+    }
+
+    /// The chunk's bytes with its deleted ranges, as [`merge_chunk_samples`] takes them.
+    pub fn parts(&self) -> (&[u8], Option<&Intervals>) {
+        (self.data.as_ref(), self.deleted.as_deref())
+    }
 }
 
 /// A series read from the store: its labels and the chunks that hold its samples in
@@ -54,7 +73,8 @@ pub struct StoredSeries {
     chunks: Vec<ChunkSpan>,
     mint: i64,
     maxt: i64,
-    overlapping: bool,
+    /// Chunks overlap or hold deleted samples: read by merging.
+    merge: bool,
 }
 
 impl StoredSeries {
@@ -62,11 +82,11 @@ impl StoredSeries {
     /// start together the earlier-given one wins duplicates).
     pub fn new(labels: Labels, mut chunks: Vec<ChunkSpan>, mint: i64, maxt: i64) -> Self {
         chunks.sort_by_key(|c| c.mint);
-        let mut overlapping = false;
+        let mut merge = chunks.iter().any(ChunkSpan::has_deleted);
         let mut prev_max = i64::MIN;
         for (i, c) in chunks.iter().enumerate() {
             if i > 0 && c.mint <= prev_max {
-                overlapping = true;
+                merge = true;
                 break;
             }
             prev_max = prev_max.max(c.maxt);
@@ -76,34 +96,35 @@ impl StoredSeries {
             chunks,
             mint,
             maxt,
-            overlapping,
+            merge,
         }
     }
 
-    /// Every sample in range, merged and de-duplicated (used for overlapping chunks).
+    /// Every sample in range, merged, de-duplicated and without deleted ones.
     fn merged_samples(&self) -> Result<Vec<(i64, f64)>, String> {
-        let overlapping = self
+        let in_range = self
             .chunks
             .iter()
             .filter(|c| c.maxt >= self.mint && c.mint <= self.maxt);
-        merge_chunk_samples(overlapping.map(|c| c.data.as_ref()), self.mint, self.maxt)
+        merge_chunk_samples(in_range.map(ChunkSpan::parts), self.mint, self.maxt)
     }
 }
 
-/// Decodes chunks (given in priority order) and returns their samples in `[mint, maxt]`,
-/// sorted, with samples of equal timestamps de-duplicated in favour of the earlier chunk.
-/// Shared by queries over overlapping data and by compaction.
+/// Decodes chunks (given in priority order, each with its deleted ranges) and returns their
+/// samples in `[mint, maxt]` that are not deleted, sorted, with samples of equal timestamps
+/// de-duplicated in favour of the earlier chunk. Shared by queries over overlapping or
+/// partly deleted data and by compaction.
 pub(crate) fn merge_chunk_samples<'a>(
-    chunks: impl IntoIterator<Item = &'a [u8]>,
+    chunks: impl IntoIterator<Item = (&'a [u8], Option<&'a Intervals>)>,
     mint: i64,
     maxt: i64,
 ) -> Result<Vec<(i64, f64)>, String> {
     let mut all: Vec<(i64, f64)> = Vec::new();
-    for c in chunks {
+    for (c, deleted) in chunks {
         let mut it = XorIterator::new(c);
         while it.next() {
             let (t, v) = it.at();
-            if t >= mint && t <= maxt {
+            if t >= mint && t <= maxt && !deleted.is_some_and(|d| d.contains(t)) {
                 all.push((t, v));
             }
         }
@@ -123,7 +144,7 @@ impl Series for StoredSeries {
     }
 
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
-        if self.overlapping {
+        if self.merge {
             return Box::new(match self.merged_samples() {
                 Ok(v) => SliceIterator::new(v),
                 Err(e) => SliceIterator::failed(SampleError::Other(e)),

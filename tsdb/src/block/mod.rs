@@ -1,5 +1,6 @@
 //! Blocks: immutable directories `<ULID>/` with `meta.json`, `index` and `chunks/`, written by
-//! compaction and import and read through memory maps (layouts in `tsdb/docs/format/`).
+//! compaction and import and read through memory maps (layouts in `tsdb/docs/format/`). The
+//! one part that changes is the `tombstones` file: ranges deleted since the block was written.
 
 mod meta;
 
@@ -8,8 +9,10 @@ mod tests;
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use model::{Labels, Matcher};
+use parking_lot::RwLock;
 
 pub use meta::{BlockMeta, BlockStats, Compaction, new_ulid};
 
@@ -17,6 +20,7 @@ use crate::chunks::{ChunkMeta, ChunkReader, ChunkWriter};
 use crate::error::{Error, Result};
 use crate::index::{IndexReader, IndexWriter};
 use crate::postings::{label_names_of, label_values_of, postings_for_matchers};
+use crate::tombstones::{Intervals, Tombstones};
 
 /// One chunk to write: (mint, maxt, encoding, bytes, samples).
 pub type ChunkToWrite = (i64, i64, u8, Vec<u8>, u32);
@@ -111,7 +115,11 @@ pub struct Block {
     meta: BlockMeta,
     index: IndexReader,
     chunks: ChunkReader,
+    tombstones: RwLock<Tombstones>,
 }
+
+/// A series a block holds: labels, the chunks that are not wholly deleted, deleted ranges.
+pub type BlockSeries = (Labels, Vec<ChunkMeta>, Option<Arc<Intervals>>);
 
 impl Block {
     /// Opens and validates a block directory; any damage is an error naming the file.
@@ -130,11 +138,13 @@ impl Block {
                 ),
             ));
         }
+        let tombstones = RwLock::new(Tombstones::read(dir)?);
         Ok(Block {
             dir: dir.to_path_buf(),
             meta,
             index,
             chunks,
+            tombstones,
         })
     }
 
@@ -154,6 +164,55 @@ impl Block {
         &self.chunks
     }
 
+    /// The deleted ranges of series `id` (an index series id), if any.
+    pub fn deleted(&self, id: u32) -> Option<Arc<Intervals>> {
+        let t = self.tombstones.read();
+        if t.is_empty() {
+            return None;
+        }
+        t.get(u64::from(id)).cloned()
+    }
+
+    /// Series with deleted ranges.
+    pub fn num_tombstones(&self) -> usize {
+        self.tombstones.read().len()
+    }
+
+    /// Deletes `[mint, maxt]` (cut to the block's range) of the series matching `matchers`
+    /// that have samples there: the ranges go to the `tombstones` file (replaced atomically)
+    /// before reads skip them. Returns how many series gained a deleted range.
+    pub fn delete(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<usize> {
+        let (lo, hi) = (
+            mint.max(self.meta.min_time),
+            maxt.min(self.meta.max_time - 1),
+        );
+        if lo > hi {
+            return Ok(0);
+        }
+        let ids = postings_for_matchers(&self.index, matchers)?;
+        let mut t = self.tombstones.write();
+        let mut next = t.clone();
+        let mut metas = Vec::new();
+        let mut n = 0;
+        for id in ids.iter() {
+            self.index.series(id, &mut metas)?;
+            let Some(first) = metas.iter().map(|c| c.mint).min() else {
+                continue;
+            };
+            let last = metas.iter().map(|c| c.maxt).max().unwrap_or(first);
+            let (a, b) = (lo.max(first), hi.min(last));
+            if a <= b && !next.get(u64::from(id)).is_some_and(|iv| iv.covers(a, b)) {
+                next.add(u64::from(id), a, b);
+                n += 1;
+            }
+        }
+        if n > 0 {
+            next.write(&self.dir)?;
+            *t = next;
+        }
+        Ok(n)
+    }
+
     /// Bytes on disk (index, chunks, meta).
     pub fn size_bytes(&self) -> u64 {
         self.index.size_bytes()
@@ -161,25 +220,23 @@ impl Block {
             + fs::metadata(self.dir.join(meta::META_FILE)).map_or(0, |m| m.len())
     }
 
-    /// Series matching `matchers` with the chunks that overlap `[mint, maxt]`, sorted by labels.
-    pub fn select(
-        &self,
-        matchers: &[Matcher],
-        mint: i64,
-        maxt: i64,
-    ) -> Result<Vec<(Labels, Vec<ChunkMeta>)>> {
+    /// Series matching `matchers` with the chunks that overlap `[mint, maxt]` and are not
+    /// wholly deleted, and their deleted ranges; sorted by labels.
+    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<BlockSeries>> {
         let ids = postings_for_matchers(&self.index, matchers)?;
         let mut out = Vec::with_capacity(ids.len() as usize);
         let mut metas = Vec::new();
         for id in ids.iter() {
             let labels = self.index.series(id, &mut metas)?;
+            let deleted = self.deleted(id);
             let keep: Vec<ChunkMeta> = metas
                 .iter()
                 .filter(|c| c.maxt >= mint && c.mint <= maxt)
+                .filter(|c| !deleted.as_ref().is_some_and(|d| d.covers(c.mint, c.maxt)))
                 .cloned()
                 .collect();
             if !keep.is_empty() {
-                out.push((labels, keep));
+                out.push((labels, keep, deleted));
             }
         }
         Ok(out)

@@ -45,7 +45,7 @@ fn write_open_select() {
     let m = [Matcher::new(MatchType::RegexMatch, "i", "001.").unwrap()];
     let got = b.select(&m, 120, 160).unwrap();
     assert_eq!(got.len(), 10);
-    for (l, metas) in &got {
+    for (l, metas, _) in &got {
         assert_eq!(metas.len(), 1);
         let (enc, bytes) = b.chunks().chunk(metas[0].r).unwrap();
         assert_eq!(enc, 1);
@@ -95,7 +95,7 @@ fn damaged_blocks_fail_to_open_with_a_clear_error() {
         .select(&all, 0, 300)
         .unwrap()
         .iter()
-        .flat_map(|(_, metas)| metas.iter().map(|m| b.chunks().chunk(m.r)))
+        .flat_map(|(_, metas, _)| metas.iter().map(|m| b.chunks().chunk(m.r)))
         .filter(|r| r.is_err())
         .count();
     assert_eq!(errors, 1);

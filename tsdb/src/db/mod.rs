@@ -58,6 +58,7 @@ struct DbMetrics {
     retention_time_deletions: Arc<Counter>,
     retention_size_deletions: Arc<Counter>,
     chunk_read_errors: Arc<Counter>,
+    deletions: Arc<Counter>,
 }
 
 impl DbMetrics {
@@ -95,6 +96,10 @@ impl DbMetrics {
             chunk_read_errors: reg.counter(
                 "vane_tsdb_chunk_read_errors_total",
                 "Block chunks that could not be read by a query (damaged on disk).",
+            ),
+            deletions: reg.counter(
+                "vane_tsdb_deletions_total",
+                "Series deletions (delete_series calls) recorded.",
             ),
         }
     }
@@ -499,6 +504,60 @@ impl Db {
         Ok(())
     }
 
+    /// Deletes the samples in `[mint, maxt]` of the series matching `matchers`, in every block
+    /// and the head. The ranges are recorded as tombstones (a block's `tombstones` file, the
+    /// WAL for the head) before reads skip them; the samples leave the disk when the data is
+    /// next compacted or [`Db::clean_tombstones`] runs. Returns how many (part, series) pairs
+    /// gained a deleted range.
+    pub fn delete(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<usize> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        if mint > maxt {
+            return Err(Error::InvalidArgument(format!(
+                "deletion range ends ({maxt}) before it starts ({mint})"
+            )));
+        }
+        // Held so that no compaction reads a block between its tombstones and its removal.
+        let _g = self.maintenance_lock.lock();
+        let mut n = 0;
+        for b in self.blocks() {
+            if b.meta().min_time <= maxt && b.meta().max_time > mint {
+                n += b.delete(matchers, mint, maxt)?;
+            }
+        }
+        n += self.head.delete(matchers, mint, maxt)?;
+        self.metrics.deletions.inc();
+        tracing::info!(mint, maxt, series = n, "series ranges deleted");
+        Ok(n)
+    }
+
+    /// Rewrites every block with tombstones without the deleted samples (a block left with
+    /// no series is removed). Returns how many blocks were rewritten. The head's tombstones
+    /// stay until the head is compacted.
+    pub fn clean_tombstones(&self) -> Result<usize> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let _g = self.maintenance_lock.lock();
+        let mut n = 0;
+        for b in self.blocks() {
+            if b.num_tombstones() == 0 {
+                continue;
+            }
+            let meta = compact::rewrite_block(&self.dir, &b, self.opts.head.samples_per_chunk)?;
+            if meta.stats.num_series > 0 {
+                self.add_block(Arc::new(Block::open(&self.dir.join(&meta.ulid))?));
+            } else {
+                let _ = fs::remove_dir_all(self.dir.join(&meta.ulid));
+            }
+            self.remove_blocks(std::slice::from_ref(&b.meta().ulid));
+            n += 1;
+            tracing::info!(old = %b.meta().ulid, new = %meta.ulid, series = meta.stats.num_series, "block rewritten without deleted samples");
+        }
+        Ok(n)
+    }
+
     /// Syncs and closes. Further appends and maintenance fail.
     pub fn close(&self) -> Result<()> {
         if self.closed.swap(true, Ordering::AcqRel) {
@@ -561,7 +620,7 @@ impl DbQuerier {
         for b in &self.blocks {
             let found = b.select(matchers, self.mint, self.maxt)?;
             let mut part = Vec::with_capacity(found.len());
-            for (labels, metas) in found {
+            for (labels, metas, deleted) in found {
                 let mut spans = Vec::with_capacity(metas.len());
                 for m in metas {
                     // A damaged chunk fails the query that needs it, with the file and
@@ -574,6 +633,7 @@ impl DbQuerier {
                         mint: m.mint,
                         maxt: m.maxt,
                         data: ChunkData::Block(bytes),
+                        deleted: deleted.clone(),
                     });
                 }
                 part.push((labels, spans));

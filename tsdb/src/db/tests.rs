@@ -441,3 +441,147 @@ fn snapshots_hold_every_sample_and_open_as_a_store() {
     assert!(got.values().flatten().all(|(t, _)| *t < head_min));
     assert!(!got.is_empty());
 }
+
+fn eq(name: &str, value: &str) -> Matcher {
+    Matcher::new(MatchType::Equal, name, value).unwrap()
+}
+
+/// Removes `[mint, maxt]` of series `i` from an expected dump (the series goes when empty).
+fn forget(want: &mut Dump, i: usize, mint: i64, maxt: i64) {
+    let key = series(i).to_string();
+    let v = want.get_mut(&key).unwrap();
+    v.retain(|(t, _)| *t < mint || *t > maxt);
+    if v.is_empty() {
+        want.remove(&key);
+    }
+}
+
+fn block_samples(db: &Db) -> u64 {
+    db.blocks().iter().map(|b| b.meta().stats.num_samples).sum()
+}
+
+#[test]
+fn deleted_ranges_vanish_from_reads_survive_restarts_and_leave_disk_when_cleaned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut want = Dump::new();
+    {
+        let db = open(dir.path());
+        fill(&db, 4, 0, 7 * HOUR, 30_000, &mut want);
+        db.maintenance().unwrap();
+        assert_eq!(db.blocks().len(), 2);
+        // Across both blocks and the head; and one series entirely.
+        let n = db.delete(&[eq("i", "1")], HOUR, 5 * HOUR).unwrap();
+        assert_eq!(n, 3, "two blocks and the head");
+        db.delete(&[eq("i", "2")], i64::MIN, i64::MAX).unwrap();
+        forget(&mut want, 1, HOUR, 5 * HOUR);
+        forget(&mut want, 2, i64::MIN, i64::MAX);
+        assert_eq!(dump(&*db, i64::MIN, i64::MAX), want);
+        assert_eq!(dump(&*db, 2 * HOUR, 3 * HOUR), {
+            let mut w = want.clone();
+            for v in w.values_mut() {
+                v.retain(|(t, _)| (2 * HOUR..=3 * HOUR).contains(t));
+            }
+            w.retain(|_, v| !v.is_empty());
+            w
+        });
+        // Deleting again changes nothing; an inverted range is refused.
+        assert_eq!(db.delete(&[eq("i", "1")], 2 * HOUR, 3 * HOUR).unwrap(), 0);
+        assert!(db.delete(&[eq("i", "1")], 5, 4).is_err());
+        db.close().unwrap();
+    }
+    // Block tombstone files and the WAL's tombstone records bring the deletions back.
+    let db = open(dir.path());
+    assert_eq!(dump(&*db, i64::MIN, i64::MAX), want);
+    // A deletion covers the samples that existed: later samples of the series are kept.
+    let mut app = db.appender();
+    app.append(None, &series(2), 7 * HOUR + 1000, 42.0).unwrap();
+    app.commit().unwrap();
+    want.insert(
+        series(2).to_string(),
+        vec![(7 * HOUR + 1000, 42f64.to_bits())],
+    );
+    assert_eq!(dump(&*db, i64::MIN, i64::MAX), want);
+
+    // Cleaning rewrites the blocks with tombstones; the samples leave the disk.
+    let before = block_samples(&db);
+    assert_eq!(db.clean_tombstones().unwrap(), 2);
+    assert_eq!(db.blocks().len(), 2);
+    assert!(db.blocks().iter().all(|b| b.num_tombstones() == 0));
+    assert!(
+        db.blocks()
+            .iter()
+            .all(|b| !b.dir().join("tombstones").exists())
+    );
+    // Blocks [0,2h) and [2h,4h): series 2 entirely (240 each), series 1 from 1h (120 + 240).
+    assert_eq!(before - block_samples(&db), 240 * 2 + 120 + 240);
+    assert_eq!(dump(&*db, i64::MIN, i64::MAX), want);
+    assert_eq!(db.clean_tombstones().unwrap(), 0);
+
+    // Head compaction (and the merge after it) write blocks without the deleted samples.
+    fill(&db, 4, 7 * HOUR + 30_000, 9 * HOUR, 30_000, &mut want);
+    // [4h, 6h): series 2 entirely, series 1 over [4h, 5h] (both ends included).
+    let head_block_samples = 4 * 240 - 240 - 121;
+    let before = block_samples(&db);
+    db.maintenance().unwrap();
+    assert_eq!(block_samples(&db) - before, head_block_samples);
+    assert!(db.blocks().iter().all(|b| b.num_tombstones() == 0));
+    assert_eq!(dump(&*db, i64::MIN, i64::MAX), want);
+    db.close().unwrap();
+    drop(db);
+    let db = open(dir.path());
+    assert_eq!(dump(&*db, i64::MIN, i64::MAX), want);
+}
+
+#[test]
+fn head_deletions_outlive_the_wal_segments_they_were_logged_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut want = Dump::new();
+    {
+        let db = open(dir.path());
+        fill(&db, 3, 0, 3 * HOUR, 30_000, &mut want);
+        db.maintenance().unwrap();
+        assert!(db.blocks().is_empty());
+        db.delete(&[eq("i", "1")], HOUR, 3 * HOUR).unwrap();
+        forget(&mut want, 1, HOUR, 3 * HOUR);
+        // The head compacts [0, 2h) and truncates: the WAL segment with the tombstone record
+        // goes, and only the checkpoint keeps the part of it still in the head.
+        fill(&db, 3, 3 * HOUR, 4 * HOUR, 30_000, &mut want);
+        db.maintenance().unwrap();
+        assert_eq!(db.blocks().len(), 1);
+        assert_eq!(dump(&*db, i64::MIN, i64::MAX), want);
+        db.close().unwrap();
+    }
+    let db = open(dir.path());
+    assert_eq!(dump(&*db, i64::MIN, i64::MAX), want);
+}
+
+#[test]
+fn a_damaged_tombstones_file_moves_its_block_aside_rather_than_resurrect_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut want = Dump::new();
+    let name = {
+        let db = open(dir.path());
+        fill(&db, 2, 0, 4 * HOUR, 60_000, &mut want);
+        db.maintenance().unwrap();
+        db.delete(&[eq("i", "0")], 0, HOUR).unwrap();
+        let b = db.blocks()[0].clone();
+        db.close().unwrap();
+        b.dir().file_name().unwrap().to_owned()
+    };
+    std::fs::write(
+        dir.path().join(&name).join("tombstones"),
+        b"VTMB\x01garbage",
+    )
+    .unwrap();
+    let db = open(dir.path());
+    assert!(db.blocks().is_empty());
+    assert!(
+        dir.path()
+            .join("quarantine")
+            .join(&name)
+            .join("index")
+            .exists()
+    );
+    // The head's samples are still there.
+    assert!(!dump(&*db, 2 * HOUR, i64::MAX).is_empty());
+}

@@ -20,7 +20,7 @@ impl Head {
     /// Drops everything before `mint` (now held by a block): chunks that end before it,
     /// series left without samples, head-chunk files holding only older chunks, and WAL
     /// segments (after writing a checkpoint that keeps live series and samples from `mint`
-    /// on). Samples before `mint` are refused from now on.
+    /// on), and deleted ranges before `mint`. Samples before `mint` are refused from now on.
     pub fn truncate(&self, mint: i64) -> Result<TruncateStats> {
         let _guard = self.truncate_lock.lock();
         self.min_valid_time.fetch_max(mint, Ordering::AcqRel);
@@ -65,6 +65,7 @@ impl Head {
         self.metrics.series_removed.add(removed.len() as u64);
         drop(removed);
         self.interner.sweep();
+        self.truncate_tombstones(mint);
 
         stats.chunk_files_removed = self.chunks.truncate_before(mint)?;
 

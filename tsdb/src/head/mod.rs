@@ -12,8 +12,11 @@
 //!   only the WAL write itself is serialized.
 //! * Start-up replays head-chunk files and the WAL ([`replay`]); truncation after compaction
 //!   drops old chunks and series and checkpoints the WAL ([`gc`]).
+//! * Deleted ranges of series ([`delete`]) are kept as tombstones in memory, logged to the
+//!   WAL, and applied when the head is read or compacted.
 
 pub mod append;
+mod delete;
 pub mod gc;
 mod postings;
 mod read;
@@ -23,11 +26,11 @@ mod symbols;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 
 use model::metrics::{Counter, CounterVec, Registry};
 use model::{Error as SampleError, Labels};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 pub use append::HeadAppender;
 pub use gc::TruncateStats;
@@ -36,6 +39,7 @@ pub use read::HeadSeriesHandle;
 use crate::chunkenc::{Encoding, XorAppender};
 use crate::error::Result;
 use crate::head_chunks::ChunkDiskMapper;
+use crate::tombstones::Tombstones;
 use crate::wal::{Wal, WalOptions};
 use postings::MemPostings;
 use series::{MemSeries, MmappedChunk, OpenChunk, SeriesData, SeriesMap};
@@ -147,6 +151,9 @@ pub struct Head {
     metrics: HeadMetrics,
     /// Serializes truncation against itself.
     truncate_lock: Mutex<()>,
+    /// Deleted ranges by series id; `has_tombstones` lets reads skip the lock while none exist.
+    tombstones: RwLock<Tombstones>,
+    has_tombstones: AtomicBool,
 }
 
 impl Head {
@@ -176,6 +183,8 @@ impl Head {
             chunks,
             metrics: HeadMetrics::new(registry),
             truncate_lock: Mutex::new(()),
+            tombstones: RwLock::new(Tombstones::default()),
+            has_tombstones: AtomicBool::new(false),
             dir: dir.to_path_buf(),
             opts,
         };

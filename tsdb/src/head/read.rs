@@ -33,17 +33,20 @@ impl Head {
         Ok(out)
     }
 
-    /// The chunks of one series overlapping `[mint, maxt]`, in time order.
+    /// The chunks of one series overlapping `[mint, maxt]`, in time order, with the series'
+    /// deleted ranges; chunks whose samples are all deleted are left out.
     pub(crate) fn series_chunks(
         &self,
         s: &MemSeries,
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<ChunkSpan>> {
+        let deleted = self.deleted(s.id);
+        let gone = |a: i64, b: i64| deleted.as_ref().is_some_and(|d| d.covers(a, b));
         let d = s.data.lock();
         let mut out = Vec::new();
         for c in &d.mmapped {
-            if c.maxt < mint || c.mint > maxt {
+            if c.maxt < mint || c.mint > maxt || gone(c.mint, c.maxt) {
                 continue;
             }
             let (_, bytes) = self.chunks.chunk(c.r)?;
@@ -51,17 +54,19 @@ impl Head {
                 mint: c.mint,
                 maxt: c.maxt,
                 data: ChunkData::HeadFile(bytes),
+                deleted: deleted.clone(),
             });
         }
         if let Some(open) = &d.open
             && open.app.num_samples() > 0
         {
             let (cmin, cmax) = (open.app.first_time(), open.app.last_time());
-            if cmax >= mint && cmin <= maxt {
+            if cmax >= mint && cmin <= maxt && !gone(cmin, cmax) {
                 out.push(ChunkSpan {
                     mint: cmin,
                     maxt: cmax,
                     data: ChunkData::Owned(open.app.bytes().into()),
+                    deleted: deleted.clone(),
                 });
             }
         }

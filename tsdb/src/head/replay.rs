@@ -18,7 +18,7 @@ use super::Head;
 use super::series::{MemSeries, MmappedChunk};
 use crate::chunkenc::XorIterator;
 use crate::error::Result;
-use crate::wal::{self, RecordDecoder, RecordType, RefSample, RefSeries, WalReader};
+use crate::wal::{self, RecordDecoder, RecordType, RefSample, RefSeries, RefTombstone, WalReader};
 
 #[derive(Default)]
 struct ReplayState {
@@ -27,6 +27,7 @@ struct ReplayState {
     decoder: RecordDecoder,
     series_buf: Vec<RefSeries>,
     samples_buf: Vec<RefSample>,
+    tombstones_buf: Vec<RefTombstone>,
     max_id: u32,
     samples: u64,
     skipped: u64,
@@ -126,6 +127,14 @@ impl Head {
                         continue;
                     }
                     self.replay_samples(st);
+                }
+                Some(RecordType::Tombstones) => {
+                    if let Err(e) = st.decoder.tombstones(rec, &mut st.tombstones_buf) {
+                        tracing::warn!(error = %e, "skipping an undecodable WAL tombstones record");
+                        continue;
+                    }
+                    st.tombstones_buf.retain(|t| st.refs.contains_key(&t.r));
+                    self.add_tombstones(&st.tombstones_buf);
                 }
                 None => {}
             }

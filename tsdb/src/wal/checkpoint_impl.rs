@@ -1,7 +1,7 @@
 //! Checkpoints: the live part of old WAL segments, rewritten so the segments can go.
 //!
 //! `checkpoint.NNNNNNNN/` holds, in WAL segment format, the series records of the series still
-//! in the head and their samples from `mint` on, taken from the previous checkpoint and
+//! in the head and their samples and deleted ranges (tombstones) from `mint` on, taken from the previous checkpoint and
 //! segments up to `NNNNNNNN`. Replay reads the newest checkpoint, then the segments after it.
 //! A checkpoint is written into `checkpoint.NNNNNNNN.tmp/` and renamed into place when
 //! complete, so a crash leaves either the old checkpoint or the new one.
@@ -11,8 +11,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::{
-    RecordDecoder, RecordType, RefSample, RefSeries, SyncPolicy, Wal, WalOptions, WalReader,
-    encode_samples, encode_series, record_type, segment_range, sync_dir,
+    RecordDecoder, RecordType, RefSample, RefSeries, RefTombstone, SyncPolicy, Wal, WalOptions,
+    WalReader, encode_samples, encode_series, encode_tombstones, record_type, segment_range,
+    sync_dir,
 };
 use crate::error::{Error, Result};
 
@@ -55,7 +56,8 @@ pub fn last_checkpoint(wal_dir: &Path) -> Result<Option<(PathBuf, u32)>> {
 const BATCH: usize = 10_000;
 
 /// Writes `checkpoint.<to>` from the last checkpoint and segments `from..=to`, keeping series
-/// for which `keep_series` is true and their samples with `t >= mint`; then deletes older
+/// for which `keep_series` is true and their samples with `t >= mint` (and tombstones reaching
+/// `mint`, cut to start there); then deletes older
 /// checkpoints. WAL segments are left for the caller to delete.
 pub fn checkpoint(
     wal_dir: &Path,
@@ -82,8 +84,8 @@ pub fn checkpoint(
     let mut dec = RecordDecoder::new();
     let mut series_in: Vec<RefSeries> = Vec::new();
     let mut samples_in: Vec<RefSample> = Vec::new();
-    let mut series_out: Vec<RefSeries> = Vec::new();
-    let mut samples_out: Vec<RefSample> = Vec::new();
+    let mut stones_in: Vec<RefTombstone> = Vec::new();
+    let mut out_recs = Out::default();
     let mut buf = Vec::new();
 
     let mut sources: Vec<(PathBuf, u32, u32)> = Vec::new();
@@ -107,7 +109,7 @@ pub fn checkpoint(
                             stats.dropped_series += 1;
                         } else if seen.insert(s.r) {
                             stats.kept_series += 1;
-                            series_out.push(s);
+                            out_recs.series.push(s);
                         }
                     }
                 }
@@ -116,21 +118,32 @@ pub fn checkpoint(
                     for s in samples_in.drain(..) {
                         if s.t >= mint && keep_series(s.r) {
                             stats.kept_samples += 1;
-                            samples_out.push(s);
+                            out_recs.samples.push(s);
                         } else {
                             stats.dropped_samples += 1;
+                        }
+                    }
+                }
+                Some(RecordType::Tombstones) => {
+                    dec.tombstones(rec, &mut stones_in)?;
+                    for t in stones_in.drain(..) {
+                        if t.maxt >= mint && keep_series(t.r) {
+                            out_recs.tombstones.push(RefTombstone {
+                                mint: t.mint.max(mint),
+                                ..t
+                            });
                         }
                     }
                 }
                 None => {}
             }
             // Series go out before the samples that follow them.
-            if series_out.len() >= BATCH || samples_out.len() >= BATCH {
-                flush(&out, &mut series_out, &mut samples_out, &mut buf)?;
+            if out_recs.len() >= BATCH {
+                out_recs.flush(&out, &mut buf)?;
             }
         }
     }
-    flush(&out, &mut series_out, &mut samples_out, &mut buf)?;
+    out_recs.flush(&out, &mut buf)?;
     out.close()?;
     sync_dir(&tmp_dir)?;
     if final_dir.exists() {
@@ -157,23 +170,41 @@ pub fn checkpoint(
     Ok(stats)
 }
 
-fn flush(
-    out: &Wal,
-    series: &mut Vec<RefSeries>,
-    samples: &mut Vec<RefSample>,
-    buf: &mut Vec<u8>,
-) -> Result<()> {
-    if !series.is_empty() {
-        buf.clear();
-        encode_series(series, buf);
-        out.log(&[buf])?;
-        series.clear();
+/// Records waiting to be written to the checkpoint, in the order they must go out.
+#[derive(Default)]
+struct Out {
+    series: Vec<RefSeries>,
+    samples: Vec<RefSample>,
+    tombstones: Vec<RefTombstone>,
+}
+
+impl Out {
+    fn len(&self) -> usize {
+        self.series
+            .len()
+            .max(self.samples.len())
+            .max(self.tombstones.len())
     }
-    if !samples.is_empty() {
-        buf.clear();
-        encode_samples(samples, buf);
-        out.log(&[buf])?;
-        samples.clear();
+
+    fn flush(&mut self, out: &Wal, buf: &mut Vec<u8>) -> Result<()> {
+        if !self.series.is_empty() {
+            buf.clear();
+            encode_series(&self.series, buf);
+            out.log(&[buf])?;
+            self.series.clear();
+        }
+        if !self.samples.is_empty() {
+            buf.clear();
+            encode_samples(&self.samples, buf);
+            out.log(&[buf])?;
+            self.samples.clear();
+        }
+        if !self.tombstones.is_empty() {
+            buf.clear();
+            encode_tombstones(&self.tombstones, buf);
+            out.log(&[buf])?;
+            self.tombstones.clear();
+        }
+        Ok(())
     }
-    Ok(())
 }

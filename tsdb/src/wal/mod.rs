@@ -32,7 +32,8 @@ use crate::error::{Error, Result};
 
 pub use checkpoint_impl::{CheckpointStats, checkpoint, last_checkpoint};
 pub use record::{
-    RecordDecoder, RecordType, RefSample, RefSeries, encode_samples, encode_series, record_type,
+    RecordDecoder, RecordType, RefSample, RefSeries, RefTombstone, encode_samples, encode_series,
+    encode_tombstones, record_type,
 };
 
 const MAGIC: [u8; 4] = *b"VWAL";

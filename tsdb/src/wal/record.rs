@@ -7,6 +7,8 @@
 //! samples record: type=2 (1 byte), base ref (uvarint), base time (zig-zag varint), then per
 //!                 sample: ref - base ref (zig-zag varint) | t - base time (zig-zag varint)
 //!                 | value bits (8 bytes, little-endian)
+//! tombstones:     type=3 (1 byte), then per deleted range:
+//!                 ref (uvarint) | mint (zig-zag varint) | maxt (zig-zag varint), inclusive
 //! ```
 //! The number of entries is implied by the record length. Values are stored as raw bits, so
 //! NaN payloads and the staleness marker survive exactly.
@@ -39,12 +41,14 @@ pub struct RefSample {
 pub enum RecordType {
     Series = 1,
     Samples = 2,
+    Tombstones = 3,
 }
 
 pub fn record_type(rec: &[u8]) -> Option<RecordType> {
     match rec.first() {
         Some(1) => Some(RecordType::Series),
         Some(2) => Some(RecordType::Samples),
+        Some(3) => Some(RecordType::Tombstones),
         _ => None,
     }
 }
@@ -71,6 +75,23 @@ pub fn encode_samples(samples: &[RefSample], buf: &mut Vec<u8>) {
         put_varint(buf, s.r.wrapping_sub(first.r) as i64);
         put_varint(buf, s.t.wrapping_sub(first.t));
         buf.extend_from_slice(&s.v.to_bits().to_le_bytes());
+    }
+}
+
+/// One deleted range `[mint, maxt]` of a series known by its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefTombstone {
+    pub r: u64,
+    pub mint: i64,
+    pub maxt: i64,
+}
+
+pub fn encode_tombstones(stones: &[RefTombstone], buf: &mut Vec<u8>) {
+    buf.push(RecordType::Tombstones as u8);
+    for t in stones {
+        put_uvarint(buf, t.r);
+        put_varint(buf, t.mint);
+        put_varint(buf, t.maxt);
     }
 }
 
@@ -133,6 +154,23 @@ impl RecordDecoder {
                 r,
                 labels: Labels::from_sorted(labels),
             });
+        }
+        Ok(())
+    }
+
+    /// Decodes a tombstones record into `out` (cleared first).
+    pub fn tombstones(&self, rec: &[u8], out: &mut Vec<RefTombstone>) -> Result<()> {
+        out.clear();
+        if record_type(rec) != Some(RecordType::Tombstones) {
+            return Err(Error::corruption("", 0, "not a tombstones record"));
+        }
+        let mut c = Decbuf::new(rec, 1);
+        while !c.at_end() {
+            let at = c.pos;
+            let (Some(r), Some(mint), Some(maxt)) = (c.uvarint(), c.varint(), c.varint()) else {
+                return Err(bad(at, "tombstone cut short"));
+            };
+            out.push(RefTombstone { r, mint, maxt });
         }
         Ok(())
     }

@@ -211,7 +211,7 @@ fn checkpoint_keeps_live_series_and_recent_samples() {
                 dec.samples(rec, &mut x_out).unwrap();
                 samples.append(&mut x_out);
             }
-            None => panic!("unknown record"),
+            Some(RecordType::Tombstones) | None => panic!("unexpected record"),
         }
     }
     assert_eq!(
