@@ -20,7 +20,7 @@ use crate::params::{MAX_TIME, MIN_TIME, Params};
 const MAX_SELECTORS: usize = 1_000;
 
 /// The `match[]` selectors: each a list of matcher sets (one per `or` branch).
-fn matchers(p: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
+pub(crate) fn matchers(p: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
     let mut out = Vec::new();
     let given = p.all("match[]");
     if given.len() > MAX_SELECTORS {

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use model::Matcher;
 use serde_json::Value;
 
 use crate::Api;
 use crate::json::{self, ApiError};
-use crate::params::Params;
+use crate::params::{MAX_TIME, MIN_TIME, Params};
 
 /// What the status pages report, supplied by the daemon (which knows its flags,
 /// configuration and store).
@@ -37,6 +38,10 @@ pub trait StatusSource: Send + Sync {
     /// Writes a snapshot of the store (with the head's samples unless `skip_head`) and
     /// returns its name (a directory under `<data>/snapshots/`).
     fn snapshot(&self, skip_head: bool) -> Result<String, String>;
+    /// Deletes `[start, end]` (ms) of the series matching any of the matcher sets.
+    fn delete_series(&self, sets: &[Vec<Matcher>], start: i64, end: i64) -> Result<(), String>;
+    /// Rewrites the store's blocks without their deleted samples.
+    fn clean_tombstones(&self) -> Result<(), String>;
 }
 
 fn ok(v: &Value) -> Response {
@@ -149,26 +154,62 @@ pub(crate) async fn snapshot(
     }
 }
 
-/// `POST /api/v1/admin/tsdb/delete_series`: deleting series needs tombstones, which the
-/// store does not keep yet; this says so instead of pretending.
-pub(crate) async fn delete_series(State(api): State<Arc<Api>>) -> Response {
+/// Runs an admin action on the blocking pool; 204 No Content when it succeeds.
+async fn admin_action(
+    what: &str,
+    f: impl FnOnce() -> Result<(), String> + Send + 'static,
+) -> Response {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(())) => axum::http::StatusCode::NO_CONTENT.into_response(),
+        Ok(Err(e)) => ApiError::internal(format!("{what}: {e}")).into_response(),
+        Err(e) => ApiError::internal(format!("task failed: {e}")).into_response(),
+    }
+}
+
+/// `POST /api/v1/admin/tsdb/delete_series` (`match[]` required, `start`, `end`): the data of
+/// the matching series in the range is deleted (tombstoned at once, removed from disk by the
+/// next compaction or `clean_tombstones`); 204 No Content.
+pub(crate) async fn delete_series(
+    State(api): State<Arc<Api>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     if !api.admin {
         return admin_disabled();
     }
-    ApiError {
-        error_type: "unavailable",
-        status: axum::http::StatusCode::NOT_IMPLEMENTED,
-        message: "deleting series is not supported yet".into(),
-    }
-    .into_response()
+    let parsed = Params::from_request(q, &headers, &body).and_then(|p| {
+        let sets = crate::meta::matchers(&p)?;
+        if sets.is_empty() {
+            return Err(ApiError::bad_data("no match[] parameter provided"));
+        }
+        let (start, end) = (p.time("start", MIN_TIME)?, p.time("end", MAX_TIME)?);
+        if end < start {
+            return Err(ApiError::bad_data(
+                "end timestamp must not be before start time",
+            ));
+        }
+        Ok((sets, start, end))
+    });
+    let (sets, start, end) = match parsed {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let status = api.status.clone();
+    admin_action("delete series", move || {
+        status.delete_series(&sets, start, end)
+    })
+    .await
 }
 
-/// `POST /api/v1/admin/tsdb/clean_tombstones`: there are never tombstones to clean.
+/// `POST /api/v1/admin/tsdb/clean_tombstones`: blocks rewritten without deleted samples;
+/// 204 No Content.
 pub(crate) async fn clean_tombstones(State(api): State<Arc<Api>>) -> Response {
     if !api.admin {
         return admin_disabled();
     }
-    axum::http::StatusCode::NO_CONTENT.into_response()
+    let status = api.status.clone();
+    admin_action("clean tombstones", move || status.clean_tombstones()).await
 }
 
 /// `/api/v1/targets` (`state`, `scrapePool`).

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
+use model::Matcher;
 use scraper::scrape::ScrapeManager;
 use serde_json::{Value, json};
 use tsdb::Db;
@@ -173,6 +174,19 @@ impl api::StatusSource for DaemonStatus {
         db.snapshot(&db.dir().join("snapshots").join(&name), !skip_head)
             .map_err(|e| e.to_string())?;
         Ok(name)
+    }
+
+    fn delete_series(&self, sets: &[Vec<Matcher>], start: i64, end: i64) -> Result<(), String> {
+        let db = self.db.get().ok_or("the store is not open yet")?;
+        for set in sets {
+            db.delete(set, start, end).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn clean_tombstones(&self) -> Result<(), String> {
+        let db = self.db.get().ok_or("the store is not open yet")?;
+        db.clean_tombstones().map(|_| ()).map_err(|e| e.to_string())
     }
 
     fn wal_replay(&self) -> Value {
