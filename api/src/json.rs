@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use model::labels::Labels;
-use promql::{Annotations, Value};
+use promql::{Annotations, QueryResult, QueryStats, Value};
 
 /// An API error: its Prometheus `errorType`, HTTP status and message.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,13 +89,22 @@ pub(crate) fn success(data: &str, warnings: &[String]) -> Response {
 /// The JSON body of a successful query: `{"status":"success","data":{…}}` with any
 /// warnings and infos.
 pub fn encode_query_success(value: &Value, annos: &Annotations) -> String {
+    encode(value, annos, None)
+}
+
+/// [`encode_query_success`] for a whole result, with its statistics if it has them.
+pub(crate) fn encode_query_result(res: &QueryResult) -> String {
+    encode(&res.value, &res.annotations, res.stats.as_ref())
+}
+
+fn encode(value: &Value, annos: &Annotations, stats: Option<&QueryStats>) -> String {
     let points = match value {
         Value::Vector(v) => v.len(),
         Value::Matrix(m) => m.iter().map(|s| s.points.len() + 4).sum(),
         _ => 1,
     };
     let mut out = String::with_capacity(256 + points * 32);
-    write_query_success(value, annos, &mut out, &mut |_| true);
+    write_query_success(value, annos, stats, &mut out, &mut |_| true);
     out
 }
 
@@ -105,6 +114,7 @@ pub fn encode_query_success(value: &Value, annos: &Annotations) -> String {
 pub(crate) fn write_query_success(
     value: &Value,
     annos: &Annotations,
+    stats: Option<&QueryStats>,
     out: &mut String,
     sink: &mut dyn FnMut(&mut String) -> bool,
 ) -> bool {
@@ -161,11 +171,78 @@ pub(crate) fn write_query_success(
             out.push(']');
         }
     }
+    if let Some(stats) = stats {
+        push_stats(out, stats);
+    }
     out.push('}');
     push_string_list(out, "warnings", &annos.warnings);
     push_string_list(out, "infos", &annos.infos);
     out.push('}');
     true
+}
+
+/// `,"stats":{…}`: the query's timings in seconds and its sample counts, laid out as
+/// Prometheus's `stats.BuiltinStats` (per-step lists only when they were kept).
+fn push_stats(out: &mut String, stats: &QueryStats) {
+    let t = &stats.timings;
+    out.push_str(r#","stats":{"timings":{"#);
+    for (i, (key, d)) in [
+        ("evalTotalTime", t.eval_total),
+        ("resultSortTime", t.result_sort),
+        ("queryPreparationTime", t.query_preparation),
+        ("innerEvalTime", t.inner_eval),
+        ("execQueueTime", t.exec_queue),
+        ("execTotalTime", t.exec_total),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, r#""{key}":"#);
+        push_go_json_float(out, d.as_secs_f64());
+    }
+    let s = &stats.samples;
+    out.push_str(r#"},"samples":{"#);
+    let per_step = |out: &mut String, key: &str, list: &Option<Vec<(i64, u64)>>| {
+        let Some(list) = list.as_deref().filter(|l| !l.is_empty()) else {
+            return;
+        };
+        let _ = write!(out, r#""{key}":"#);
+        push_array(out, list, |out, &(t, n)| {
+            out.push('[');
+            push_go_json_float(out, t as f64 / 1000.0);
+            out.push(',');
+            push_u64(out, n);
+            out.push(']');
+        });
+        out.push(',');
+    };
+    per_step(
+        out,
+        "totalQueryableSamplesPerStep",
+        &s.total_queryable_samples_per_step,
+    );
+    out.push_str(r#""totalQueryableSamples":"#);
+    push_u64(out, s.total_queryable_samples);
+    out.push(',');
+    per_step(out, "samplesReadPerStep", &s.samples_read_per_step);
+    out.push_str(r#""samplesRead":"#);
+    push_u64(out, s.samples_read);
+    out.push_str(r#","peakSamples":"#);
+    push_u64(out, s.peak_samples as u64);
+    out.push_str("}}");
+}
+
+/// A number as Go's `encoding/json` writes a float64: as [`push_float`] does, but with
+/// negative exponents unpadded (`1e-7`).
+pub(crate) fn push_go_json_float(out: &mut String, v: f64) {
+    let start = out.len();
+    push_float(out, v);
+    if let Some(i) = out[start..].find("e-0") {
+        out.remove(start + i + 2);
+    }
 }
 
 /// Bytes of JSON gathered before a streamed response sends them on.
@@ -376,6 +453,50 @@ mod tests {
             assert_eq!(float(v), format!("{v}"), "{v:e}");
             assert_eq!(float(-v), format!("{}", -v), "{v:e}");
         }
+    }
+
+    #[test]
+    fn stats_as_prometheus_writes_them() {
+        use promql::stats::{QuerySamples, QueryTimings};
+        use std::time::Duration;
+        let mut stats = QueryStats {
+            timings: QueryTimings {
+                eval_total: Duration::from_micros(1500),
+                result_sort: Duration::ZERO,
+                query_preparation: Duration::from_nanos(150),
+                inner_eval: Duration::from_millis(1),
+                exec_queue: Duration::from_secs(2),
+                exec_total: Duration::from_micros(2_001_500),
+            },
+            samples: QuerySamples {
+                total_queryable_samples: 7,
+                samples_read: 5,
+                peak_samples: 4,
+                total_queryable_samples_per_step: None,
+                samples_read_per_step: None,
+            },
+        };
+        let body = |stats: &QueryStats| {
+            let mut out = String::new();
+            push_stats(&mut out, stats);
+            out
+        };
+        assert_eq!(
+            body(&stats),
+            concat!(
+                r#","stats":{"timings":{"evalTotalTime":0.0015,"resultSortTime":0,"#,
+                r#""queryPreparationTime":1.5e-7,"innerEvalTime":0.001,"execQueueTime":2,"#,
+                r#""execTotalTime":2.0015},"samples":{"totalQueryableSamples":7,"#,
+                r#""samplesRead":5,"peakSamples":4}}"#
+            )
+        );
+        stats.samples.total_queryable_samples_per_step = Some(vec![(1_500, 3), (2_000, 4)]);
+        stats.samples.samples_read_per_step = Some(vec![(1_500, 3), (2_000, 2)]);
+        assert!(body(&stats).ends_with(concat!(
+            r#""samples":{"totalQueryableSamplesPerStep":[[1.5,3],[2,4]],"#,
+            r#""totalQueryableSamples":7,"samplesReadPerStep":[[1.5,3],[2,2]],"#,
+            r#""samplesRead":5,"peakSamples":4}}"#
+        )));
     }
 
     #[test]

@@ -3,11 +3,12 @@
 //!
 //! Endpoints served so far: `/api/v1/query`, `/api/v1/query_range`, `/api/v1/labels`,
 //! `/api/v1/label/<name>/values`, `/api/v1/series`, `/api/v1/query_exemplars`,
-//! `/api/v1/format_query`, `/api/v1/targets`, `/api/v1/status/{buildinfo,config,flags,runtimeinfo,tsdb,
+//! `/api/v1/format_query`, `/api/v1/parse_query`, `/api/v1/targets`, `/api/v1/status/{buildinfo,config,flags,runtimeinfo,tsdb,
 //! walreplay}`, `/api/v1/metadata`, `/api/v1/rules`, `/api/v1/alerts` and, with
 //! `--web.enable-admin-api`, `/api/v1/admin/tsdb/{snapshot,delete_series,clean_tombstones}` (GET, and POST with a form body where
 //! Prometheus accepts it). The daemon mounts [`router`] next to its own endpoints.
 
+mod ast;
 mod gzip;
 mod json;
 mod meta;
@@ -101,6 +102,10 @@ pub fn router(api: Arc<Api>) -> Router {
         .route(
             "/api/v1/format_query",
             get(meta::format_query).post(meta::format_query),
+        )
+        .route(
+            "/api/v1/parse_query",
+            get(ast::parse_query).post(ast::parse_query),
         )
         .route("/api/v1/status/buildinfo", get(meta::buildinfo))
         .route("/api/v1/status/config", get(status::config))

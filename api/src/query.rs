@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -10,7 +10,7 @@ use std::io::Write;
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use promql::{Engine, EngineOptions, QueryResult, Value};
+use promql::{Engine, EngineOptions, QueryResult, StatsDetail, Value};
 
 use crate::Api;
 use crate::json::{self, ApiError};
@@ -32,17 +32,78 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// The engine for one request: the `timeout` parameter can only shorten the default.
-fn engine_for(api: &Api, p: &Params) -> Result<(Engine, CancelOnDrop), ApiError> {
-    let mut opts: EngineOptions = api.engine.options().clone();
+/// The engine for one request: the `timeout` parameter can only shorten the default;
+/// `stats` asks for statistics.
+fn engine_for(defaults: &EngineOptions, p: &Params) -> Result<(Engine, CancelOnDrop), ApiError> {
+    let mut opts = defaults.clone();
     if let Some(ms) = p.duration("timeout")? {
         opts.timeout = opts.timeout.min(Duration::from_millis(ms.max(0) as u64));
     }
     let cancel = Arc::new(AtomicBool::new(false));
-    Ok((
-        Engine::new(opts).with_cancel(cancel.clone()),
-        CancelOnDrop(cancel),
-    ))
+    let mut engine = Engine::new(opts).with_cancel(cancel.clone());
+    if let Some(detail) = stats_detail(p) {
+        engine = engine.with_stats(detail);
+    }
+    Ok((engine, CancelOnDrop(cancel)))
+}
+
+/// The `stats` parameter: any value adds statistics to the answer (as in Prometheus),
+/// `all` with the samples of every step.
+fn stats_detail(p: &Params) -> Option<StatsDetail> {
+    p.get("stats").map(|v| match v {
+        "all" => StatsDetail::PerStep,
+        _ => StatsDetail::Totals,
+    })
+}
+
+/// Prometheus's warning for a `stats` value other than `true` or `all`, which it still
+/// accepts but will refuse in its next major release.
+fn stats_warning(p: &Params) -> Option<String> {
+    p.get("stats")
+        .filter(|v| !matches!(*v, "true" | "all"))
+        .map(|v| {
+            format!(
+                "value {v:?} for parameter \"stats\" is deprecated and will be rejected in the next major release, use \"true\" or \"all\""
+            )
+        })
+}
+
+/// One of the `--query.max-concurrency` slots, held while a query runs, with how long the
+/// query waited for it.
+struct Slot {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    /// When the query began to wait.
+    queued: Instant,
+    waited: Duration,
+}
+
+impl Slot {
+    async fn acquire(slots: &Arc<tokio::sync::Semaphore>) -> Result<Slot, ApiError> {
+        let queued = Instant::now();
+        let permit = slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::unavailable("shutting down"))?;
+        Ok(Slot {
+            _permit: permit,
+            queued,
+            waited: queued.elapsed(),
+        })
+    }
+}
+
+/// What the answer adds to the engine's result: the wait for the slot in the statistics'
+/// timings (the engine timed only its evaluation), the `limit`, the `stats` warning.
+fn finish(res: &mut QueryResult, slot: &Slot, limit: Option<usize>, warning: Option<String>) {
+    if let Some(stats) = &mut res.stats {
+        stats.timings.exec_queue = slot.waited;
+        stats.timings.exec_total = slot.queued.elapsed();
+    }
+    apply_limit(res, limit);
+    if let Some(w) = warning {
+        res.annotations.warn(w);
+    }
 }
 
 /// Runs a query on the blocking pool (after waiting for one of the `--query.max-concurrency`
@@ -60,25 +121,20 @@ async fn run(
     + 'static,
 ) -> Result<Response, ApiError> {
     let limit = p.count("limit")?;
+    let stats_warning = stats_warning(p);
     // The guard lives until evaluation ends: a client gone before that cancels it.
-    let (engine, _cancel) = engine_for(api, p)?;
+    let (engine, _cancel) = engine_for(api.engine.options(), p)?;
     let gzip = crate::gzip::accepts_gzip(headers);
-    let slot = api
-        .slots
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| ApiError::unavailable("shutting down"))?;
+    let slot = Slot::acquire(&api.slots).await?;
     let store = api
         .store
         .get()
         .cloned()
         .ok_or_else(|| ApiError::unavailable("the store is not open yet"))?;
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Result<Option<String>, ApiError>>();
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     tokio::task::spawn_blocking(move || {
-        let _slot = slot;
         let mut res = match f(&engine, store.as_ref()) {
             Ok(r) => r,
             Err(e) => {
@@ -86,10 +142,10 @@ async fn run(
                 return;
             }
         };
-        apply_limit(&mut res, limit);
+        finish(&mut res, &slot, limit, stats_warning);
         if estimated_json_bytes(&res.value) < STREAM_FROM {
             // Small enough to write in one go (faster, and sent with its length).
-            let body = json::encode_query_success(&res.value, &res.annotations);
+            let body = json::encode_query_result(&res);
             let _ = done_tx.send(Ok(Some(body)));
             return;
         }
@@ -162,7 +218,13 @@ fn stream_json(res: &QueryResult, gzip: bool, tx: &tokio::sync::mpsc::Sender<Byt
                 s.clear();
                 ok && (enc.get_ref().len() < json::CHUNK / 4 || send(std::mem::take(enc.get_mut())))
             };
-            json::write_query_success(&res.value, &res.annotations, &mut out, &mut sink)
+            json::write_query_success(
+                &res.value,
+                &res.annotations,
+                res.stats.as_ref(),
+                &mut out,
+                &mut sink,
+            )
         };
         if complete
             && enc.write_all(out.as_bytes()).is_ok()
@@ -172,7 +234,13 @@ fn stream_json(res: &QueryResult, gzip: bool, tx: &tokio::sync::mpsc::Sender<Byt
         }
     } else {
         let mut sink = |s: &mut String| send(std::mem::take(s).into_bytes());
-        if json::write_query_success(&res.value, &res.annotations, &mut out, &mut sink) {
+        if json::write_query_success(
+            &res.value,
+            &res.annotations,
+            res.stats.as_ref(),
+            &mut out,
+            &mut sink,
+        ) {
             send(out.into_bytes());
         }
     }
@@ -290,6 +358,7 @@ mod tests {
                 warnings: vec!["w".into()],
                 infos: vec![],
             },
+            stats: Some(promql::QueryStats::default()),
         }
     }
 
@@ -310,8 +379,9 @@ mod tests {
     #[test]
     fn streamed_answers_equal_the_whole_one() {
         let res = big();
-        let whole = json::encode_query_success(&res.value, &res.annotations);
+        let whole = json::encode_query_result(&res);
         assert!(whole.len() > 4 * json::CHUNK);
+        assert!(whole.contains(r#"}],"stats":{"timings":{"evalTotalTime":0,"#));
         let (plain, chunks) = collect(false);
         assert!(chunks > 4, "{chunks} chunks");
         assert_eq!(String::from_utf8(plain).unwrap(), whole);
@@ -321,6 +391,145 @@ mod tests {
         std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&zipped[..]), &mut text)
             .unwrap();
         assert_eq!(text, whole);
+    }
+
+    /// Three series `three{a}` with the values 1, 2, … every 10 s over 0–1000 s.
+    fn store() -> (tempfile::TempDir, Arc<tsdb::Db>) {
+        use model::Appendable;
+        let dir = tempfile::tempdir().unwrap();
+        let reg = model::metrics::Registry::new();
+        let db = tsdb::Db::open(dir.path(), tsdb::DbOptions::default(), &reg).unwrap();
+        let mut app = db.appender();
+        for k in 0..=100 {
+            for a in ["1", "2", "3"] {
+                let l = Labels::from_pairs([("__name__", "three"), ("a", a)]);
+                app.append(None, &l, k * 10_000, (k + 1) as f64).unwrap();
+            }
+        }
+        app.commit().unwrap();
+        (dir, db)
+    }
+
+    /// The JSON answer to `query` (`start`/`end`/`step` make it a range query), as the
+    /// handlers build it once they hold `slot`.
+    fn answer(db: &tsdb::Db, query: &str, slot: &Slot) -> serde_json::Value {
+        let p = Params::new(Some(query), None, &[]).unwrap();
+        let (engine, _cancel) = engine_for(&EngineOptions::default(), &p).unwrap();
+        let expr = parse_query(&p).unwrap();
+        let mut res = match p.get("step") {
+            None => engine.exec_instant(db, &expr, p.time("time", 0).unwrap()),
+            Some(_) => engine.exec_range(
+                db,
+                &expr,
+                p.required_time("start").unwrap(),
+                p.required_time("end").unwrap(),
+                p.duration("step").unwrap().unwrap(),
+            ),
+        }
+        .unwrap();
+        finish(&mut res, slot, p.count("limit").unwrap(), stats_warning(&p));
+        serde_json::from_str(&json::encode_query_result(&res)).unwrap()
+    }
+
+    async fn slot() -> Slot {
+        Slot::acquire(&Arc::new(tokio::sync::Semaphore::new(1)))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn stats_only_when_asked() {
+        let (_d, db) = store();
+        let slot = slot().await;
+        let j = answer(&db, "query=three&time=21", &slot);
+        assert_eq!(j["status"], "success");
+        assert!(j["data"].get("stats").is_none(), "{j}");
+
+        let j = answer(&db, "query=three&time=21&stats=true", &slot);
+        let stats = &j["data"]["stats"];
+        assert_eq!(
+            stats["samples"],
+            serde_json::json!({"totalQueryableSamples": 3, "samplesRead": 3, "peakSamples": 3})
+        );
+        let timings = stats["timings"].as_object().unwrap();
+        let keys: Vec<&str> = timings.keys().map(String::as_str).collect();
+        let mut want = [
+            "evalTotalTime",
+            "resultSortTime",
+            "queryPreparationTime",
+            "innerEvalTime",
+            "execQueueTime",
+            "execTotalTime",
+        ];
+        want.sort();
+        assert_eq!(keys, want);
+        assert!(
+            timings
+                .values()
+                .all(|v| v.as_f64().is_some_and(|s| s >= 0.0))
+        );
+        assert!(j.get("warnings").is_none(), "{j}");
+
+        // Any other value still asks, with Prometheus's deprecation warning (after the
+        // limit's).
+        let j = answer(&db, "query=three&time=21&stats=1&limit=2", &slot);
+        assert_eq!(j["data"]["stats"]["samples"]["totalQueryableSamples"], 3);
+        assert_eq!(
+            j["warnings"],
+            serde_json::json!([
+                "results truncated due to limit",
+                "value \"1\" for parameter \"stats\" is deprecated and will be rejected in the next major release, use \"true\" or \"all\""
+            ])
+        );
+    }
+
+    #[tokio::test]
+    async fn stats_all_counts_every_step() {
+        let (_d, db) = store();
+        let slot = slot().await;
+        let q = "query=max_over_time(three%5B60s%5D)&start=201&end=220&step=5&stats=all";
+        let j = answer(&db, q, &slot);
+        let s = &j["data"]["stats"]["samples"];
+        // Windows of 6 samples for each of 3 series at every step; each sample is read once.
+        assert_eq!(
+            *s,
+            serde_json::json!({
+                "totalQueryableSamplesPerStep": [[201, 18], [206, 18], [211, 18], [216, 18]],
+                "totalQueryableSamples": 72,
+                "samplesReadPerStep": [[201, 18], [206, 0], [211, 3], [216, 0]],
+                "samplesRead": 21,
+                "peakSamples": s["peakSamples"].clone(),
+            })
+        );
+        assert!(s["peakSamples"].as_u64().unwrap() >= 12, "{s}");
+        // `true` leaves the per-step lists out.
+        let j = answer(&db, &q.replace("stats=all", "stats=true"), &slot);
+        let s = j["data"]["stats"]["samples"].as_object().unwrap();
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert_eq!(s["samplesRead"], 21);
+    }
+
+    #[tokio::test]
+    async fn queue_time_is_the_wait_for_a_slot() {
+        let (_d, db) = store();
+        let slots = Arc::new(tokio::sync::Semaphore::new(1));
+        // Hold the only slot for a while: the query waits at least that long.
+        let held = slots.clone().acquire_owned().await.unwrap();
+        let release = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            drop(held);
+        });
+        let slot = Slot::acquire(&slots).await.unwrap();
+        release.await.unwrap();
+        let j = answer(&db, "query=three&time=21&stats=true", &slot);
+        let t = &j["data"]["stats"]["timings"];
+        let (queue, total, eval) = (
+            t["execQueueTime"].as_f64().unwrap(),
+            t["execTotalTime"].as_f64().unwrap(),
+            t["evalTotalTime"].as_f64().unwrap(),
+        );
+        assert!(queue >= 0.1, "{t}");
+        assert!(total >= queue + eval, "{t}");
     }
 
     #[test]

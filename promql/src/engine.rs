@@ -1,6 +1,6 @@
 //! Query entry points.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use promql_parser::parser::Expr;
 use promql_parser::parser::value::ValueType;
 
 use crate::eval::{Evaluator, Grid, SampleSeries, Val, drop_metric_name, is_present};
+use crate::stats::{Counter, QuerySamples, QueryStats, QueryTimings, StatsDetail};
 use crate::value::{Annotations, Error, QueryResult, RangeSeries, Sample, Value};
 
 /// Engine limits and defaults; the defaults are Prometheus's.
@@ -46,16 +47,35 @@ impl Default for EngineOptions {
 pub const MAX_DEPTH: usize = 500;
 
 /// Evaluates PromQL. Cheap to clone: it holds its options and, for one query, a
-/// cancellation flag.
+/// cancellation flag and whether to gather statistics.
 #[derive(Debug, Clone, Default)]
 pub struct Engine {
     opts: EngineOptions,
     cancel: Option<Arc<AtomicBool>>,
+    stats: Option<StatsDetail>,
+}
+
+/// What one evaluation measured, for [`QueryStats`].
+struct Measured {
+    samples: QuerySamples,
+    preparation: Duration,
+    inner_eval: Duration,
 }
 
 impl Engine {
     pub fn new(opts: EngineOptions) -> Self {
-        Engine { opts, cancel: None }
+        Engine {
+            opts,
+            cancel: None,
+            stats: None,
+        }
+    }
+
+    /// This engine gathering statistics: its results carry [`QueryResult::stats`]. Without
+    /// it nothing is counted.
+    pub fn with_stats(mut self, detail: StatsDetail) -> Self {
+        self.stats = Some(detail);
+        self
     }
 
     /// This engine with a cancellation flag: once `cancel` is set, a running query stops
@@ -124,7 +144,9 @@ impl Engine {
         expr: &Expr,
         t: i64,
     ) -> Result<QueryResult, Error> {
-        let (val, annotations) = self.run(q, expr, Grid::new(t, t, 1), t, 0)?;
+        let started = Instant::now();
+        let (val, annotations, measured) = self.run(q, expr, Grid::new(t, t, 1), t, 0)?;
+        let mut sort = Duration::ZERO;
         let value = match val {
             Val::Scalar(v) => Value::Scalar { t, v: v[0] },
             Val::String(s) => Value::String { t, v: s },
@@ -148,9 +170,13 @@ impl Engine {
                 }
                 Value::Vector(out)
             }
-            Val::Matrix(series) => Value::Matrix(finish_matrix(series)?),
+            Val::Matrix(series) => Value::Matrix(finish_matrix(series, &mut sort)?),
         };
-        Ok(QueryResult { value, annotations })
+        Ok(QueryResult {
+            value,
+            annotations,
+            stats: measured.map(|m| m.into_stats(started, sort)),
+        })
     }
 
     /// [`Engine::range_query`] for an already parsed expression.
@@ -162,6 +188,7 @@ impl Engine {
         end: i64,
         step: i64,
     ) -> Result<QueryResult, Error> {
+        let started = Instant::now();
         if step <= 0 {
             return Err(Error::BadData(
                 "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
@@ -190,7 +217,8 @@ impl Engine {
             )));
         }
         let g = Grid::new(start, end, step);
-        let (val, annotations) = self.run(q, expr, g, end, if start == end { 0 } else { step })?;
+        let (val, annotations, measured) =
+            self.run(q, expr, g, end, if start == end { 0 } else { step })?;
         let points = |vals: Vec<f64>| -> Vec<(i64, f64)> {
             vals.into_iter()
                 .enumerate()
@@ -218,9 +246,12 @@ impl Engine {
                 ));
             }
         };
+        let mut sort = Duration::ZERO;
+        let value = Value::Matrix(finish_matrix(series, &mut sort)?);
         Ok(QueryResult {
-            value: Value::Matrix(finish_matrix(series)?),
+            value,
             annotations,
+            stats: measured.map(|m| m.into_stats(started, sort)),
         })
     }
 
@@ -233,12 +264,24 @@ impl Engine {
         g: Grid,
         end: i64,
         step: i64,
-    ) -> Result<(Val, Annotations), Error> {
+    ) -> Result<(Val, Annotations, Option<Measured>), Error> {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let prepared = Instant::now();
             let mut ev =
                 Evaluator::new(&self.opts, self.cancel.clone(), q, expr, g.start, end, step)?;
+            match self.stats {
+                None => {}
+                Some(StatsDetail::Totals) => ev.count_samples(Counter::default()),
+                Some(StatsDetail::PerStep) => ev.count_samples(Counter::per_step(g.len)),
+            }
+            let evaluated = Instant::now();
             let val = ev.eval(expr, g)?;
-            Ok::<_, Error>((val, ev.annos))
+            let measured = ev.sample_stats(|i| g.t(i)).map(|samples| Measured {
+                samples,
+                preparation: evaluated - prepared,
+                inner_eval: evaluated.elapsed(),
+            });
+            Ok::<_, Error>((val, ev.annos, measured))
         }));
         match result {
             Ok(r) => r,
@@ -254,13 +297,36 @@ impl Engine {
     }
 }
 
+impl Measured {
+    /// The query's statistics: evaluation began at `started`; sorting took `sort`. The
+    /// engine knows no queue: `exec_total` is the evaluation's, until a caller that queued
+    /// the query adds its wait.
+    fn into_stats(self, started: Instant, sort: Duration) -> QueryStats {
+        let eval_total = started.elapsed();
+        QueryStats {
+            timings: QueryTimings {
+                eval_total,
+                result_sort: sort,
+                query_preparation: self.preparation,
+                inner_eval: self.inner_eval,
+                exec_queue: Duration::ZERO,
+                exec_total: eval_total,
+            },
+            samples: self.samples,
+        }
+    }
+}
+
 fn duplicate_labelset() -> Error {
     Error::Execution("vector cannot contain metrics with the same labelset".into())
 }
 
 /// Drops metric names marked for dropping, joins series that became equal (an error if
-/// they overlap in time) and sorts by labels.
-fn finish_matrix(series: Vec<SampleSeries>) -> Result<Vec<RangeSeries>, Error> {
+/// they overlap in time) and sorts by labels, adding the time the sort took to `sort`.
+fn finish_matrix(
+    series: Vec<SampleSeries>,
+    sort: &mut Duration,
+) -> Result<Vec<RangeSeries>, Error> {
     let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
     let mut out: Vec<RangeSeries> = Vec::with_capacity(series.len());
     for SampleSeries {
@@ -292,7 +358,9 @@ fn finish_matrix(series: Vec<SampleSeries>) -> Result<Vec<RangeSeries>, Error> {
             }
         }
     }
+    let sorting = Instant::now();
     out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    *sort += sorting.elapsed();
     Ok(out)
 }
 

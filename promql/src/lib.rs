@@ -10,6 +10,7 @@ mod engine;
 mod eval;
 pub mod functions;
 mod position;
+pub mod stats;
 pub mod value;
 
 #[cfg(test)]
@@ -17,4 +18,5 @@ mod tests;
 
 pub use engine::{Engine, EngineOptions, MAX_DEPTH, parse_selector};
 pub use promql_parser::parser::Expr;
+pub use stats::{QueryStats, StatsDetail};
 pub use value::{Annotations, Error, QueryResult, RangeSeries, Sample, Value};

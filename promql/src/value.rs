@@ -92,6 +92,9 @@ fn push_unique(list: &mut Vec<String>, msg: String) {
 pub struct QueryResult {
     pub value: Value,
     pub annotations: Annotations,
+    /// Timings and sample counts, when the engine was asked for them
+    /// ([`crate::Engine::with_stats`]).
+    pub stats: Option<crate::stats::QueryStats>,
 }
 
 /// Why a query failed. The HTTP API maps each kind to Prometheus's `errorType`.

@@ -22,6 +22,7 @@ use promql_parser::label::MatchOp;
 use promql_parser::parser::{AtModifier, Expr, Offset, SubqueryExpr, VectorSelector};
 
 use crate::engine::EngineOptions;
+use crate::stats::{Counter, QuerySamples};
 use crate::value::{Annotations, Error};
 
 /// The value of an absent slot. Signalling NaN: never the result of arithmetic.
@@ -224,6 +225,11 @@ pub(crate) struct Evaluator<'a> {
     pub annos: Annotations,
     /// Samples currently held, checked against `max_samples`.
     samples: AtomicUsize,
+    /// The query's sample counts when it asked for statistics: the counter of the scope
+    /// being evaluated (the query, a subquery's grid, a part evaluated once).
+    counter: Option<Counter>,
+    /// Most samples held at once; kept only while counting.
+    peak: AtomicUsize,
 }
 
 impl<'a> Evaluator<'a> {
@@ -248,7 +254,36 @@ impl<'a> Evaluator<'a> {
             cancel,
             annos: Annotations::default(),
             samples: AtomicUsize::new(0),
+            counter: None,
+            peak: AtomicUsize::new(0),
         })
+    }
+
+    /// Counts samples into `counter` for the query's statistics.
+    pub fn count_samples(&mut self, counter: Counter) {
+        self.counter = Some(counter);
+    }
+
+    /// The counted samples (step `i` at time `t(i)`), if counting.
+    pub fn sample_stats(&self, t: impl Fn(usize) -> i64) -> Option<QuerySamples> {
+        let peak = self.peak.load(Ordering::Relaxed);
+        self.counter.as_ref().map(|c| c.finish(peak, t))
+    }
+
+    /// Runs `f` with a sample counter of its own (made by `sub`, when counting) and returns
+    /// that counter with the result, for the caller to fold into the current one.
+    fn scoped<T>(
+        &mut self,
+        sub: impl FnOnce() -> Counter,
+        f: impl FnOnce(&mut Self) -> Result<T, Error>,
+    ) -> Result<(T, Option<Counter>), Error> {
+        let Some(outer) = self.counter.take() else {
+            return Ok((f(self)?, None));
+        };
+        self.counter = Some(sub());
+        let r = f(self);
+        let sub = self.counter.replace(outer);
+        Ok((r?, sub))
     }
 
     /// Fails once the query is canceled or past its deadline; called between series and
@@ -270,6 +305,9 @@ impl<'a> Evaluator<'a> {
     /// Accounts for `n` more samples held in memory.
     pub fn hold(&self, n: usize) -> Result<(), Error> {
         let now = self.samples.fetch_add(n, Ordering::Relaxed) + n;
+        if self.counter.is_some() {
+            self.peak.fetch_max(now, Ordering::Relaxed);
+        }
         if now > self.opts.max_samples {
             return Err(too_many_samples());
         }
@@ -306,7 +344,13 @@ impl<'a> Evaluator<'a> {
             )
             && step_invariant(e)
         {
-            let once = self.eval(e, g.first())?;
+            // Prometheus counts the one evaluation's samples at every step, and reads
+            // them once.
+            let (once, sub) = self.scoped(Counter::default, |ev| ev.eval(e, g.first()))?;
+            if let (Some(c), Some(sub)) = (&self.counter, sub) {
+                (0..g.len).for_each(|i| c.add_total(i, sub.total()));
+                c.add_read(0, sub.read());
+            }
             return Ok(broadcast(once, g.len));
         }
         match e {
@@ -343,7 +387,7 @@ impl<'a> Evaluator<'a> {
                 let ends = self.window_ends(&sq.at, &sq.offset, g);
                 let range = duration_ms(&sq.range);
                 let lo = ends[0] - range;
-                let mut out = self.subquery(sq, &ends, range)?;
+                let mut out = self.subquery(sq, &ends, range, g, true)?;
                 for s in &mut out {
                     s.samples.retain(|p| p.0 > lo);
                 }
@@ -465,6 +509,17 @@ impl<'a> Evaluator<'a> {
             if n == 0 {
                 continue;
             }
+            if let Some(c) = &self.counter {
+                if c.keeps_steps() {
+                    for (i, v) in vals.iter().enumerate() {
+                        if is_present(*v) {
+                            c.add(i, 1);
+                        }
+                    }
+                } else {
+                    c.add(0, n);
+                }
+            }
             // Memory holds every slot, present or not: that is what the limit bounds.
             self.hold(vals.len())?;
             out.push(Series {
@@ -497,6 +552,9 @@ impl<'a> Evaluator<'a> {
             self.read_samples(s.as_ref(), lo.saturating_sub(range) + 1, hi, &mut buf)?;
             buf.retain(|(_, v)| !is_stale_nan(*v));
             self.hold(buf.len())?;
+            if let Some(c) = &self.counter {
+                c.add(0, buf.len() as u64);
+            }
             out.push(SampleSeries {
                 labels: s.labels().clone(),
                 samples: buf,
@@ -508,11 +566,17 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluates a subquery's inner expression on its own grid: multiples of its step after
     /// the earliest window start, up to the latest window end. Returns each series' points.
+    ///
+    /// The inner evaluation's samples are counted apart: a `bare` subquery (the query's
+    /// result) adds them at the last step of `g`; a function's argument adds only the
+    /// samples read, as the function counts its windows itself.
     fn subquery(
         &mut self,
         sq: &SubqueryExpr,
         ends: &[i64],
         range: i64,
+        g: Grid,
+        bare: bool,
     ) -> Result<Vec<SampleSeries>, Error> {
         let Some((lo, hi)) = span(ends) else {
             return Ok(Vec::new());
@@ -536,7 +600,21 @@ impl<'a> Evaluator<'a> {
                 .map(|(i, v)| (inner.t(i), *v))
                 .collect()
         };
-        Ok(match self.eval(&sq.expr, inner)? {
+        let (val, sub) = self.scoped(
+            || Counter::for_subquery(inner.len),
+            |ev| ev.eval(&sq.expr, inner),
+        )?;
+        if let (Some(c), Some(sub)) = (&self.counter, sub) {
+            let outer = (g.start, g.step, g.len);
+            if bare {
+                c.add_total(g.len.saturating_sub(1), sub.total());
+                c.merge_read(&sub, (inner.start, inner.step), outer, 0, 0);
+            } else {
+                let offset = offset_ms(&sq.offset);
+                c.merge_read(&sub, (inner.start, inner.step), outer, offset, range);
+            }
+        }
+        Ok(match val {
             Val::Vector(v) => v
                 .into_iter()
                 .map(|s| SampleSeries {
@@ -584,7 +662,7 @@ impl<'a> Evaluator<'a> {
             Expr::Subquery(sq) => {
                 let ends = self.window_ends(&sq.at, &sq.offset, g);
                 let range = duration_ms(&sq.range);
-                let series = self.subquery(sq, &ends, range)?;
+                let series = self.subquery(sq, &ends, range, g, false)?;
                 Ok(RangeArg {
                     source: RangeSource::Evaluated(series),
                     ends,
@@ -619,6 +697,9 @@ impl<'a> Evaluator<'a> {
                         this.read_samples(s.as_ref(), *mint, *maxt, &mut buf)?;
                         buf.retain(|(_, v)| !is_stale_nan(*v));
                         this.hold(buf.len())?;
+                        if let Some(c) = &this.counter {
+                            count_windows(c, &arg.ends, arg.range, &buf, true);
+                        }
                         let r = f(this, s.labels(), false, &buf, &mut annos);
                         this.release(buf.len());
                         out.extend(r?);
@@ -635,6 +716,9 @@ impl<'a> Evaluator<'a> {
                     let mut out = Vec::new();
                     for s in part {
                         this.check_deadline()?;
+                        if let Some(c) = &this.counter {
+                            count_windows(c, &arg.ends, arg.range, &s.samples, false);
+                        }
                         out.extend(f(this, &s.labels, s.drop_name, &s.samples, &mut annos)?);
                     }
                     Ok::<_, Error>((out, annos))
@@ -709,6 +793,41 @@ fn parallel_map<T: Sync, R: Send>(
         annos.merge(a);
     }
     Ok((out, annos))
+}
+
+/// Counts each step's window `(end - range, end]` of one series' `samples` as covered and,
+/// for samples taken from storage (`read`), those no earlier step's window held (windows
+/// of a pinned selector, all alike, are read once).
+fn count_windows(c: &Counter, ends: &[i64], range: i64, samples: &[(i64, f64)], read: bool) {
+    let per_step = c.keeps_steps();
+    let (mut lo, mut hi) = (0usize, 0usize);
+    let (mut total, mut fresh) = (0u64, 0u64);
+    for (i, &end) in ends.iter().enumerate() {
+        // Samples before `hi` were in an earlier window (or before it); the rest are new.
+        let seen = hi;
+        while hi < samples.len() && samples[hi].0 <= end {
+            hi += 1;
+        }
+        while lo < hi && samples[lo].0 <= end - range {
+            lo += 1;
+        }
+        let (w, new) = ((hi - lo) as u64, (hi - lo.max(seen)) as u64);
+        if per_step {
+            c.add_total(i, w);
+            if read {
+                c.add_read(i, new);
+            }
+        } else {
+            total += w;
+            fresh += new;
+        }
+    }
+    if !per_step {
+        c.add_total(0, total);
+        if read {
+            c.add_read(0, fresh);
+        }
+    }
 }
 
 pub(crate) fn too_many_samples() -> Error {
