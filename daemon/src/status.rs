@@ -98,6 +98,7 @@ impl api::StatusSource for DaemonStatus {
             "reloadConfigSuccess": ok,
             "lastConfigTime": rfc3339(Some(changed)),
             "storageRetention": self.retention,
+            "corruptionCount": self.db.get().map_or(0, |db| db.head().wal_corruptions()),
         })
     }
 

@@ -261,6 +261,11 @@ impl Head {
         self.min_valid_time.load(Ordering::Acquire).max(lag)
     }
 
+    /// Damaged WAL tails found (and cut) at replay since the process started.
+    pub fn wal_corruptions(&self) -> u64 {
+        self.metrics.wal_corruptions.get()
+    }
+
     /// Total bytes of the WAL and head-chunk files.
     pub fn disk_size_bytes(&self) -> u64 {
         self.wal.as_ref().map_or(0, |w| w.size_bytes()) + self.chunks.size_bytes()
