@@ -25,7 +25,7 @@ use model::storage::Queryable;
 
 pub use json::encode_query_success;
 pub use params::{parse_duration_param, parse_time_param};
-pub use status::StatusSource;
+pub use status::{RulesQuery, StatusSource};
 
 /// What the API handlers share.
 pub struct Api {

@@ -1,6 +1,5 @@
 //! Status pages: `/api/v1/status/{config,flags,runtimeinfo,tsdb,walreplay}`,
-//! `/api/v1/metadata`, and
-//! `/api/v1/rules` and `/api/v1/alerts` (empty: Vane evaluates no rules yet).
+//! `/api/v1/metadata`, `/api/v1/rules` and `/api/v1/alerts`, and the admin endpoints.
 
 use std::sync::Arc;
 
@@ -42,6 +41,63 @@ pub trait StatusSource: Send + Sync {
     fn delete_series(&self, sets: &[Vec<Matcher>], start: i64, end: i64) -> Result<(), String>;
     /// Rewrites the store's blocks without their deleted samples.
     fn clean_tombstones(&self) -> Result<(), String>;
+    /// The `data` of `/api/v1/rules` (`{"groups": [...]}`) for the filter.
+    fn rules(&self, q: &RulesQuery) -> Value;
+    /// The `data` of `/api/v1/alerts` (`{"alerts": [...]}`).
+    fn alerts(&self) -> Value;
+}
+
+/// The parameters of `/api/v1/rules`.
+#[derive(Debug, Clone, Default)]
+pub struct RulesQuery {
+    /// `type`: `alert` or `record`; both when absent.
+    pub kind: Option<String>,
+    /// `rule_name[]`, `rule_group[]`, `file[]`: only these (all when empty).
+    pub rule_names: Vec<String>,
+    pub groups: Vec<String>,
+    pub files: Vec<String>,
+    /// `exclude_alerts`: leave out the alerts of alerting rules.
+    pub exclude_alerts: bool,
+}
+
+impl RulesQuery {
+    fn from_params(p: &Params) -> Result<RulesQuery, ApiError> {
+        let kind = match p.get("type").map(str::to_ascii_lowercase) {
+            None => None,
+            Some(t) if t.is_empty() => None,
+            Some(t) if t == "alert" || t == "record" => Some(t),
+            Some(t) => {
+                return Err(ApiError::bad_data(format!(
+                    "invalid parameter \"type\": not supported value {t:?}"
+                )));
+            }
+        };
+        let exclude_alerts = match p.get("exclude_alerts") {
+            None | Some("") => false,
+            Some(v) => parse_go_bool(v).ok_or_else(|| {
+                ApiError::bad_data(format!(
+                    "invalid parameter \"exclude_alerts\": strconv.ParseBool: parsing {v:?}: invalid syntax"
+                ))
+            })?,
+        };
+        let all = |n: &str| p.all(n).into_iter().map(String::from).collect();
+        Ok(RulesQuery {
+            kind,
+            rule_names: all("rule_name[]"),
+            groups: all("rule_group[]"),
+            files: all("file[]"),
+            exclude_alerts,
+        })
+    }
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_go_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
 }
 
 fn ok(v: &Value) -> Response {
@@ -227,10 +283,20 @@ pub(crate) async fn targets(
     }
 }
 
-pub(crate) async fn rules() -> Response {
-    ok(&serde_json::json!({ "groups": [] }))
+/// `/api/v1/rules` (`type`, `rule_name[]`, `rule_group[]`, `file[]`, `exclude_alerts`).
+pub(crate) async fn rules(
+    State(api): State<Arc<Api>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    match Params::from_request(q, &headers, &body).and_then(|p| RulesQuery::from_params(&p)) {
+        Ok(q) => ok(&api.status.rules(&q)),
+        Err(e) => e.into_response(),
+    }
 }
 
-pub(crate) async fn alerts() -> Response {
-    ok(&serde_json::json!({ "alerts": [] }))
+/// `/api/v1/alerts`: every pending and firing alert.
+pub(crate) async fn alerts(State(api): State<Arc<Api>>) -> Response {
+    ok(&api.status.alerts())
 }

@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the daemon.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Work on a data directory: backfill and analysis.
     Tsdb {
         #[command(subcommand)]
@@ -118,6 +118,44 @@ pub struct RunArgs {
     )]
     pub query_lookback_delta: String,
 
+    /// The URL Vane is reached at from outside (in alerts' `generatorURL` and templates'
+    /// `$externalURL`). Default: `http://<hostname>:<listen port>`.
+    #[arg(long = "web.external-url", value_name = "URL")]
+    pub external_url: Option<String>,
+
+    /// How far back `ALERTS_FOR_STATE` is looked for to restore alerts' `for` state after a
+    /// restart.
+    #[arg(
+        long = "rules.alert.for-outage-tolerance",
+        value_name = "DURATION",
+        default_value = "1h"
+    )]
+    pub for_outage_tolerance: String,
+
+    /// The least time a restored pending alert still waits before firing.
+    #[arg(
+        long = "rules.alert.for-grace-period",
+        value_name = "DURATION",
+        default_value = "10m"
+    )]
+    pub for_grace_period: String,
+
+    /// How often firing and resolved alerts are sent again.
+    #[arg(
+        long = "rules.alert.resend-delay",
+        value_name = "DURATION",
+        default_value = "1m"
+    )]
+    pub resend_delay: String,
+
+    /// Alerts waiting to be sent to Alertmanager; beyond it the oldest are dropped (counted).
+    #[arg(
+        long = "alertmanager.notification-queue-capacity",
+        value_name = "N",
+        default_value_t = 10_000
+    )]
+    pub notification_queue_capacity: usize,
+
     /// Only log messages of this level or above.
     #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
     pub log_level: String,
@@ -151,6 +189,23 @@ impl RunArgs {
                 self.query_max_concurrency.to_string(),
             ),
             ("query.lookback-delta", self.query_lookback_delta.clone()),
+            (
+                "web.external-url",
+                self.external_url.clone().unwrap_or_default(),
+            ),
+            (
+                "rules.alert.for-outage-tolerance",
+                self.for_outage_tolerance.clone(),
+            ),
+            (
+                "rules.alert.for-grace-period",
+                self.for_grace_period.clone(),
+            ),
+            ("rules.alert.resend-delay", self.resend_delay.clone()),
+            (
+                "alertmanager.notification-queue-capacity",
+                self.notification_queue_capacity.to_string(),
+            ),
             ("log.level", self.log_level.clone()),
             ("log.format", self.log_format.clone()),
         ];
@@ -223,6 +278,33 @@ pub enum CheckCommand {
         /// The file to check.
         file: PathBuf,
     },
+    /// Validate Prometheus rule files, as `promtool check rules` does. Exit status: 0 if
+    /// every file is valid (lint findings are printed but do not fail), 1 if any has errors,
+    /// 3 if only lint checks found something and --lint-fatal is given.
+    Rules(CheckRulesArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckRulesArgs {
+    /// The rule files to check; without any, the rules are read from standard input.
+    pub files: Vec<PathBuf>,
+    /// Lint checks to run, comma-separated: `duplicate-rules` (rules of a file with the same
+    /// name and labels), `all`, or `none`.
+    #[arg(
+        long,
+        value_name = "CHECKS",
+        value_delimiter = ',',
+        default_value = "duplicate-rules",
+        value_parser = ["all", "duplicate-rules", "none"]
+    )]
+    pub lint: Vec<String>,
+    /// Exit with status 3 when a lint check finds something.
+    #[arg(long = "lint-fatal")]
+    pub lint_fatal: bool,
+    /// Accept fields the rule format does not have (for files extended with metadata). `vane
+    /// run`, like Prometheus, still refuses such files.
+    #[arg(long = "ignore-unknown-fields")]
+    pub ignore_unknown_fields: bool,
 }
 
 #[cfg(test)]
@@ -254,5 +336,38 @@ mod tests {
         assert_eq!(a.query_max_samples, 1000);
         assert_eq!(a.query_lookback_delta, "1m");
         assert!(Cli::try_parse_from(["vane", "run", "--log.level=loud"]).is_err());
+    }
+
+    #[test]
+    fn check_rules_takes_files_and_promtool_flags() {
+        let cli = Cli::try_parse_from([
+            "vane",
+            "check",
+            "rules",
+            "a.yml",
+            "b.yml",
+            "--lint=none",
+            "--lint-fatal",
+        ])
+        .unwrap();
+        let Command::Check {
+            cmd: CheckCommand::Rules(a),
+        } = cli.cmd
+        else {
+            panic!()
+        };
+        assert_eq!(a.files, [PathBuf::from("a.yml"), PathBuf::from("b.yml")]);
+        assert_eq!(a.lint, ["none"]);
+        assert!(a.lint_fatal && !a.ignore_unknown_fields);
+        let cli = Cli::try_parse_from(["vane", "check", "rules"]).unwrap();
+        let Command::Check {
+            cmd: CheckCommand::Rules(a),
+        } = cli.cmd
+        else {
+            panic!()
+        };
+        assert!(a.files.is_empty());
+        assert_eq!(a.lint, ["duplicate-rules"]);
+        assert!(Cli::try_parse_from(["vane", "check", "rules", "--lint=dupes"]).is_err());
     }
 }

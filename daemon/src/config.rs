@@ -23,6 +23,8 @@ struct RawConfig {
     global: RawGlobal,
     #[serde(default)]
     scrape_configs: Vec<ScrapeConfig>,
+    #[serde(default)]
+    rule_files: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -31,6 +33,7 @@ struct RawGlobal {
     scrape_interval: Option<PromDuration>,
     scrape_timeout: Option<PromDuration>,
     evaluation_interval: Option<PromDuration>,
+    rule_query_offset: Option<PromDuration>,
     #[serde(default, deserialize_with = "scraper::config::label_set")]
     external_labels: LabelSet,
 }
@@ -41,6 +44,8 @@ pub struct Global {
     pub scrape_interval: Duration,
     pub scrape_timeout: Duration,
     pub evaluation_interval: Duration,
+    /// How far behind the evaluation time rules query (for groups without their own).
+    pub rule_query_offset: Duration,
     pub external_labels: BTreeMap<String, String>,
 }
 
@@ -49,6 +54,10 @@ pub struct Global {
 pub struct Config {
     pub global: Global,
     pub scrape_configs: Vec<ScrapeConfig>,
+    /// `rule_files` patterns, relative to `dir`.
+    pub rule_files: Vec<String>,
+    /// The directory of the configuration file (relative paths in it start there).
+    pub dir: std::path::PathBuf,
     /// The YAML it was read from (served by `/api/v1/status/config`).
     pub text: String,
 }
@@ -65,8 +74,10 @@ impl Config {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
         let mut c = Self::parse(&text, &path.display().to_string())?;
-        // Relative file_sd paths are relative to the config file, as in Prometheus.
+        // Relative file_sd and rule file paths are relative to the config file, as in
+        // Prometheus.
         let dir = path.parent().unwrap_or(Path::new("."));
+        c.dir = dir.to_path_buf();
         for sc in &mut c.scrape_configs {
             for sd in &mut sc.file_sd_configs {
                 for f in &mut sd.files {
@@ -112,7 +123,11 @@ impl Config {
                 bail!("global.external_labels: label {k:?} has an empty value");
             }
         }
+        if evaluation_interval.is_zero() {
+            bail!("global.evaluation_interval must be greater than zero");
+        }
         let global = Global {
+            rule_query_offset: g.rule_query_offset.map_or(Duration::ZERO, |d| d.0),
             scrape_interval,
             // Without an explicit timeout, a short interval lowers the default, as in Prometheus.
             scrape_timeout: scrape_timeout.min(scrape_interval),
@@ -137,9 +152,16 @@ impl Config {
             sc.finish(&defaults)
                 .map_err(|e| anyhow!("scrape_configs[{i}]: {e}"))?;
         }
+        for (i, r) in raw.rule_files.iter().enumerate() {
+            if r.trim().is_empty() {
+                bail!("rule_files[{i}]: empty file pattern");
+            }
+        }
         Ok(Config {
             global,
             scrape_configs,
+            rule_files: raw.rule_files,
+            dir: std::path::PathBuf::from("."),
             text: text.to_string(),
         })
     }

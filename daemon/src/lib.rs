@@ -2,8 +2,10 @@
 //! calls [`main`].
 //!
 //! * [`cli`]: flags and subcommands (Prometheus's flag names for `vane run`);
+//! * [`check`]: `vane check rules`, rule files checked as `promtool check rules` does;
 //! * [`config`]: the prometheus.yml configuration, parsed then validated;
 //! * [`run`]: start-up and the ordered shutdown of components;
+//! * [`rules`]: the rule manager over the local store, fed by `rule_files`;
 //! * [`http`]: `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload`, `/-/quit`, and the `api` routes;
 //! * [`targets`]: the JSON of `/api/v1/targets`;
 //! * [`status`]: what the API's status pages report (flags, configuration, store statistics);
@@ -11,10 +13,12 @@
 //! * [`telemetry`]: process metrics;
 //! * [`tsdb_cmd`]: `vane tsdb import`, `vane tsdb dump` and `vane tsdb analyze`.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod http;
 pub mod logging;
+pub mod rules;
 pub mod run;
 pub mod status;
 pub mod targets;
@@ -32,7 +36,7 @@ use cli::{CheckCommand, Cli, Command, TsdbCommand};
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Tsdb { cmd } => match cmd {
             TsdbCommand::Import {
                 file,
@@ -52,6 +56,7 @@ pub fn main() -> ExitCode {
             } => tsdb_cmd::analyze(&storage_path, limit, block.as_deref()).map(|s| print!("{s}")),
         },
         Command::Check { cmd } => match cmd {
+            CheckCommand::Rules(args) => return ExitCode::from(check::rules(&args)),
             CheckCommand::Config { file } => config::Config::load(&file).and_then(|c| {
                 // Build each job's HTTP client too: it reads the TLS files.
                 for sc in &c.scrape_configs {

@@ -2,11 +2,11 @@
 //!
 //! Start-up: logging, configuration, self-telemetry, the HTTP listener (so `/-/healthy`
 //! answers at once and `/-/ready` says 503 while the store replays), then the store, then the
-//! scrape manager and the periodic store maintenance. SIGHUP and `POST /-/reload` reload the
+//! scrape manager, the rule manager and the periodic store maintenance. SIGHUP and `POST /-/reload` reload the
 //! configuration: a file that does not load is refused and the running one stays.
 //!
 //! Shutdown on SIGINT, SIGTERM or `POST /-/quit`, in order: `/-/ready` turns 503, ingest stops
-//! (scrape loops finish their batches), then rules and autoscalers (to come), then the HTTP
+//! (scrape loops finish their batches), then rules (and autoscalers, to come), then the HTTP
 //! server (in-flight requests finish), then maintenance, and the store last, which syncs and
 //! closes its files so nothing acknowledged is lost.
 
@@ -140,8 +140,23 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         .apply(&config.scrape_configs)
         .map_err(|e| anyhow!("cannot start scraping: {e}"))?;
     reloads.record(true);
+    let notify: Arc<dyn Fn(Vec<alerting::notify::Alert>) + Send + Sync> =
+        Arc::new(|alerts: Vec<alerting::notify::Alert>| {
+            tracing::debug!(alerts = alerts.len(), "alerts to send");
+        });
+    let rules = crate::rules::manager(
+        &args,
+        &config,
+        db.clone(),
+        notify,
+        &registry,
+        tokio::runtime::Handle::current(),
+    )?;
+    crate::rules::apply(&rules, &config)
+        .map_err(|e| anyhow!("cannot start rule evaluation: {e}"))?;
     let _ = store_slot.set(db.clone());
     status.set_db(db.clone());
+    status.set_rules(rules.clone());
     status.set_scrape(scrape.clone());
     ready.store(true, Ordering::Release);
 
@@ -152,7 +167,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         tokio::select! {
             s = signals.recv() => match s {
                 "SIGHUP" => {
-                    if let Err(e) = reload(&args, &scrape, &reloads, &status) {
+                    if let Err(e) = reload(&args, &scrape, &rules, &reloads, &status) {
                         tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
                     }
                 }
@@ -162,7 +177,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
                 }
             },
             Some(answer) = reload_rx.recv() => {
-                let r = reload(&args, &scrape, &reloads, &status);
+                let r = reload(&args, &scrape, &rules, &reloads, &status);
                 if let Err(e) = &r {
                     tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
                 }
@@ -176,11 +191,12 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         }
     };
 
-    // Ingest first (each loop commits or drops its batch), then rules and autoscalers once
-    // they exist, then the API; the store last.
+    // Ingest first (each loop commits or drops its batch), then rules (and autoscalers once
+    // they exist), then the API; the store last.
     ready.store(false, Ordering::Release);
     scrape.stop().await;
     tracing::info!("scrapers stopped");
+    rules.stop();
     http_stop.cancel();
     if !http_task.is_finished() {
         let _ = tokio::time::timeout(Duration::from_secs(10), http_task).await;
@@ -248,12 +264,15 @@ impl ReloadMetrics {
 fn reload(
     args: &RunArgs,
     scrape: &ScrapeManager,
+    rules: &alerting::rules::Manager,
     m: &ReloadMetrics,
     status: &DaemonStatus,
 ) -> Result<(), String> {
     let config =
         load_config(args.config_file.as_ref(), &args.listen_address).map_err(|e| format!("{e:#}"));
     let r = config.and_then(|c| {
+        // Rule files are all read and checked before anything changes.
+        crate::rules::apply(rules, &c)?;
         scrape.apply(&c.scrape_configs)?;
         tracing::info!(
             scrape_jobs = c.scrape_configs.len(),

@@ -21,6 +21,7 @@ pub struct DaemonStatus {
     config: Mutex<(String, bool, SystemTime)>,
     db: OnceLock<Arc<Db>>,
     scrape: OnceLock<Arc<ScrapeManager>>,
+    rules: OnceLock<Arc<alerting::rules::Manager>>,
 }
 
 impl DaemonStatus {
@@ -40,6 +41,7 @@ impl DaemonStatus {
             config: Mutex::new((config_text.to_string(), true, SystemTime::now())),
             db: OnceLock::new(),
             scrape: OnceLock::new(),
+            rules: OnceLock::new(),
         }
     }
 
@@ -49,6 +51,10 @@ impl DaemonStatus {
 
     pub fn set_scrape(&self, s: Arc<ScrapeManager>) {
         let _ = self.scrape.set(s);
+    }
+
+    pub fn set_rules(&self, r: Arc<alerting::rules::Manager>) {
+        let _ = self.rules.set(r);
     }
 
     /// A reload happened: `Some(text)` if it was applied, `None` if it failed.
@@ -188,6 +194,25 @@ impl api::StatusSource for DaemonStatus {
     fn clean_tombstones(&self) -> Result<(), String> {
         let db = self.db.get().ok_or("the store is not open yet")?;
         db.clean_tombstones().map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    fn rules(&self, q: &api::RulesQuery) -> Value {
+        let filter = alerting::rules::RuleFilter {
+            kind: q.kind.clone(),
+            rule_names: q.rule_names.iter().cloned().collect(),
+            group_names: q.groups.iter().cloned().collect(),
+            files: q.files.iter().cloned().collect(),
+            exclude_alerts: q.exclude_alerts,
+        };
+        self.rules
+            .get()
+            .map_or_else(|| json!({ "groups": [] }), |m| m.rules_json(&filter))
+    }
+
+    fn alerts(&self) -> Value {
+        self.rules
+            .get()
+            .map_or_else(|| json!({ "alerts": [] }), |m| m.alerts_json())
     }
 
     fn wal_replay(&self) -> Value {

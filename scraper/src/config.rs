@@ -96,18 +96,20 @@ pub struct HttpClientConfig {
 
 /// Adds the HTTP client fields, which sit at the top level of a scrape job and of an HTTP SD
 /// entry in the YAML, to a struct, with `http_client()` to collect them. (Serde's `flatten`
-/// would lose both `deny_unknown_fields` and the line numbers of errors.)
+/// would lose both `deny_unknown_fields` and the line numbers of errors.) Exported for the
+/// other HTTP clients of the configuration (Alertmanagers).
+#[macro_export]
 macro_rules! with_http_client_fields {
     ($(#[$m:meta])* pub struct $name:ident { $($body:tt)* }) => {
         $(#[$m])*
         pub struct $name {
             $($body)*
-            pub basic_auth: Option<BasicAuth>,
-            pub authorization: Option<Authorization>,
+            pub basic_auth: Option<$crate::config::BasicAuth>,
+            pub authorization: Option<$crate::config::Authorization>,
             pub bearer_token: Option<String>,
-            pub bearer_token_file: Option<PathBuf>,
+            pub bearer_token_file: Option<std::path::PathBuf>,
             #[serde(default)]
-            pub tls_config: TlsConfig,
+            pub tls_config: $crate::config::TlsConfig,
             pub follow_redirects: Option<bool>,
             pub enable_http2: Option<bool>,
             pub proxy_url: Option<String>,
@@ -115,8 +117,8 @@ macro_rules! with_http_client_fields {
 
         impl $name {
             /// The HTTP client settings of this entry.
-            pub fn http_client(&self) -> HttpClientConfig {
-                HttpClientConfig {
+            pub fn http_client(&self) -> $crate::config::HttpClientConfig {
+                $crate::config::HttpClientConfig {
                     basic_auth: self.basic_auth.clone(),
                     authorization: self.authorization.clone(),
                     bearer_token: self.bearer_token.clone(),

@@ -7,5 +7,7 @@ mod api_golden;
 mod daemon;
 mod grafana;
 mod query;
+mod rules;
+mod rules_check;
 mod scrape;
 mod tsdb_cli;

@@ -1,0 +1,86 @@
+//! Rule evaluation in the daemon: the rule manager over the local store and engine, fed by
+//! the configuration's `rule_files`, sending alerts to the notifier.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alerting::notify::Alert;
+use alerting::rules::{Manager, ManagerOptions, RuleEnv};
+use anyhow::{Result, anyhow};
+use model::metrics::Registry;
+use tsdb::Db;
+
+use crate::cli::RunArgs;
+use crate::config::Config;
+
+fn duration_flag(name: &str, v: &str) -> Result<Duration> {
+    model::duration::parse_duration(v).map_err(|e| anyhow!("--{name}: {e}"))
+}
+
+/// `--web.external-url`, or `http://<hostname>:<port>` as Prometheus defaults it; without a
+/// trailing slash.
+pub fn external_url(args: &RunArgs) -> String {
+    let url = args.external_url.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into());
+        let port = args
+            .listen_address
+            .rsplit_once(':')
+            .map_or("9090", |(_, p)| p);
+        format!("http://{host}:{port}")
+    });
+    url.trim_end_matches('/').to_string()
+}
+
+/// The rule manager: queries through a PromQL engine with the `--query.*` options, writes
+/// into and restores from `db`, hands alerts to `notify`.
+pub fn manager(
+    args: &RunArgs,
+    config: &Config,
+    db: Arc<Db>,
+    notify: Arc<dyn Fn(Vec<Alert>) + Send + Sync>,
+    registry: &Registry,
+    rt: tokio::runtime::Handle,
+) -> Result<Arc<Manager>> {
+    let env = RuleEnv {
+        query: Arc::new(alerting::LocalQueryEngine {
+            engine: promql::Engine::new(crate::run::engine_options(args)?),
+            store: db.clone(),
+        }),
+        appendable: db.clone(),
+        queryable: Some(db),
+        notify,
+        external_labels: config.global.external_labels.clone(),
+        external_url: external_url(args),
+        resend_delay: duration_flag("rules.alert.resend-delay", &args.resend_delay)?,
+        outage_tolerance: duration_flag(
+            "rules.alert.for-outage-tolerance",
+            &args.for_outage_tolerance,
+        )?,
+        for_grace_period: duration_flag("rules.alert.for-grace-period", &args.for_grace_period)?,
+    };
+    Ok(Manager::new(env, registry, rt))
+}
+
+/// Loads the configuration's rule files into the manager (all or nothing).
+pub fn apply(m: &Manager, config: &Config) -> Result<(), String> {
+    let files = alerting::rulefmt::expand_globs(&config.rule_files, &config.dir)?;
+    m.set_env(|e| e.external_labels = config.global.external_labels.clone());
+    m.update(
+        &files,
+        &ManagerOptions {
+            default_interval: config.global.evaluation_interval,
+            default_query_offset: config.global.rule_query_offset,
+        },
+    )
+    .map_err(|errs| format!("loading rule files: {}", errs.join("; ")))?;
+    tracing::info!(
+        files = files.len(),
+        groups = m.groups().len(),
+        "rules loaded"
+    );
+    Ok(())
+}
