@@ -3,6 +3,7 @@
 mod harness;
 mod peers;
 
+mod alerting;
 mod api_golden;
 mod daemon;
 mod grafana;

@@ -17,6 +17,8 @@ use crate::harness::{free_port, http};
 pub struct Request {
     pub path: String,
     pub headers: HashMap<String, String>,
+    /// The body, when the request gave a `Content-Length`.
+    pub body: Vec<u8>,
 }
 
 /// What the target server answers.
@@ -106,9 +108,23 @@ fn serve(
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
+    let mut body = vec![
+        0;
+        headers
+            .get("content-length")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    ];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
     let base = path.split('?').next().unwrap_or("/").to_string();
     *hits.lock().unwrap().entry(base).or_default() += 1;
-    let req = Request { path, headers };
+    let req = Request {
+        path,
+        headers,
+        body,
+    };
     let mut w = conn;
     match handler(&req) {
         Reply::Body(status, ct, body) => {
