@@ -22,6 +22,9 @@ pub const MAX_OUTPUT: usize = 1 << 20;
 pub const MAX_TEMPLATE_DEPTH: usize = 100;
 /// Most nodes walked, commands run and range iterations taken by one execution.
 pub const MAX_STEPS: u64 = 1_000_000;
+/// Most nested template calls, control structures and pipelines at once, across templates:
+/// each costs up to a few kilobytes of stack (unoptimized), and a tokio worker has 2 MiB.
+pub const MAX_EXEC_NESTING: usize = 200;
 
 /// What functions may use besides their arguments.
 pub(crate) struct Env<'a> {
@@ -60,9 +63,11 @@ impl At<'_> {
         match self {
             At::None => 0,
             At::Node(n) => match n {
-                Node::Action { pos, .. } | Node::Template { pos, .. } => *pos,
+                Node::Action { pos, .. } | Node::Template { pos, .. } | Node::Text { pos, .. } => {
+                    *pos
+                }
                 Node::If(b) | Node::Range(b) | Node::With(b) => b.pipe.pos,
-                Node::Text { .. } | Node::Break | Node::Continue => 0,
+                Node::Break | Node::Continue => 0,
             },
             At::Pipe(p) => p.pos,
             At::Command(c) => c.pos,
@@ -92,6 +97,7 @@ struct State<'a, 'e> {
     node: At<'a>,
     vars: Vec<(&'a str, Value)>,
     depth: usize,
+    nesting: usize,
     out: String,
     steps: u64,
     env: &'e Env<'e>,
@@ -110,6 +116,7 @@ pub(crate) fn execute(
         node: At::None,
         vars: vec![("$", data.clone())],
         depth: 0,
+        nesting: 0,
         out: String::new(),
         steps: 0,
         env,
@@ -163,6 +170,16 @@ impl<'a> State<'a, '_> {
         Ok(())
     }
 
+    fn enter(&mut self) -> R<()> {
+        if self.nesting >= MAX_EXEC_NESTING {
+            return Err(self.errorf(format!(
+                "exceeded maximum nesting depth ({MAX_EXEC_NESTING})"
+            )));
+        }
+        self.nesting += 1;
+        Ok(())
+    }
+
     fn write(&mut self, s: &str) -> R<()> {
         if self.out.len() + s.len() > MAX_OUTPUT {
             return Err(self.errorf(format!("output exceeds {MAX_OUTPUT} bytes")));
@@ -199,7 +216,7 @@ impl<'a> State<'a, '_> {
         self.step()?;
         self.at(At::Node(node));
         match node {
-            Node::Text { text } => self.write(text),
+            Node::Text { text, .. } => self.write(text),
             Node::Action { pipe, .. } => {
                 // Variables declared here stay until the enclosing end.
                 let val = self.eval_pipeline(dot, pipe)?;
@@ -218,9 +235,11 @@ impl<'a> State<'a, '_> {
     }
 
     fn walk_if_or_with(&mut self, with: bool, dot: &Value, b: &'a Branch) -> R<()> {
+        self.enter()?;
         let mark = self.vars.len();
         let r = self.if_or_with(with, dot, b);
         self.vars.truncate(mark);
+        self.nesting -= 1;
         r
     }
 
@@ -244,9 +263,11 @@ impl<'a> State<'a, '_> {
 
     fn walk_range(&mut self, dot: &Value, node: &'a Node, b: &'a Branch) -> R<()> {
         self.at(At::Node(node));
+        self.enter()?;
         let mark0 = self.vars.len();
         let r = self.range(dot, b);
         self.vars.truncate(mark0);
+        self.nesting -= 1;
         r
     }
 
@@ -388,7 +409,11 @@ impl<'a> State<'a, '_> {
         let saved_vars = std::mem::replace(&mut self.vars, vec![("$", new_dot.clone())]);
         let saved_tmpl = std::mem::replace(&mut self.tmpl, name);
         self.depth += 1;
-        let r = self.walk_list(&new_dot, &tree.root);
+        let r = self.enter().and_then(|()| {
+            let r = self.walk_list(&new_dot, &tree.root);
+            self.nesting -= 1;
+            r
+        });
         self.depth -= 1;
         self.tmpl = saved_tmpl;
         self.vars = saved_vars;
@@ -402,6 +427,13 @@ impl<'a> State<'a, '_> {
 
     fn eval_pipeline(&mut self, dot: &Value, pipe: &'a Pipe) -> R<Value> {
         self.at(At::Pipe(pipe));
+        self.enter()?;
+        let r = self.pipeline(dot, pipe);
+        self.nesting -= 1;
+        r
+    }
+
+    fn pipeline(&mut self, dot: &Value, pipe: &'a Pipe) -> R<Value> {
         let mut value: Option<Value> = None;
         for cmd in &pipe.cmds {
             let v = self.eval_command(dot, cmd, value.take())?;

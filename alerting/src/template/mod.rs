@@ -37,7 +37,8 @@
 //! # Bounds
 //!
 //! Parsing stops at [`MAX_NESTING`] nested parentheses or control structures; execution at
-//! [`MAX_TEMPLATE_DEPTH`] nested `{{template}}` calls, [`MAX_STEPS`] steps or [`MAX_OUTPUT`]
+//! [`MAX_TEMPLATE_DEPTH`] nested `{{template}}` calls, [`MAX_EXEC_NESTING`] nested calls,
+//! control structures and pipelines across templates, [`MAX_STEPS`] steps or [`MAX_OUTPUT`]
 //! bytes of output (or of any one string a function returns). Each ends with an error, so a
 //! hostile template cannot hang the evaluator or exhaust its memory or stack. Go's limits
 //! are far higher (100,000 template calls, no step or output limit).
@@ -74,7 +75,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-pub use exec::{MAX_OUTPUT, MAX_STEPS, MAX_TEMPLATE_DEPTH};
+pub use exec::{MAX_EXEC_NESTING, MAX_OUTPUT, MAX_STEPS, MAX_TEMPLATE_DEPTH};
 pub use parse::MAX_NESTING;
 
 use value::{AlertValue, Value};

@@ -12,6 +12,7 @@ pub(crate) struct ListNode {
 #[derive(Debug, Clone)]
 pub(crate) enum Node {
     Text {
+        pos: usize,
         text: String,
     },
     /// `{{pipeline}}`: prints the value unless the pipeline declares variables.
@@ -157,7 +158,7 @@ impl Display for ListNode {
 impl Display for Node {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
-            Node::Text { text } => f.write_str(text),
+            Node::Text { text, .. } => f.write_str(text),
             Node::Action { pipe, .. } => write!(f, "{{{{{pipe}}}}}"),
             Node::If(b) => b.write("if", f),
             Node::Range(b) => b.write("range", f),

@@ -79,7 +79,7 @@ pub(crate) fn parse(
 /// Whether a list holds nothing but white space.
 fn is_empty_tree(list: &ListNode) -> bool {
     list.nodes.iter().all(|n| match n {
-        Node::Text { text } => text.trim().is_empty(),
+        Node::Text { text, .. } => text.trim().is_empty(),
         _ => false,
     })
 }
@@ -288,6 +288,7 @@ impl<'a> Parser<'a, '_> {
         let it = self.next_non_space();
         match it.typ {
             ItemType::Text => Ok(Parsed1::Node(Node::Text {
+                pos: it.pos,
                 text: it.val.into_owned(),
             })),
             ItemType::LeftDelim => {

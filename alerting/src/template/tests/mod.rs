@@ -1,7 +1,10 @@
 //! Template tests: Prometheus's template_test.go cases, Go's text/template behaviour, Go's
 //! fmt formatting, parse errors and execution bounds.
 
+mod fmt;
 mod go_exec;
+mod limits;
+mod parse;
 mod prometheus;
 mod rules;
 
