@@ -93,7 +93,7 @@ pub(crate) fn index(_: &Env<'_>, a: Vec<Value>) -> Res {
                         .ok_or_else(|| "reflect: slice index out of range".to_string())?,
                 )
             }
-            Value::Str(s) => {
+            Value::Str(s) | Value::Html(s) => {
                 let x = index_arg(&idx, s.len())?;
                 let b = s
                     .as_bytes()
@@ -138,7 +138,7 @@ pub(crate) fn slice(_: &Env<'_>, a: Vec<Value>) -> Res {
         return Err(format!("too many slice indexes: {}", indexes.len()));
     }
     let len = match &item {
-        Value::Str(s) => {
+        Value::Str(s) | Value::Html(s) => {
             if indexes.len() == 3 {
                 return Err("cannot 3-index slice a string".to_string());
             }
@@ -161,6 +161,7 @@ pub(crate) fn slice(_: &Env<'_>, a: Vec<Value>) -> Res {
     let (lo, hi) = (idx[0], idx[1]);
     Ok(match item {
         Value::Str(s) => Value::str(String::from_utf8_lossy(&s.as_bytes()[lo..hi]).into_owned()),
+        Value::Html(s) => Value::Html(String::from_utf8_lossy(&s.as_bytes()[lo..hi]).into()),
         Value::List(l, t) => Value::List(Rc::new(l[lo..hi].to_vec()), t),
         Value::Samples(l) => Value::Samples(Rc::new(l[lo..hi].to_vec())),
         v => v,
@@ -276,7 +277,7 @@ fn equal(a: &Value, b: &Value) -> Result<bool, String> {
             if a_nil || b_nil {
                 return Ok(a_nil == b_nil);
             }
-            if std::mem::discriminant(a) != std::mem::discriminant(b) {
+            if go_kind(a) != go_kind(b) {
                 return Err(format!(
                     "non-comparable types {}: {}, {}: {}",
                     gofmt::sprintf("%s", std::slice::from_ref(a)),
@@ -287,9 +288,9 @@ fn equal(a: &Value, b: &Value) -> Result<bool, String> {
             }
             match (a, b) {
                 (Value::Sample(x), Value::Sample(y)) => Rc::ptr_eq(x, y),
-                // Distinct pointers in Go; `toTime` and `toDuration` make a new one each call.
-                (Value::Time(_, true), Value::Time(_, true))
-                | (Value::Duration(_, true), Value::Duration(_, true)) => false,
+                // Other pointers: distinct in Go unless they are the same pointer (`toTime` and
+                // `toDuration` make a new one each call, so only a variable's own copy is).
+                (Value::Sample(_) | Value::Time(_, true) | Value::Duration(_, true), _) => false,
                 (Value::Time(x, false), Value::Time(y, false)) => x == y,
                 _ => {
                     return Err(format!(
@@ -301,6 +302,17 @@ fn equal(a: &Value, b: &Value) -> Result<bool, String> {
             }
         }
     })
+}
+
+/// Go's reflect kind of a value that is not a basic type.
+fn go_kind(v: &Value) -> &'static str {
+    match v {
+        Value::StrMap(_) | Value::AnyMap(_) => "map",
+        Value::List(..) | Value::Samples(_) => "slice",
+        Value::Sample(_) | Value::Time(_, true) | Value::Duration(_, true) => "ptr",
+        Value::Alert(_) | Value::Time(_, false) => "struct",
+        _ => "other",
+    }
 }
 
 fn uint(v: &Value) -> u64 {

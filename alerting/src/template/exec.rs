@@ -374,7 +374,7 @@ impl<'a> State<'a, '_> {
             v => {
                 return Err(self.errorf(format!(
                     "range can't iterate over {}",
-                    gofmt::sprint(std::slice::from_ref(v))
+                    gofmt::sprint_printable(v)
                 )));
             }
         };

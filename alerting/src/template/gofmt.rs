@@ -8,7 +8,7 @@
 
 use super::gotime::{self, GoTime};
 use super::strconv::{self, format_float};
-use super::value::{ALERT_TYPE, AlertValue, SampleValue, Value};
+use super::value::{ALERT_TYPE, AlertValue, IntKind, SampleValue, UintKind, Value};
 
 pub(crate) use super::strconv::quote;
 
@@ -635,8 +635,14 @@ impl Printer {
                     if i > 0 {
                         self.buf.push_str(if self.f.sharp_v { ", " } else { " " });
                     }
-                    self.buf.push('&');
-                    self.print_sample(s, verb, depth + 1);
+                    if verb == 'v' {
+                        // Go prints the pointer's address here.
+                        self.buf.push('&');
+                        self.print_sample(s, verb, depth + 1);
+                    } else {
+                        // A pointer takes no other verb.
+                        self.bad_verb(verb, Some(&Value::Sample(s.clone())));
+                    }
                 }
                 self.buf.push(if self.f.sharp_v { '}' } else { ']' });
             }
@@ -645,12 +651,37 @@ impl Printer {
                 self.print_sample(s, verb, depth + 1);
             }
             Value::Alert(a) => self.print_alert(a, verb, depth + 1),
-            Value::Time(t, _) => self.print_time(*t),
+            Value::Time(t, ptr) => self.print_time(*t, *ptr, verb, depth),
         }
     }
 
-    fn print_time(&mut self, t: GoTime) {
-        self.buf.push_str(&t.string());
+    /// A time for a verb its `String` method does not serve: Go prints the struct inside
+    /// (`wall`, `ext` and a nil location for UTC), behind `&` for a pointer.
+    fn print_time(&mut self, t: GoTime, ptr: bool, verb: char, depth: usize) {
+        if ptr && depth == 0 {
+            self.buf.push('&');
+        }
+        self.buf.push('{');
+        self.print_value(
+            &Value::Uint(t.nsec as u64, UintKind::Uint64),
+            verb,
+            depth + 1,
+        );
+        self.buf.push(' ');
+        let ext = t.secs.wrapping_add(62_135_596_800);
+        self.print_value(&Value::Int(ext, IntKind::Int64), verb, depth + 1);
+        self.buf.push(' ');
+        match verb {
+            'v' => self.buf.push_str("<nil>"),
+            'b' | 'o' | 'd' | 'x' | 'X' => self.fmt_integer(0, 10, false, verb, false),
+            _ => {
+                self.erroring = true;
+                self.buf
+                    .push_str(&format!("%!{verb}(*time.Location=<nil>)"));
+                self.erroring = false;
+            }
+        }
+        self.buf.push('}');
     }
 
     fn print_map<'k>(
@@ -933,13 +964,19 @@ pub(crate) fn eval_args(args: &[Value]) -> String {
     if let [Value::Str(s)] = args {
         return s.to_string();
     }
-    let printable: Vec<Value> = args
-        .iter()
-        .map(|a| match a {
-            Value::Nil | Value::Invalid => Value::str("<no value>"),
-            Value::Sample(_) => Value::str(sprint_printable(a)),
-            a => a.clone(),
-        })
-        .collect();
-    sprint(&printable)
+    let mut out = String::new();
+    let mut prev_string = false;
+    for (i, a) in args.iter().enumerate() {
+        // "<no value>" is a string operand; a sample (followed pointer) is not.
+        let (text, is_string) = match a {
+            Value::Nil | Value::Invalid => ("<no value>".to_string(), true),
+            a => (sprint_printable(a), a.is_string_kind()),
+        };
+        if i > 0 && !is_string && !prev_string {
+            out.push(' ');
+        }
+        out.push_str(&text);
+        prev_string = is_string;
+    }
+    out
 }

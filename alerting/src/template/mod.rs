@@ -46,17 +46,25 @@
 //! # Not supported, or not the same as Prometheus
 //!
 //! * HTML templates (console templates): only text templates, as rule files use.
+//! * `missingkey` options other than Prometheus's `zero`.
 //! * Native histogram sample values: query results carry floats.
-//! * Values Go would print as a pointer address (a sample inside a printed query result)
-//!   print as `&{labels value}`; `%p` is reported as a bad verb.
+//! * Pointer addresses: Go prints a sample inside a printed query result as its address under
+//!   `%v` and `%d`/`%x` (and a `*time.Duration` under `%d`); here `%v` gives `&{labels value}`
+//!   and the others the value. `%p` is reported as a bad verb.
+//! * Pointer identity: `toTime` and `toDuration` results compare unequal with `eq` even when
+//!   they are the same variable (Go: equal to itself).
 //! * `sortByLabel` returns a sorted copy; Go also sorts the list it was given in place.
+//! * An `interface{}`-typed value (`.Value`, an `args` entry) is named by its dynamic type in
+//!   two error texts where Go says `interface {}`: an index given to `slice`, and fields of the
+//!   elements of a `range` over `args`.
 //! * Times are always in UTC (`.Local` is `.UTC`).
 //! * Regular expressions run on Rust's `regex` (RE2 syntax like Go's, with `\d \w \s \b`
 //!   kept ASCII as in Go); syntax error texts differ from Go's after `error parsing regexp:`.
-//! * `title` approximates Unicode word boundaries; Unicode letter, digit and printable classes
-//!   are Rust's, which differ from Go's for a few code points.
+//! * `title` approximates Unicode word boundaries; Unicode letter, digit, printable and case
+//!   classes are Rust's, which differ from Go's for a few code points.
 //! * Strings are UTF-8: bytes that are not (from `\x80` escapes or slicing inside a
 //!   character) become U+FFFD.
+//! * The limits under "Bounds" are far below Go's, and their error texts are Vane's.
 
 mod builtins;
 mod exec;

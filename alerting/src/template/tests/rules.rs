@@ -2434,4 +2434,92 @@ const CASES: &[Case] = &[
     ("{{ printf \"%T\" (toTime 1).Unix }}", 0.75, Ok("int64")),
     ("{{ printf \"%T\" (len \"a\") }}", 0.75, Ok("int")),
     ("{{ printf \"%T\" (match \"a\" \"a\") }}", 0.75, Ok("bool")),
+    ("{{ index (safeHtml \"<i>\") 1 }}", 0.75, Ok("105")),
+    ("{{ slice (safeHtml \"<i>\") 1 }}", 0.75, Ok("i>")),
+    (
+        "{{ printf \"%T\" (slice (safeHtml \"<i>\") 1) }}",
+        0.75,
+        Ok("template.HTML"),
+    ),
+    (
+        "{{ printf \"%.2f\" (toTime 1) }}",
+        0.75,
+        Ok("&{%!f(uint64=00) %!f(int64=62135596801) %!f(*time.Location=<nil>)}"),
+    ),
+    (
+        "{{ printf \"%d\" (toTime 1.5) }}",
+        0.75,
+        Ok("&{500000000 62135596801 0}"),
+    ),
+    (
+        "{{ printf \"%x\" ((toTime 1).Add 5) }}",
+        0.75,
+        Ok("313937302d30312d30312030303a30303a30312e303030303030303035202b3030303020555443"),
+    ),
+    (
+        "{{ eq $labels (args 1 \"x\") }}",
+        0.75,
+        Err(
+            "error executing template __alert_Test: template: __alert_Test:1:115: executing \"__alert_Test\" at <eq $labels (args 1 \"x\")>: error calling eq: non-comparable type map[arg0:%!s(int=1) arg1:x]: map[string]interface {}",
+        ),
+    ),
+    (
+        "{{ eq (args 1 \"x\") $labels }}",
+        0.75,
+        Err(
+            "error executing template __alert_Test: template: __alert_Test:1:115: executing \"__alert_Test\" at <eq (args 1 \"x\") $labels>: error calling eq: non-comparable type map[__name__:up instance:host-1.example.com:9100 job:node severity:page]: map[string]string",
+        ),
+    ),
+    (
+        "{{ eq (query \"up\") (query \"up\") }}",
+        0.75,
+        Err(
+            "error executing template __alert_Test: template: __alert_Test:1:115: executing \"__alert_Test\" at <eq (query \"up\") (query \"up\")>: error calling eq: non-comparable type [%!s(*template.sample=&{map[__name__:up instance:b:9100 job:node] 1}) %!s(*template.sample=&{map[__name__:up instance:a:9100 job:node] 0.5})]: template.queryResult",
+        ),
+    ),
+    (
+        "{{ eq . . }}",
+        0.75,
+        Err(
+            "error executing template __alert_Test: template: __alert_Test:1:115: executing \"__alert_Test\" at <eq . .>: error calling eq: non-comparable type {map[__name__:up instance:host-1.example.com:9100 job:node severity:page] map[cluster:eu1] http://prom.example.com:9090/prefix %!s(float64=0.75)}: struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value interface {} }",
+        ),
+    ),
+    (
+        "{{ eq (query \"up\" | first) (toTime 1) }}",
+        0.75,
+        Ok("false"),
+    ),
+    (
+        "{{ html (query \"up\" | first) $ false }}",
+        0.75,
+        Ok(
+            "{map[__name__:up instance:b:9100 job:node] 1} {map[__name__:up instance:host-1.example.com:9100 job:node severity:page] map[cluster:eu1] http://prom.example.com:9090/prefix 0.75} false",
+        ),
+    ),
+    (
+        "{{ range $i, $e := (query \"up\" | first) }}{{ end }}",
+        0.75,
+        Err(
+            "error executing template __alert_Test: template: __alert_Test:1:145: executing \"__alert_Test\" at <first>: range can't iterate over {map[__name__:up instance:b:9100 job:node] 1}",
+        ),
+    ),
+    (
+        "{{ printf \"%s\" (query \"up\") }}",
+        0.75,
+        Ok(
+            "[%!s(*template.sample=&{map[__name__:up instance:b:9100 job:node] 1}) %!s(*template.sample=&{map[__name__:up instance:a:9100 job:node] 0.5})]",
+        ),
+    ),
+    (
+        "{{ printf \"%q\" (query \"up\") }}",
+        0.75,
+        Ok(
+            "[%!q(*template.sample=&{map[__name__:up instance:b:9100 job:node] 1}) %!q(*template.sample=&{map[__name__:up instance:a:9100 job:node] 0.5})]",
+        ),
+    ),
+    (
+        "{{ $s := query \"up\" | first }}{{ eq $s $s }}",
+        0.75,
+        Ok("true"),
+    ),
 ];
