@@ -425,3 +425,41 @@ fn string_functions_and_links() {
     check_ok("{{ pathPrefix }}", NIL, "/path/prefix");
     check_ok("{{ externalURL }}", NIL, "http://testhost:9090/path/prefix");
 }
+
+#[test]
+fn query_runs_the_expression_at_evaluation_time() {
+    let q = FixedQuery::new(vec![sample(&[("job", "a")], 2.0)]);
+    let data = crate::template::TemplateData::default();
+    let out = crate::template::expand(
+        "__alert_X",
+        "{{ with query \"sum(up)\" }}{{ . | first | value }}{{ end }}",
+        &data,
+        T_MS,
+        Some(&q),
+    );
+    assert_eq!(out, Ok("2".to_string()));
+    assert_eq!(
+        *q.asked.lock().unwrap(),
+        vec![("sum(up)".to_string(), T_MS)]
+    );
+    // The engine's error is the function's error.
+    let err = crate::template::expand("__alert_X", "{{ query \"bad(\" }}", &data, T_MS, Some(&q))
+        .unwrap_err();
+    assert!(
+        err.ends_with(
+            "at <query \"bad(\">: error calling query: 1:5: parse error: unclosed left parenthesis"
+        ),
+        "{err}"
+    );
+    // Without an engine, query fails and nothing else does.
+    let err = crate::template::expand("__alert_X", "ok{{ query \"up\" }}", &data, T_MS, None)
+        .unwrap_err();
+    assert!(
+        err.ends_with("error calling query: no query engine available"),
+        "{err}"
+    );
+    assert_eq!(
+        crate::template::expand("__alert_X", "{{ $value }}", &data, T_MS, None),
+        Ok("0".to_string())
+    );
+}
