@@ -209,7 +209,6 @@ fn rules_check_several_files_and_missing_ones() {
 /// Needs the template checker (`alerting::template::check`), a placeholder on this branch:
 /// run with `--ignored` once the templates branch is merged, then drop the ignore.
 #[test]
-#[ignore = "needs alerting::template::check from the templates branch (placeholder here)"]
 fn rules_check_rejects_template_errors() {
     let path = promtool_file("rules-bad.yml");
     let r = check_rules(&[], &[&path]);

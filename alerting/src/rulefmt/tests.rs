@@ -154,7 +154,6 @@ fn conformance_verdicts_match_upstream() {
 /// Needs the template checker (`crate::template::check`), which is a placeholder on this
 /// branch: run with `--ignored` once the templates branch is merged, then drop the ignore.
 #[test]
-#[ignore = "needs crate::template::check from the templates branch (placeholder here)"]
 fn template_errors_are_rejected() {
     let errs = parse_file(&promtool_file("rules-bad.yml")).unwrap_err();
     assert_eq!(errs.len(), 1, "{errs:?}");
