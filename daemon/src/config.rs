@@ -10,7 +10,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use scraper::config::{LabelSet, PromDuration, ScrapeConfig, ScrapeDefaults};
+use scraper::config::{LabelSet, PromDuration, ScrapeConfig, ScrapeDefaults, TargetGroup};
+use scraper::relabel::RelabelConfig;
 use serde::Deserialize;
 
 /// The embedded default configuration (scrapes Vane itself).
@@ -25,6 +26,68 @@ struct RawConfig {
     scrape_configs: Vec<ScrapeConfig>,
     #[serde(default)]
     rule_files: Vec<String>,
+    #[serde(default)]
+    alerting: AlertingConfig,
+}
+
+/// The `alerting:` section: where alerts go and how their labels are rewritten first.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertingConfig {
+    /// Applied to every alert's labels (after the external labels) before it is sent.
+    #[serde(default)]
+    pub alert_relabel_configs: Vec<RelabelConfig>,
+    #[serde(default)]
+    pub alertmanagers: Vec<AlertmanagerConfig>,
+    /// Vane's own: webhook receivers notified directly, grouped as Alertmanager would.
+    #[serde(default)]
+    pub webhooks: Vec<alerting::notify::WebhookConfig>,
+}
+
+scraper::with_http_client_fields! {
+    /// One `alerting.alertmanagers` entry: Alertmanagers sharing scheme, path and client
+    /// settings.
+    #[derive(Debug, Clone, PartialEq, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct AlertmanagerConfig {
+        #[serde(default)]
+        pub static_configs: Vec<TargetGroup>,
+        #[serde(default = "default_scheme")]
+        pub scheme: String,
+        #[serde(default)]
+        pub path_prefix: String,
+        #[serde(default = "default_am_timeout")]
+        pub timeout: PromDuration,
+        #[serde(default = "default_api_version")]
+        pub api_version: String,
+    }
+}
+
+fn default_scheme() -> String {
+    "http".into()
+}
+fn default_am_timeout() -> PromDuration {
+    PromDuration(Duration::from_secs(10))
+}
+fn default_api_version() -> String {
+    "v2".into()
+}
+
+impl AlertmanagerConfig {
+    /// The alerts URL of each target: `<scheme>://<target><path_prefix>/api/v2/alerts`.
+    pub fn urls(&self) -> Vec<String> {
+        let prefix = self.path_prefix.trim_end_matches('/');
+        let slash = if prefix.is_empty() || prefix.starts_with('/') {
+            ""
+        } else {
+            "/"
+        };
+        self.static_configs
+            .iter()
+            .flat_map(|g| g.targets.iter())
+            .map(|t| format!("{}://{t}{slash}{prefix}/api/v2/alerts", self.scheme))
+            .collect()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,6 +119,7 @@ pub struct Config {
     pub scrape_configs: Vec<ScrapeConfig>,
     /// `rule_files` patterns, relative to `dir`.
     pub rule_files: Vec<String>,
+    pub alerting: AlertingConfig,
     /// The directory of the configuration file (relative paths in it start there).
     pub dir: std::path::PathBuf,
     /// The YAML it was read from (served by `/api/v1/status/config`).
@@ -157,10 +221,40 @@ impl Config {
                 bail!("rule_files[{i}]: empty file pattern");
             }
         }
+        for (i, r) in raw.alerting.alert_relabel_configs.iter().enumerate() {
+            r.validate()
+                .map_err(|e| anyhow!("alerting.alert_relabel_configs[{i}]: {e}"))?;
+        }
+        for (i, am) in raw.alerting.alertmanagers.iter().enumerate() {
+            let at = format!("alerting.alertmanagers[{i}]");
+            if am.api_version != "v2" {
+                bail!(
+                    "{at}: api_version {:?} is not supported (only v2)",
+                    am.api_version
+                );
+            }
+            if am.scheme != "http" && am.scheme != "https" {
+                bail!("{at}: scheme must be http or https, not {:?}", am.scheme);
+            }
+            for t in am.static_configs.iter().flat_map(|g| g.targets.iter()) {
+                if t.is_empty() || t.contains('/') {
+                    bail!("{at}: target {t:?} must be a host:port");
+                }
+            }
+        }
+        let mut names = HashSet::new();
+        for (i, w) in raw.alerting.webhooks.iter().enumerate() {
+            w.validate()
+                .map_err(|e| anyhow!("alerting.webhooks[{i}]: {e}"))?;
+            if !names.insert(w.name.clone()) {
+                bail!("alerting.webhooks[{i}]: duplicate name {:?}", w.name);
+            }
+        }
         Ok(Config {
             global,
             scrape_configs,
             rule_files: raw.rule_files,
+            alerting: raw.alerting,
             dir: std::path::PathBuf::from("."),
             text: text.to_string(),
         })

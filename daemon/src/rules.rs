@@ -1,10 +1,11 @@
-//! Rule evaluation in the daemon: the rule manager over the local store and engine, fed by
-//! the configuration's `rule_files`, sending alerts to the notifier.
+//! Rules and alerts in the daemon: the rule manager over the local store and engine, fed by
+//! the configuration's `rule_files`, and the notifier delivering its alerts to the
+//! configuration's Alertmanagers and webhooks.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use alerting::notify::Alert;
+use alerting::notify::{Alert, AuthorizeFn, Endpoint, Notifier, NotifierOptions, RelabelFn};
 use alerting::rules::{Manager, ManagerOptions, RuleEnv};
 use anyhow::{Result, anyhow};
 use model::metrics::Registry;
@@ -81,6 +82,59 @@ pub fn apply(m: &Manager, config: &Config) -> Result<(), String> {
         files = files.len(),
         groups = m.groups().len(),
         "rules loaded"
+    );
+    Ok(())
+}
+
+/// The notifier, with `--alertmanager.notification-queue-capacity`; its configuration comes
+/// with [`apply_alerting`].
+pub fn notifier(args: &RunArgs, config: &Config, registry: &Registry) -> Arc<Notifier> {
+    Notifier::new(
+        NotifierOptions {
+            queue_capacity: args.notification_queue_capacity,
+            external_labels: config.global.external_labels.clone(),
+            external_url: external_url(args),
+            relabel: None,
+        },
+        registry,
+    )
+}
+
+/// Points the notifier at the configuration's Alertmanagers (an HTTP client per entry, built
+/// as for scrape jobs) and webhooks, with its external labels and `alert_relabel_configs`.
+pub fn apply_alerting(n: &Notifier, config: &Config) -> Result<(), String> {
+    let mut endpoints = Vec::new();
+    for (i, am) in config.alerting.alertmanagers.iter().enumerate() {
+        let http = am.http_client();
+        let client = scraper::http_client::build(&http)
+            .map_err(|e| format!("alerting.alertmanagers[{i}]: {e}"))?;
+        let authorize: AuthorizeFn =
+            Arc::new(move |req| scraper::http_client::authorize(req, &http));
+        for url in am.urls() {
+            endpoints.push(Endpoint {
+                url,
+                client: client.clone(),
+                authorize: Some(authorize.clone()),
+                timeout: am.timeout.0,
+            });
+        }
+    }
+    let steps = config.alerting.alert_relabel_configs.clone();
+    let relabel: Option<RelabelFn> = (!steps.is_empty()).then(|| {
+        Arc::new(move |l: &model::Labels| scraper::relabel::process_labels(l, &steps)) as RelabelFn
+    });
+    let (ams, hooks) = (endpoints.len(), config.alerting.webhooks.len());
+    n.apply(
+        endpoints,
+        config.alerting.webhooks.clone(),
+        config.global.external_labels.clone(),
+        relabel,
+    )
+    .map_err(|e| format!("alerting: {e}"))?;
+    tracing::info!(
+        alertmanagers = ams,
+        webhooks = hooks,
+        "alert delivery configured"
     );
     Ok(())
 }

@@ -140,10 +140,13 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         .apply(&config.scrape_configs)
         .map_err(|e| anyhow!("cannot start scraping: {e}"))?;
     reloads.record(true);
+    let notifier = crate::rules::notifier(&args, &config, &registry);
+    crate::rules::apply_alerting(&notifier, &config)
+        .map_err(|e| anyhow!("cannot start alert delivery: {e}"))?;
+    notifier.start(&tokio::runtime::Handle::current());
+    let n = notifier.clone();
     let notify: Arc<dyn Fn(Vec<alerting::notify::Alert>) + Send + Sync> =
-        Arc::new(|alerts: Vec<alerting::notify::Alert>| {
-            tracing::debug!(alerts = alerts.len(), "alerts to send");
-        });
+        Arc::new(move |alerts| n.send(alerts));
     let rules = crate::rules::manager(
         &args,
         &config,
@@ -167,7 +170,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         tokio::select! {
             s = signals.recv() => match s {
                 "SIGHUP" => {
-                    if let Err(e) = reload(&args, &scrape, &rules, &reloads, &status) {
+                    if let Err(e) = reload(&args, &scrape, &rules, &notifier, &reloads, &status) {
                         tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
                     }
                 }
@@ -177,7 +180,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
                 }
             },
             Some(answer) = reload_rx.recv() => {
-                let r = reload(&args, &scrape, &rules, &reloads, &status);
+                let r = reload(&args, &scrape, &rules, &notifier, &reloads, &status);
                 if let Err(e) = &r {
                     tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
                 }
@@ -197,6 +200,8 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     scrape.stop().await;
     tracing::info!("scrapers stopped");
     rules.stop();
+    // Alerts still queued get a few seconds to reach the Alertmanagers.
+    notifier.stop(Duration::from_secs(5)).await;
     http_stop.cancel();
     if !http_task.is_finished() {
         let _ = tokio::time::timeout(Duration::from_secs(10), http_task).await;
@@ -265,13 +270,15 @@ fn reload(
     args: &RunArgs,
     scrape: &ScrapeManager,
     rules: &alerting::rules::Manager,
+    notifier: &alerting::notify::Notifier,
     m: &ReloadMetrics,
     status: &DaemonStatus,
 ) -> Result<(), String> {
     let config =
         load_config(args.config_file.as_ref(), &args.listen_address).map_err(|e| format!("{e:#}"));
     let r = config.and_then(|c| {
-        // Rule files are all read and checked before anything changes.
+        crate::rules::apply_alerting(notifier, &c)?;
+        // Rule files are all read and checked before any rule changes.
         crate::rules::apply(rules, &c)?;
         scrape.apply(&c.scrape_configs)?;
         tracing::info!(
