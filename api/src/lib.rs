@@ -4,7 +4,7 @@
 //! Endpoints served so far: `/api/v1/query`, `/api/v1/query_range`, `/api/v1/labels`,
 //! `/api/v1/label/<name>/values`, `/api/v1/series`, `/api/v1/query_exemplars`,
 //! `/api/v1/format_query`, `/api/v1/parse_query`, `/api/v1/targets`, `/api/v1/status/{buildinfo,config,flags,runtimeinfo,tsdb,
-//! walreplay}`, `/api/v1/metadata`, `/api/v1/rules`, `/api/v1/alerts` and, with
+//! walreplay}`, `/api/v1/metadata`, `/api/v1/rules`, `/api/v1/alerts`, `/api/v1/alertmanagers` and, with
 //! `--web.enable-admin-api`, `/api/v1/admin/tsdb/{snapshot,delete_series,clean_tombstones}` (GET, and POST with a form body where
 //! Prometheus accepts it). The daemon mounts [`router`] next to its own endpoints.
 
@@ -129,6 +129,7 @@ pub fn router(api: Arc<Api>) -> Router {
         )
         .route("/api/v1/rules", get(status::rules))
         .route("/api/v1/alerts", get(status::alerts))
+        .route("/api/v1/alertmanagers", get(status::alertmanagers))
         .layer(axum::middleware::from_fn(gzip::compress))
         .with_state(api)
 }

@@ -45,6 +45,8 @@ pub trait StatusSource: Send + Sync {
     fn rules(&self, q: &RulesQuery) -> Value;
     /// The `data` of `/api/v1/alerts` (`{"alerts": [...]}`).
     fn alerts(&self) -> Value;
+    /// The alerts URLs of the Alertmanagers alerts are sent to.
+    fn alertmanagers(&self) -> Vec<String>;
 }
 
 /// The parameters of `/api/v1/rules`.
@@ -294,6 +296,17 @@ pub(crate) async fn rules(
         Ok(q) => ok(&api.status.rules(&q)),
         Err(e) => e.into_response(),
     }
+}
+
+/// `/api/v1/alertmanagers`: where alerts are sent (none are dropped: targets are static).
+pub(crate) async fn alertmanagers(State(api): State<Arc<Api>>) -> Response {
+    let active: Vec<Value> = api
+        .status
+        .alertmanagers()
+        .into_iter()
+        .map(|url| serde_json::json!({ "url": url }))
+        .collect();
+    ok(&serde_json::json!({ "activeAlertmanagers": active, "droppedAlertmanagers": [] }))
 }
 
 /// `/api/v1/alerts`: every pending and firing alert.

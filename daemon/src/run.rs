@@ -160,6 +160,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     let _ = store_slot.set(db.clone());
     status.set_db(db.clone());
     status.set_rules(rules.clone());
+    status.set_notifier(notifier.clone());
     status.set_scrape(scrape.clone());
     ready.store(true, Ordering::Release);
 

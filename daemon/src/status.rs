@@ -22,6 +22,7 @@ pub struct DaemonStatus {
     db: OnceLock<Arc<Db>>,
     scrape: OnceLock<Arc<ScrapeManager>>,
     rules: OnceLock<Arc<alerting::rules::Manager>>,
+    notifier: OnceLock<Arc<alerting::notify::Notifier>>,
 }
 
 impl DaemonStatus {
@@ -42,6 +43,7 @@ impl DaemonStatus {
             db: OnceLock::new(),
             scrape: OnceLock::new(),
             rules: OnceLock::new(),
+            notifier: OnceLock::new(),
         }
     }
 
@@ -55,6 +57,10 @@ impl DaemonStatus {
 
     pub fn set_rules(&self, r: Arc<alerting::rules::Manager>) {
         let _ = self.rules.set(r);
+    }
+
+    pub fn set_notifier(&self, n: Arc<alerting::notify::Notifier>) {
+        let _ = self.notifier.set(n);
     }
 
     /// A reload happened: `Some(text)` if it was applied, `None` if it failed.
@@ -213,6 +219,12 @@ impl api::StatusSource for DaemonStatus {
         self.rules
             .get()
             .map_or_else(|| json!({ "alerts": [] }), |m| m.alerts_json())
+    }
+
+    fn alertmanagers(&self) -> Vec<String> {
+        self.notifier
+            .get()
+            .map_or_else(Vec::new, |n| n.alertmanager_urls())
     }
 
     fn wal_replay(&self) -> Value {

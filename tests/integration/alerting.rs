@@ -99,6 +99,11 @@ fn alerts_reach_a_real_alertmanager_and_resolve_there() {
         &format!("--config.file={}", cfg.display()),
         "--web.external-url=http://vane.example:9090/",
     ]);
+    let ams = json(&v, "/api/v1/alertmanagers");
+    assert_eq!(
+        ams["activeAlertmanagers"][0]["url"],
+        format!("http://{}/api/v2/alerts", am.addr)
+    );
     set(&value, 10.0);
 
     // Alertmanager holds the alert, with the external labels and the annotations.
