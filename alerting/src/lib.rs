@@ -9,9 +9,11 @@
 //! * [`notify`]: delivery of alerts to Alertmanager (API v2) and to webhooks.
 //!
 //! Query capability comes in through [`QueryEngine`], so the same rules can run against the
-//! local store or a remote Prometheus API.
+//! local store ([`LocalQueryEngine`]) or a remote Prometheus API
+//! ([`remote::RemoteQueryEngine`]).
 
 pub mod notify;
+pub mod remote;
 pub mod rulefmt;
 pub mod rules;
 pub mod template;

@@ -28,6 +28,26 @@ struct RawConfig {
     rule_files: Vec<String>,
     #[serde(default)]
     alerting: AlertingConfig,
+    #[serde(default)]
+    rule_evaluation: Option<RuleEvaluationConfig>,
+}
+
+scraper::with_http_client_fields! {
+    /// Vane's own `rule_evaluation:` section: rules (and templates' `query`) read from a remote
+    /// Prometheus-compatible query API instead of the local store; their output is still
+    /// written locally.
+    #[derive(Debug, Clone, PartialEq, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct RuleEvaluationConfig {
+        /// The API's base URL (`<query_url>/api/v1/query` is called).
+        pub query_url: String,
+        #[serde(default = "default_rule_query_timeout")]
+        pub timeout: PromDuration,
+    }
+}
+
+fn default_rule_query_timeout() -> PromDuration {
+    PromDuration(Duration::from_secs(120))
 }
 
 /// The `alerting:` section: where alerts go and how their labels are rewritten first.
@@ -120,6 +140,7 @@ pub struct Config {
     /// `rule_files` patterns, relative to `dir`.
     pub rule_files: Vec<String>,
     pub alerting: AlertingConfig,
+    pub rule_evaluation: Option<RuleEvaluationConfig>,
     /// The directory of the configuration file (relative paths in it start there).
     pub dir: std::path::PathBuf,
     /// The YAML it was read from (served by `/api/v1/status/config`).
@@ -250,11 +271,21 @@ impl Config {
                 bail!("alerting.webhooks[{i}]: duplicate name {:?}", w.name);
             }
         }
+        if let Some(r) = &raw.rule_evaluation {
+            let ok = r.query_url.starts_with("http://") || r.query_url.starts_with("https://");
+            if !ok {
+                bail!(
+                    "rule_evaluation.query_url: {:?} is not an http(s) URL",
+                    r.query_url
+                );
+            }
+        }
         Ok(Config {
             global,
             scrape_configs,
             rule_files: raw.rule_files,
             alerting: raw.alerting,
+            rule_evaluation: raw.rule_evaluation,
             dir: std::path::PathBuf::from("."),
             text: text.to_string(),
         })

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use alerting::QueryEngine;
 use alerting::notify::{Alert, AuthorizeFn, Endpoint, Notifier, NotifierOptions, RelabelFn};
+use alerting::remote::RemoteQueryEngine;
 use alerting::rules::{Manager, ManagerOptions, RuleEnv};
 use anyhow::{Result, anyhow};
 use model::metrics::Registry;
@@ -36,21 +38,47 @@ pub fn external_url(args: &RunArgs) -> String {
     url.trim_end_matches('/').to_string()
 }
 
-/// The rule manager: queries through a PromQL engine with the `--query.*` options, writes
-/// into and restores from `db`, hands alerts to `notify`.
+/// The local query engine: Vane's PromQL engine with the `--query.*` options over `db`.
+pub fn local_engine(args: &RunArgs, db: Arc<Db>) -> Result<Arc<dyn QueryEngine>> {
+    Ok(Arc::new(alerting::LocalQueryEngine {
+        engine: promql::Engine::new(crate::run::engine_options(args)?),
+        store: db,
+    }))
+}
+
+/// What rules query: the `rule_evaluation.query_url` API if configured, else `local`.
+fn query_engine(
+    config: &Config,
+    local: &Arc<dyn QueryEngine>,
+) -> Result<Arc<dyn QueryEngine>, String> {
+    let Some(r) = &config.rule_evaluation else {
+        return Ok(local.clone());
+    };
+    let http = r.http_client();
+    let client = scraper::http_client::build(&http).map_err(|e| format!("rule_evaluation: {e}"))?;
+    let authorize: AuthorizeFn = Arc::new(move |req| scraper::http_client::authorize(req, &http));
+    Ok(Arc::new(RemoteQueryEngine {
+        base_url: r.query_url.clone(),
+        client,
+        authorize: Some(authorize),
+        timeout: r.timeout.0,
+        rt: tokio::runtime::Handle::current(),
+    }))
+}
+
+/// The rule manager: queries through `local` (or the configured remote API), writes into and
+/// restores `for` state from `db`, hands alerts to `notify`.
 pub fn manager(
     args: &RunArgs,
     config: &Config,
     db: Arc<Db>,
+    local: &Arc<dyn QueryEngine>,
     notify: Arc<dyn Fn(Vec<Alert>) + Send + Sync>,
     registry: &Registry,
     rt: tokio::runtime::Handle,
 ) -> Result<Arc<Manager>> {
     let env = RuleEnv {
-        query: Arc::new(alerting::LocalQueryEngine {
-            engine: promql::Engine::new(crate::run::engine_options(args)?),
-            store: db.clone(),
-        }),
+        query: query_engine(config, local).map_err(|e| anyhow!(e))?,
         appendable: db.clone(),
         queryable: Some(db),
         notify,
@@ -66,10 +94,15 @@ pub fn manager(
     Ok(Manager::new(env, registry, rt))
 }
 
-/// Loads the configuration's rule files into the manager (all or nothing).
-pub fn apply(m: &Manager, config: &Config) -> Result<(), String> {
+/// Loads the configuration's rule files into the manager (all or nothing), with its
+/// external labels and query API.
+pub fn apply(m: &Manager, config: &Config, local: &Arc<dyn QueryEngine>) -> Result<(), String> {
     let files = alerting::rulefmt::expand_globs(&config.rule_files, &config.dir)?;
-    m.set_env(|e| e.external_labels = config.global.external_labels.clone());
+    let query = query_engine(config, local)?;
+    m.set_env(|e| {
+        e.external_labels = config.global.external_labels.clone();
+        e.query = query;
+    });
     m.update(
         &files,
         &ManagerOptions {

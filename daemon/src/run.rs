@@ -147,15 +147,17 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     let n = notifier.clone();
     let notify: Arc<dyn Fn(Vec<alerting::notify::Alert>) + Send + Sync> =
         Arc::new(move |alerts| n.send(alerts));
+    let local_engine = crate::rules::local_engine(&args, db.clone())?;
     let rules = crate::rules::manager(
         &args,
         &config,
         db.clone(),
+        &local_engine,
         notify,
         &registry,
         tokio::runtime::Handle::current(),
     )?;
-    crate::rules::apply(&rules, &config)
+    crate::rules::apply(&rules, &config, &local_engine)
         .map_err(|e| anyhow!("cannot start rule evaluation: {e}"))?;
     let _ = store_slot.set(db.clone());
     status.set_db(db.clone());
@@ -171,7 +173,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         tokio::select! {
             s = signals.recv() => match s {
                 "SIGHUP" => {
-                    if let Err(e) = reload(&args, &scrape, &rules, &notifier, &reloads, &status) {
+                    if let Err(e) = reload(&args, &scrape, (&rules, &local_engine), &notifier, &reloads, &status) {
                         tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
                     }
                 }
@@ -181,7 +183,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
                 }
             },
             Some(answer) = reload_rx.recv() => {
-                let r = reload(&args, &scrape, &rules, &notifier, &reloads, &status);
+                let r = reload(&args, &scrape, (&rules, &local_engine), &notifier, &reloads, &status);
                 if let Err(e) = &r {
                     tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
                 }
@@ -270,7 +272,7 @@ impl ReloadMetrics {
 fn reload(
     args: &RunArgs,
     scrape: &ScrapeManager,
-    rules: &alerting::rules::Manager,
+    (rules, local_engine): (&alerting::rules::Manager, &Arc<dyn alerting::QueryEngine>),
     notifier: &alerting::notify::Notifier,
     m: &ReloadMetrics,
     status: &DaemonStatus,
@@ -280,7 +282,7 @@ fn reload(
     let r = config.and_then(|c| {
         crate::rules::apply_alerting(notifier, &c)?;
         // Rule files are all read and checked before any rule changes.
-        crate::rules::apply(rules, &c)?;
+        crate::rules::apply(rules, &c, local_engine)?;
         scrape.apply(&c.scrape_configs)?;
         tracing::info!(
             scrape_jobs = c.scrape_configs.len(),

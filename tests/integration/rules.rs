@@ -190,3 +190,54 @@ fn a_bad_rule_file_stops_the_start_with_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("r.yml"), "{err}");
 }
+
+#[test]
+fn rules_can_evaluate_against_a_remote_prometheus_and_write_locally() {
+    let (target, value) = demo_target();
+    set(&value, 7.0);
+    let tmp = tempfile::tempdir().unwrap();
+    let prom_cfg = tmp.path().join("prometheus.yml");
+    std::fs::write(
+        &prom_cfg,
+        format!(
+            "global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: demo\n    static_configs: [{{targets: ['{}']}}]\n",
+            target.addr
+        ),
+    )
+    .unwrap();
+    let prom = crate::peers::Peer::start(
+        "prometheus",
+        &[
+            &format!("--config.file={}", prom_cfg.display()),
+            &format!("--storage.tsdb.path={}", tmp.path().join("prom").display()),
+            "--web.listen-address={addr}",
+        ],
+        "/-/ready",
+        &tmp.path().join("prometheus.log"),
+    );
+    std::fs::write(tmp.path().join("rules.yml"), RULES).unwrap();
+    // Vane scrapes nothing itself: every value comes from the remote API.
+    let cfg = tmp.path().join("vane.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global: {{evaluation_interval: 1s}}\nrule_files: [rules.yml]\nrule_evaluation:\n  query_url: http://{}\n  timeout: 10s\n",
+            prom.addr
+        ),
+    )
+    .unwrap();
+    let v = Vane::start(&[&format!("--config.file={}", cfg.display())]);
+    wait_for(30, "the recorded series from remote data", || {
+        json(&v, "/api/v1/query?query=demo:value:doubled")["result"][0]["value"][1] == "14"
+    });
+    wait_for(30, "the alert from remote data", || {
+        alerts(&v).iter().any(|a| a["state"] == "firing")
+    });
+    assert_eq!(
+        json(&v, "/api/v1/query?query=demo_value")["result"],
+        serde_json::json!([]),
+        "the raw data stays remote"
+    );
+    let rules = json(&v, "/api/v1/rules");
+    assert_eq!(rules["groups"][0]["rules"][0]["health"], "ok", "{rules}");
+}
