@@ -13,7 +13,7 @@ use serde::Deserialize;
 /// `evaluation_interval` when the file gives none (or `0`).
 pub const DEFAULT_EVALUATION_INTERVAL_MS: i64 = 60_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
     rule_files: Option<Vec<String>>,
@@ -162,13 +162,7 @@ impl TestFile {
         // promtool.
         let raw: RawFile = yaml_serde::from_str::<Option<RawFile>>(text)
             .map_err(|e| e.to_string())?
-            .unwrap_or(RawFile {
-                rule_files: None,
-                evaluation_interval: None,
-                group_eval_order: None,
-                tests: None,
-                fuzzy_compare: None,
-            });
+            .unwrap_or_default();
         let evaluation_interval_ms = match duration(raw.evaluation_interval, "evaluation_interval")?
         {
             0 => DEFAULT_EVALUATION_INTERVAL_MS,
