@@ -30,6 +30,11 @@ pub enum Command {
         #[command(subcommand)]
         cmd: CheckCommand,
     },
+    /// Run unit tests.
+    Test {
+        #[command(subcommand)]
+        cmd: TestCommand,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -307,6 +312,35 @@ pub struct CheckRulesArgs {
     pub ignore_unknown_fields: bool,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum TestCommand {
+    /// Run rule unit tests written for `promtool test rules`: input series, the rule files
+    /// they load, and the alerts and query results expected at given times. Exit status: 0 if
+    /// every test passed, 1 if any failed.
+    Rules(TestRulesArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TestRulesArgs {
+    /// The unit test files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Only run test groups whose name matches this regular expression (anywhere in the
+    /// name). May be given more than once: a group runs if any matches.
+    #[arg(long, value_name = "REGEX", value_parser = valid_regex)]
+    pub run: Vec<String>,
+    /// Accept fields the rule format does not have in the rule files under test (for rule
+    /// files extended with metadata). `vane run`, like Prometheus, still refuses such files.
+    #[arg(long = "ignore-unknown-fields")]
+    pub ignore_unknown_fields: bool,
+}
+
+fn valid_regex(s: &str) -> Result<String, String> {
+    regex::Regex::new(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,6 +370,45 @@ mod tests {
         assert_eq!(a.query_max_samples, 1000);
         assert_eq!(a.query_lookback_delta, "1m");
         assert!(Cli::try_parse_from(["vane", "run", "--log.level=loud"]).is_err());
+    }
+
+    #[test]
+    fn test_rules_takes_files_run_patterns_and_the_unknown_fields_flag() {
+        let cli = Cli::try_parse_from([
+            "vane",
+            "test",
+            "rules",
+            "a.yml",
+            "--run",
+            "correct",
+            "--run=wrong",
+            "b.yml",
+        ])
+        .unwrap();
+        let Command::Test {
+            cmd: TestCommand::Rules(a),
+        } = cli.cmd
+        else {
+            panic!()
+        };
+        assert_eq!(a.files, [PathBuf::from("a.yml"), PathBuf::from("b.yml")]);
+        assert_eq!(a.run, ["correct", "wrong"]);
+        assert!(!a.ignore_unknown_fields);
+        let cli =
+            Cli::try_parse_from(["vane", "test", "rules", "--ignore-unknown-fields", "a.yml"])
+                .unwrap();
+        let Command::Test {
+            cmd: TestCommand::Rules(a),
+        } = cli.cmd
+        else {
+            panic!()
+        };
+        assert!(a.ignore_unknown_fields);
+        assert!(
+            Cli::try_parse_from(["vane", "test", "rules"]).is_err(),
+            "a file is required"
+        );
+        assert!(Cli::try_parse_from(["vane", "test", "rules", "--run=(", "a.yml"]).is_err());
     }
 
     #[test]

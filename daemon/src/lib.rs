@@ -11,7 +11,8 @@
 //! * [`status`]: what the API's status pages report (flags, configuration, store statistics);
 //! * [`logging`]: log lines as logfmt or JSON;
 //! * [`telemetry`]: process metrics;
-//! * [`tsdb_cmd`]: `vane tsdb import`, `vane tsdb dump` and `vane tsdb analyze`.
+//! * [`tsdb_cmd`]: `vane tsdb import`, `vane tsdb dump` and `vane tsdb analyze`;
+//! * [`test_rules`]: `vane test rules`, rule unit tests in `promtool test rules` format.
 
 pub mod check;
 pub mod cli;
@@ -23,13 +24,14 @@ pub mod run;
 pub mod status;
 pub mod targets;
 pub mod telemetry;
+pub mod test_rules;
 pub mod tsdb_cmd;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{CheckCommand, Cli, Command, TsdbCommand};
+use cli::{CheckCommand, Cli, Command, TestCommand, TsdbCommand};
 
 /// Runs the command line and returns the process exit code: 0 on success, 1 on any error
 /// (printed to stderr), 2 for usage errors.
@@ -55,6 +57,9 @@ pub fn main() -> ExitCode {
                 block,
             } => tsdb_cmd::analyze(&storage_path, limit, block.as_deref()).map(|s| print!("{s}")),
         },
+        Command::Test {
+            cmd: TestCommand::Rules(args),
+        } => return ExitCode::from(test_rules::rules(&args)),
         Command::Check { cmd } => match cmd {
             CheckCommand::Rules(args) => return ExitCode::from(check::rules(&args)),
             CheckCommand::Config { file } => config::Config::load(&file).and_then(|c| {

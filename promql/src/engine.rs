@@ -377,6 +377,41 @@ fn group_thousands(n: i64) -> String {
     out
 }
 
+/// The vector selectors `query` reads (also inside range selectors, subqueries, function
+/// arguments and operators), in the order they appear, each as the sets of matchers it stands
+/// for (one set, or one per `or` branch) with the metric name as a `__name__` matcher.
+pub fn query_selectors(query: &str) -> Result<Vec<Vec<Vec<model::matcher::Matcher>>>, Error> {
+    fn walk(e: &Expr, out: &mut Vec<Vec<Vec<model::matcher::Matcher>>>) -> Result<(), Error> {
+        match e {
+            Expr::VectorSelector(vs) => out.push(crate::eval::selector_matchers(vs)?),
+            Expr::MatrixSelector(ms) => out.push(crate::eval::selector_matchers(&ms.vs)?),
+            Expr::Subquery(sq) => walk(&sq.expr, out)?,
+            Expr::Aggregate(a) => {
+                walk(&a.expr, out)?;
+                if let Some(p) = &a.param {
+                    walk(p, out)?;
+                }
+            }
+            Expr::Binary(b) => {
+                walk(&b.lhs, out)?;
+                walk(&b.rhs, out)?;
+            }
+            Expr::Paren(p) => walk(&p.expr, out)?,
+            Expr::Unary(u) => walk(&u.expr, out)?,
+            Expr::Call(c) => {
+                for a in &c.args.args {
+                    walk(a, out)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(&Engine::parse(query)?, &mut out)?;
+    Ok(out)
+}
+
 /// Parses a series selector such as `up{job="api"}` (the `match[]` of the metadata
 /// endpoints) into the sets of matchers it stands for (one set, or one per `or` branch).
 pub fn parse_selector(s: &str) -> Result<Vec<Vec<model::matcher::Matcher>>, Error> {

@@ -174,3 +174,35 @@ fn result_shapes() {
     assert!(m[0].labels.is_empty());
     assert_eq!(m[0].points, vec![(0, 5.0), (10_000, 15.0), (20_000, 25.0)]);
 }
+
+#[test]
+fn query_selectors_lists_every_selector_with_its_name_matcher() {
+    let sel = crate::query_selectors(
+        r#"sum(rate(a{job="x"}[5m])) / on() group_left max_over_time(b[10m:1m]) + {__name__=~"c.*"} or vector(1)"#,
+    )
+    .unwrap();
+    let show: Vec<Vec<Vec<String>>> = sel
+        .iter()
+        .map(|sets| {
+            sets.iter()
+                .map(|set| {
+                    set.iter()
+                        .map(|m| format!("{}{}{:?}", m.name, m.kind.as_str(), m.value))
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        show,
+        [
+            vec![vec![r#"__name__="a""#, r#"job="x""#]],
+            vec![vec![r#"__name__="b""#]],
+            vec![vec![r#"__name__=~"c.*""#]],
+        ]
+    );
+    let or = crate::query_selectors(r#"up{job="a" or job="b"}"#).unwrap();
+    assert_eq!(or[0].len(), 2, "one set per `or` branch");
+    assert!(crate::query_selectors("up +").is_err());
+    assert!(crate::query_selectors("1 + 2").unwrap().is_empty());
+}

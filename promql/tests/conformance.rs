@@ -291,108 +291,11 @@ mod script_tests {
     use super::conformance::compare::almost_equal;
     use super::conformance::rewrite;
     use super::conformance::script::{
-        Command, EvalKind, ExpectKind, SeqValue, parse_number, parse_script, parse_series_desc,
-        parse_st_sequence, parse_values,
+        Command, EvalKind, ExpectKind, SeqValue, parse_script, parse_st_sequence,
     };
-    use model::labels::Labels;
-
-    fn floats(s: &str) -> Vec<Option<f64>> {
-        parse_values(s)
-            .unwrap()
-            .into_iter()
-            .map(|v| match v {
-                SeqValue::Float(f) => Some(f),
-                SeqValue::Omitted => None,
-                SeqValue::Histogram(h) => panic!("unexpected histogram {h}"),
-            })
-            .collect()
-    }
 
     #[test]
-    fn value_expansion() {
-        assert_eq!(floats("-2+4x3"), [-2.0, 2.0, 6.0, 10.0].map(Some));
-        assert_eq!(floats("1-2x4"), [1.0, -1.0, -3.0, -5.0, -7.0].map(Some));
-        assert_eq!(floats("1x4"), [Some(1.0); 5]);
-        assert_eq!(floats("0+60x14").len(), 15);
-        assert_eq!(floats("1 _x3 3").len(), 5);
-        assert_eq!(floats("_ _x2"), [None, None, None]);
-        assert_eq!(floats("0x5"), [Some(0.0); 6], "no hex in series values");
-        assert_eq!(
-            floats(".5 1e3 12.34e-6 -Inf +Inf"),
-            [0.5, 1e3, 12.34e-6, f64::NEG_INFINITY, f64::INFINITY].map(Some)
-        );
-        assert!(floats("NaN nan")[1].unwrap().is_nan());
-        // Repeated float addition, not a + k*b.
-        let mut v = 0.0;
-        for _ in 0..10 {
-            v += 0.1;
-        }
-        assert_eq!(floats("0+0.1x10")[10], Some(v));
-        assert!(parse_values("1 x").is_err());
-        assert!(parse_values("stalex3").is_err());
-        assert!(parse_values("1+2").is_err());
-    }
-
-    #[test]
-    fn stale_and_histograms() {
-        let v = parse_values("1 stale 3").unwrap();
-        let SeqValue::Float(s) = v[1] else { panic!() };
-        assert!(model::is_stale_nan(s));
-        let v = parse_values("1 {{schema:0 sum:5 count:4 buckets:[1 2 1]}} {{count:1}}x2 {{count:0}}+{{count:1 counter_reset_hint:gauge}}x3 2").unwrap();
-        assert_eq!(v.len(), 1 + 1 + 3 + 4 + 1);
-        assert!(v[1].is_histogram() && v[8].is_histogram());
-        assert_eq!(v[9], SeqValue::Float(2.0));
-        assert!(parse_values("{{bogus:1}}").is_err());
-        assert!(parse_values("{{count:1").is_err());
-    }
-
-    #[test]
-    fn series_descriptions() {
-        let (l, v) =
-            parse_series_desc(r#"http_requests{job="api-server", instance='0'}  0+10x2"#).unwrap();
-        assert_eq!(
-            l,
-            Labels::from_pairs([
-                ("__name__", "http_requests"),
-                ("job", "api-server"),
-                ("instance", "0")
-            ])
-        );
-        assert_eq!(v.len(), 3);
-        let (l, _) = parse_series_desc(r#"{"my.metric", "my.label"="v", b=`x\y`,} 1"#).unwrap();
-        assert_eq!(
-            l,
-            Labels::from_pairs([("__name__", "my.metric"), ("my.label", "v"), ("b", r"x\y")])
-        );
-        let (l, _) = parse_series_desc(r#"{__name__="m", a="x\"y\n\x41\u00e9"} 1"#).unwrap();
-        assert_eq!(l.get("a"), "x\"y\nAé");
-        assert_eq!(l.metric_name(), "m");
-        let (l, v) = parse_series_desc("{} 52").unwrap();
-        assert!(l.is_empty());
-        assert_eq!(v, [SeqValue::Float(52.0)]);
-        let (l, _) = parse_series_desc("some_metric_with_stale_marker{} 1 _ 3").unwrap();
-        assert_eq!(l.metric_name(), "some_metric_with_stale_marker");
-        assert!(parse_series_desc(r#"m{a="b" 1"#).is_err());
-        assert!(parse_series_desc(r#"m{a=~"b"} 1"#).is_err());
-    }
-
-    #[test]
-    fn durations_and_numbers() {
-        use super::conformance::script::parse_duration;
-        assert_eq!(parse_duration("1h30m"), Ok(5_400_000));
-        assert_eq!(parse_duration("5m1ms"), Ok(300_001));
-        assert_eq!(parse_duration("10s53ms"), Ok(10_053));
-        assert_eq!(parse_duration("0"), Ok(0));
-        assert!(parse_duration("1.5m").is_err());
-        assert!(parse_duration("-1m").is_err());
-        assert_eq!(parse_number("1"), Ok(1.0));
-        assert_eq!(parse_number("-0.2"), Ok(-0.2));
-        assert_eq!(parse_number("1e-6"), Ok(1e-6));
-        assert_eq!(parse_number("+Inf"), Ok(f64::INFINITY));
-        assert!(parse_number("NaN").unwrap().is_nan());
-        assert_eq!(parse_number("0x10"), Ok(16.0));
-        assert!(parse_number("{} 1").is_err());
-        assert!(parse_number("metric").is_err());
+    fn start_timestamp_sequences() {
         assert_eq!(
             parse_st_sequence("_ _ -30s-1mx2 -1mx1 _x2 0 1ms-1mx1").unwrap(),
             [

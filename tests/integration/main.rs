@@ -10,5 +10,6 @@ mod grafana;
 mod query;
 mod rules;
 mod rules_check;
+mod rules_unit;
 mod scrape;
 mod tsdb_cli;

@@ -9,7 +9,8 @@ use model::metrics::{Counter, CounterVec, Gauge, GaugeVec, Histogram, Registry};
 use model::{Labels, stale_nan};
 use parking_lot::Mutex;
 
-use super::{Rule, RuleEnv, RuleStatus, now_ms};
+use super::{AlertingRule, ManagerOptions, RecordingRule, Rule, RuleEnv, RuleStatus, now_ms};
+use crate::rulefmt::{self, RuleKind};
 
 /// Metrics shared by every group (labelled by `rule_group`, "<file>;<name>" as Prometheus).
 #[derive(Clone)]
@@ -141,6 +142,58 @@ impl Group {
         }
     }
 
+    /// Builds a group from a validated rule-file group, as the [`Manager`] does: the group's
+    /// labels apply to every rule (a rule's own win); `interval` and `query_offset` default to
+    /// those of `opts`. With `restored`, alerting rules start with their `for` state settled
+    /// and write `ALERTS` from the first evaluation; without it they wait for
+    /// [`Group::restore_for_state`].
+    ///
+    /// [`Manager`]: super::Manager
+    pub fn from_rule_group(
+        file: &str,
+        g: rulefmt::RuleGroup,
+        opts: &ManagerOptions,
+        restored: bool,
+        metrics: &GroupMetrics,
+    ) -> Group {
+        let rules = g
+            .rules
+            .into_iter()
+            .map(|r| {
+                let mut labels = g.labels.clone();
+                labels.extend(r.labels);
+                match r.kind {
+                    RuleKind::Recording { record } => {
+                        Rule::Recording(RecordingRule::new(record, r.expr, labels))
+                    }
+                    RuleKind::Alerting {
+                        alert,
+                        for_,
+                        keep_firing_for,
+                        annotations,
+                    } => Rule::Alerting(AlertingRule::new(
+                        alert,
+                        r.expr,
+                        super::ms(for_),
+                        super::ms(keep_firing_for),
+                        labels,
+                        annotations,
+                        restored,
+                    )),
+                }
+            })
+            .collect();
+        Group::new(
+            g.name,
+            file.to_string(),
+            g.interval.unwrap_or(opts.default_interval),
+            g.query_offset.unwrap_or(opts.default_query_offset),
+            g.limit,
+            rules,
+            metrics,
+        )
+    }
+
     fn key(&self) -> String {
         format!("{};{}", self.file, self.name)
     }
@@ -215,8 +268,9 @@ impl Group {
     }
 
     /// Appends a rule's output at `t`, and staleness markers for the series it wrote last
-    /// time but not now. Samples the store refuses as too old or out of order are dropped
-    /// (logged); any other failure fails the rule.
+    /// time but not now. As in Prometheus, a sample the store refuses (out of order, too old,
+    /// another value at the same time) is dropped while the others are written, and the rule
+    /// fails with the last such error; refused staleness markers are ignored.
     fn write(
         &self,
         i: usize,
@@ -227,20 +281,20 @@ impl Group {
         let mut app = env.appendable.appender();
         let mut returned: HashSet<Labels> = HashSet::with_capacity(vector.len());
         let mut dropped = 0usize;
-        let mut first_err = None;
+        let mut last_err = None;
         for (labels, v) in vector {
             match app.append(None, &labels, t, v) {
                 Ok(_) => {
                     returned.insert(labels);
                 }
-                Err(e) if e.is_sample_rejection() => dropped += 1,
                 Err(e) => {
-                    first_err.get_or_insert_with(|| e.to_string());
+                    dropped += usize::from(e.is_sample_rejection());
+                    last_err = Some(e.to_string());
                 }
             }
         }
         if dropped > 0 {
-            tracing::debug!(group = %self.name, dropped, "rule results refused by the store (out of order or too old)");
+            tracing::debug!(group = %self.name, dropped, "rule results refused by the store (out of order, too old or duplicate)");
         }
         let mut previous = self.previous.lock();
         for gone in previous[i].difference(&returned) {
@@ -249,7 +303,7 @@ impl Group {
         }
         app.commit().map_err(|e| e.to_string())?;
         previous[i] = returned;
-        match first_err {
+        match last_err {
             Some(e) => Err(e),
             None => Ok(()),
         }

@@ -9,8 +9,8 @@ use model::metrics::Registry;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 
-use super::{AlertingRule, Group, GroupMetrics, RecordingRule, Rule, RuleEnv, now_ms};
-use crate::rulefmt::{self, RuleKind};
+use super::{Group, GroupMetrics, RuleEnv, now_ms};
+use crate::rulefmt;
 
 /// Settings that come from the configuration and change on reload.
 #[derive(Debug, Clone, Default)]
@@ -137,41 +137,11 @@ impl Manager {
         opts: &ManagerOptions,
         restore: bool,
     ) -> Group {
-        let rules = g
-            .rules
-            .into_iter()
-            .map(|r| {
-                // Group labels apply to every rule; the rule's own win.
-                let mut labels = g.labels.clone();
-                labels.extend(r.labels);
-                match r.kind {
-                    RuleKind::Recording { record } => {
-                        Rule::Recording(RecordingRule::new(record, r.expr, labels))
-                    }
-                    RuleKind::Alerting {
-                        alert,
-                        for_,
-                        keep_firing_for,
-                        annotations,
-                    } => Rule::Alerting(AlertingRule::new(
-                        alert,
-                        r.expr,
-                        super::ms(for_),
-                        super::ms(keep_firing_for),
-                        labels,
-                        annotations,
-                        !restore,
-                    )),
-                }
-            })
-            .collect();
-        let group = Group::new(
-            g.name,
-            file.display().to_string(),
-            g.interval.unwrap_or(opts.default_interval),
-            g.query_offset.unwrap_or(opts.default_query_offset),
-            g.limit,
-            rules,
+        let group = Group::from_rule_group(
+            &file.display().to_string(),
+            g,
+            opts,
+            !restore,
             &self.metrics,
         );
         group.should_restore.store(restore, Ordering::Release);

@@ -392,3 +392,81 @@ fn the_local_engine_turns_scalars_into_one_unlabelled_sample() {
     assert!(err.contains("not a vector or scalar"), "{err}");
     assert!(f.db.querier(0, 1).is_ok());
 }
+
+#[test]
+fn a_sample_the_store_refuses_fails_the_rule_and_the_others_are_written() {
+    let f = fixture();
+    let (a, b) = (
+        labels! {"__name__" => "up", "job" => "a"},
+        labels! {"__name__" => "up", "job" => "b"},
+    );
+    f.put(&a, T0, 1.0);
+    f.put(&b, T0, 1.0);
+    // Another value already stored at the evaluation time for job="b".
+    f.put(&labels! {"__name__" => "up:copy", "job" => "b"}, T0, 7.0);
+    let g = f.group(
+        Duration::from_secs(60),
+        vec![Rule::Recording(RecordingRule::new(
+            "up:copy".into(),
+            "up".into(),
+            BTreeMap::new(),
+        ))],
+    );
+    g.eval(T0, &f.env);
+    let st = g.rules[0].status();
+    assert_eq!(st.health, Health::Bad);
+    assert_eq!(
+        st.last_error.as_deref(),
+        Some("duplicate sample for timestamp")
+    );
+    assert_eq!(
+        f.query("up:copy", T0),
+        vec![
+            (r#"up:copy{job="a"}"#.to_string(), 1.0),
+            (r#"up:copy{job="b"}"#.to_string(), 7.0),
+        ]
+    );
+}
+
+#[test]
+fn groups_are_built_from_rule_files_with_group_labels_and_defaults() {
+    let f = fixture();
+    let parsed = crate::rulefmt::parse(
+        "groups:\n- name: g\n  labels:\n    team: infra\n    severity: low\n  rules:\n  - alert: Down\n    expr: up == 0\n    for: 1m\n    labels:\n      severity: page\n  - record: r\n    expr: up\n",
+        "rules.yml",
+    )
+    .unwrap();
+    let opts = ManagerOptions {
+        default_interval: Duration::from_secs(30),
+        default_query_offset: Duration::ZERO,
+    };
+    let g = Group::from_rule_group(
+        "rules.yml",
+        parsed.groups[0].clone(),
+        &opts,
+        true,
+        &GroupMetrics::new(&f.registry),
+    );
+    assert_eq!((g.name.as_str(), g.file.as_str()), ("g", "rules.yml"));
+    assert_eq!(g.interval, Duration::from_secs(30));
+    assert_eq!(
+        g.rules[0].labels(),
+        &map(&[("severity", "page"), ("team", "infra")]),
+        "the rule's own labels win over the group's"
+    );
+    assert_eq!(
+        g.rules[1].labels(),
+        &map(&[("severity", "low"), ("team", "infra")])
+    );
+    // Restored: ALERTS is written from the first evaluation.
+    f.put(&labels! {"__name__" => "up", "job" => "x"}, T0, 0.0);
+    g.eval(T0, &f.env);
+    assert_eq!(
+        f.query("ALERTS", T0),
+        vec![(
+            r#"ALERTS{alertname="Down", alertstate="pending", job="x", severity="page", team="infra"}"#
+                .to_string(),
+            1.0
+        )]
+    );
+}
