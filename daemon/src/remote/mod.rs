@@ -117,6 +117,7 @@ impl Remote {
     }
 
     /// The store if the daemon is ready, else the 503 Prometheus answers before it is.
+    // The error is the finished answer, returned once per request: boxing it buys nothing.
     #[allow(clippy::result_large_err)]
     fn ready_store(&self) -> Result<Arc<Db>, Response> {
         match self.store.get() {
