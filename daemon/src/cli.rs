@@ -161,6 +161,39 @@ pub struct RunArgs {
     )]
     pub notification_queue_capacity: usize,
 
+    /// Accept remote write 1.0 requests on `POST /api/v1/write` (404 otherwise), as
+    /// Prometheus's flag of the same name.
+    #[arg(long = "web.enable-remote-write-receiver")]
+    pub enable_remote_write_receiver: bool,
+
+    /// Most samples one query of a remote read may return in a `SAMPLES` answer (0: no
+    /// limit); streamed answers are not limited by it. Accepts `5e7`.
+    #[arg(
+        long = "storage.remote.read-sample-limit",
+        value_name = "N",
+        default_value = "5e7",
+        value_parser = parse_count
+    )]
+    pub remote_read_sample_limit: u64,
+
+    /// Most remote read requests served at once; more wait (0: no limit).
+    #[arg(
+        long = "storage.remote.read-concurrent-limit",
+        value_name = "N",
+        default_value_t = 10
+    )]
+    pub remote_read_concurrent_limit: usize,
+
+    /// Bytes of chunks in one frame of a streamed remote read answer before a series
+    /// continues in the next frame (a frame may exceed it by one chunk).
+    #[arg(
+        long = "storage.remote.read-max-bytes-in-frame",
+        value_name = "BYTES",
+        default_value_t = 1_048_576,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub remote_read_max_bytes_in_frame: u64,
+
     /// Only log messages of this level or above.
     #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
     pub log_level: String,
@@ -211,11 +244,39 @@ impl RunArgs {
                 "alertmanager.notification-queue-capacity",
                 self.notification_queue_capacity.to_string(),
             ),
+            (
+                "web.enable-remote-write-receiver",
+                self.enable_remote_write_receiver.to_string(),
+            ),
+            (
+                "storage.remote.read-sample-limit",
+                self.remote_read_sample_limit.to_string(),
+            ),
+            (
+                "storage.remote.read-concurrent-limit",
+                self.remote_read_concurrent_limit.to_string(),
+            ),
+            (
+                "storage.remote.read-max-bytes-in-frame",
+                self.remote_read_max_bytes_in_frame.to_string(),
+            ),
             ("log.level", self.log_level.clone()),
             ("log.format", self.log_format.clone()),
         ];
         v.sort();
         v.into_iter().map(|(k, val)| (k.to_string(), val)).collect()
+    }
+}
+
+/// A non-negative whole number, also in exponent form (`5e7`), as Prometheus's flags take
+/// counts.
+fn parse_count(s: &str) -> Result<u64, String> {
+    if let Ok(n) = s.parse::<u64>() {
+        return Ok(n);
+    }
+    match s.parse::<f64>() {
+        Ok(f) if f >= 0.0 && f.fract() == 0.0 && f < u64::MAX as f64 => Ok(f as u64),
+        _ => Err(format!("expected a non-negative whole number, got {s:?}")),
     }
 }
 
@@ -370,6 +431,35 @@ mod tests {
         assert_eq!(a.query_max_samples, 1000);
         assert_eq!(a.query_lookback_delta, "1m");
         assert!(Cli::try_parse_from(["vane", "run", "--log.level=loud"]).is_err());
+        assert!(!a.enable_remote_write_receiver);
+        assert_eq!(a.remote_read_sample_limit, 50_000_000);
+        assert_eq!(a.remote_read_concurrent_limit, 10);
+        assert_eq!(a.remote_read_max_bytes_in_frame, 1_048_576);
+    }
+
+    #[test]
+    fn remote_flags_take_prometheus_values() {
+        let cli = Cli::try_parse_from([
+            "vane",
+            "run",
+            "--web.enable-remote-write-receiver",
+            "--storage.remote.read-sample-limit=1e3",
+            "--storage.remote.read-concurrent-limit=0",
+            "--storage.remote.read-max-bytes-in-frame=100",
+        ])
+        .unwrap();
+        let Command::Run(a) = cli.cmd else { panic!() };
+        assert!(a.enable_remote_write_receiver);
+        assert_eq!(a.remote_read_sample_limit, 1000);
+        assert_eq!(a.remote_read_concurrent_limit, 0);
+        assert_eq!(a.remote_read_max_bytes_in_frame, 100);
+        for bad in [
+            "--storage.remote.read-sample-limit=1.5",
+            "--storage.remote.read-sample-limit=-1",
+            "--storage.remote.read-max-bytes-in-frame=0",
+        ] {
+            assert!(Cli::try_parse_from(["vane", "run", bad]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The HTTP server: `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload` and `/-/quit`, with
-//! the `api` crate's Prometheus API v1 routes mounted beside them.
+//! the `api` crate's Prometheus API v1 routes and the remote write and read endpoints
+//! ([`crate::remote`]) mounted beside them.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,6 +32,8 @@ pub struct HttpState {
     pub quit: CancellationToken,
     /// The Prometheus query API.
     pub api: Arc<api::Api>,
+    /// `/api/v1/write` and `/api/v1/read`.
+    pub remote: Arc<crate::remote::Remote>,
 }
 
 async fn metrics(State(s): State<HttpState>) -> impl IntoResponse {
@@ -95,6 +98,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/-/reload", axum::routing::post(reload).put(reload))
         .route("/-/quit", axum::routing::post(quit).put(quit))
         .with_state(state.clone())
+        .merge(crate::remote::router(state.remote.clone()))
         .merge(api::router(state.api))
 }
 

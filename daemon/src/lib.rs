@@ -7,6 +7,7 @@
 //! * [`run`]: start-up and the ordered shutdown of components;
 //! * [`rules`]: the rule manager over the local store, fed by `rule_files`;
 //! * [`http`]: `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload`, `/-/quit`, and the `api` routes;
+//! * [`remote`]: the remote write receiver and remote read (`/api/v1/write`, `/api/v1/read`);
 //! * [`targets`]: the JSON of `/api/v1/targets`;
 //! * [`status`]: what the API's status pages report (flags, configuration, store statistics);
 //! * [`logging`]: log lines as logfmt or JSON;
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod logging;
+pub mod remote;
 pub mod rules;
 pub mod run;
 pub mod status;

@@ -73,6 +73,17 @@ pub fn engine_options(args: &RunArgs) -> Result<promql::EngineOptions> {
     })
 }
 
+/// The remote write and read endpoints' settings from the flags.
+pub fn remote_options(args: &RunArgs) -> crate::remote::Options {
+    crate::remote::Options {
+        receive: args.enable_remote_write_receiver,
+        read_sample_limit: args.remote_read_sample_limit,
+        read_concurrent_limit: args.remote_read_concurrent_limit,
+        read_max_bytes_in_frame: usize::try_from(args.remote_read_max_bytes_in_frame)
+            .unwrap_or(usize::MAX),
+    }
+}
+
 /// Runs the daemon until a signal stops it.
 pub fn run(args: RunArgs) -> Result<()> {
     let _ = crate::logging::init(&args.log_level, &args.log_format);
@@ -106,6 +117,14 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     let http_stop = CancellationToken::new();
     let quit = CancellationToken::new();
     let store_slot: Arc<OnceLock<Arc<dyn Queryable>>> = Arc::new(OnceLock::new());
+    let db_slot: Arc<OnceLock<Arc<Db>>> = Arc::new(OnceLock::new());
+    let remote = Arc::new(crate::remote::Remote::new(
+        db_slot.clone(),
+        ready.clone(),
+        remote_options(&args),
+        &config.global.external_labels,
+        &registry,
+    ));
     let status = Arc::new(DaemonStatus::new(&args, &config.text));
     let mut api = api::Api::new(
         promql::Engine::new(engine_options(&args)?),
@@ -124,6 +143,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         lifecycle: args.enable_lifecycle,
         quit: quit.clone(),
         api,
+        remote: remote.clone(),
     };
     let mut http_task = tokio::spawn(http::serve(listener, state, http_stop.clone()));
 
@@ -160,6 +180,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     crate::rules::apply(&rules, &config, &local_engine)
         .map_err(|e| anyhow!("cannot start rule evaluation: {e}"))?;
     let _ = store_slot.set(db.clone());
+    let _ = db_slot.set(db.clone());
     status.set_db(db.clone());
     status.set_rules(rules.clone());
     status.set_notifier(notifier.clone());
@@ -173,7 +194,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         tokio::select! {
             s = signals.recv() => match s {
                 "SIGHUP" => {
-                    if let Err(e) = reload(&args, &scrape, (&rules, &local_engine), &notifier, &reloads, &status) {
+                    if let Err(e) = reload(&args, &scrape, (&rules, &local_engine), &notifier, &remote, &reloads, &status) {
                         tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
                     }
                 }
@@ -183,7 +204,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
                 }
             },
             Some(answer) = reload_rx.recv() => {
-                let r = reload(&args, &scrape, (&rules, &local_engine), &notifier, &reloads, &status);
+                let r = reload(&args, &scrape, (&rules, &local_engine), &notifier, &remote, &reloads, &status);
                 if let Err(e) = &r {
                     tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
                 }
@@ -274,6 +295,7 @@ fn reload(
     scrape: &ScrapeManager,
     (rules, local_engine): (&alerting::rules::Manager, &Arc<dyn alerting::QueryEngine>),
     notifier: &alerting::notify::Notifier,
+    remote: &crate::remote::Remote,
     m: &ReloadMetrics,
     status: &DaemonStatus,
 ) -> Result<(), String> {
@@ -284,6 +306,7 @@ fn reload(
         // Rule files are all read and checked before any rule changes.
         crate::rules::apply(rules, &c, local_engine)?;
         scrape.apply(&c.scrape_configs)?;
+        remote.set_external_labels(&c.global.external_labels);
         tracing::info!(
             scrape_jobs = c.scrape_configs.len(),
             "configuration reloaded"

@@ -242,8 +242,8 @@ pub struct ReadRequest {
 pub enum ResponseType {
     /// One `ReadResponse` with raw samples (snappy-compressed protobuf).
     Samples = 0,
-    /// A stream of length-delimited `ChunkedReadResponse`s, each followed by a big-endian
-    /// CRC32C.
+    /// A stream of `ChunkedReadResponse` frames: each is the message's uvarint length, the
+    /// big-endian CRC32C (Castagnoli) of the message, then the message.
     StreamedXorChunks = 1,
 }
 
