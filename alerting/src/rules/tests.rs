@@ -470,3 +470,45 @@ fn groups_are_built_from_rule_files_with_group_labels_and_defaults() {
         )]
     );
 }
+
+#[test]
+fn templates_expand_and_a_failing_one_shows_its_error_without_stopping_evaluation() {
+    let f = fixture();
+    f.put(
+        &labels! {"__name__" => "queue", "name" => "jobs"},
+        T0,
+        1234.5,
+    );
+    let g = f.group(
+        Duration::from_secs(10),
+        vec![Rule::Alerting(AlertingRule::new(
+            "QueueLong".into(),
+            "queue > 100".into(),
+            0,
+            0,
+            map(&[("queue", "{{ $labels.name }}")]),
+            map(&[
+                (
+                    "summary",
+                    "{{ $labels.name }} holds {{ $value | humanize }}",
+                ),
+                ("broken", "{{ humanize \"many\" }}"),
+            ]),
+            true,
+        ))],
+    );
+    g.eval(T0, &f.env);
+    let Rule::Alerting(rule) = &g.rules[0] else {
+        unreachable!()
+    };
+    let a = &rule.alerts()[0];
+    assert_eq!(a.state, AlertState::Firing);
+    assert_eq!(a.labels.get("queue"), "jobs");
+    assert_eq!(a.annotations["summary"], "jobs holds 1.234k");
+    assert!(
+        a.annotations["broken"].starts_with("<error expanding template: "),
+        "{}",
+        a.annotations["broken"]
+    );
+    assert_eq!(g.rules[0].status().health, Health::Good);
+}
