@@ -5,6 +5,7 @@ mod behavior;
 mod concurrency;
 mod fallback;
 mod predictive;
+mod props;
 mod step;
 mod target;
 mod zero;
