@@ -9,7 +9,7 @@ use crate::policy::{
 };
 
 /// The HPA controller's default tolerance (`--horizontal-pod-autoscaler-tolerance`).
-pub const DEFAULT_TOLERANCE: f64 = 0.1;
+const DEFAULT_TOLERANCE: f64 = 0.1;
 /// The HPA's limits on behaviour fields.
 const MAX_STABILIZATION_WINDOW_MS: u64 = 3_600_000;
 const MAX_PERIOD_MS: u64 = 1_800_000;

@@ -125,3 +125,30 @@ fn missing_data_at_zero_stays_at_zero() {
     expect(&d, 0, Reason::MissingData);
     assert_eq!(d.active, None);
 }
+
+#[test]
+fn docs_example_queue_timeline() {
+    // docs/autoscaling.md: default settings, active from 12:00:00 to 12:03:00, zero at
+    // 12:08:00 plus a millisecond. Times in seconds after 12:00:00.
+    let mut run =
+        Run::new("min_replicas: 0\nmax_replicas: 20\npolicy: {per_replica: {target: 10}}");
+    expect(&run.at(0.0, Some(1.0), Some(0)), 1, Reason::Activation);
+    let mut current = 1;
+    let mut t = 15.0;
+    while t <= 180.0 {
+        current = run.at(t, Some(35.0), Some(current)).desired;
+        t += 15.0;
+    }
+    assert_eq!(current, 4);
+    while t <= 480.0 {
+        let d = run.at(t, Some(0.0), Some(current));
+        assert!(d.desired >= 1, "at {t}: {}", d.detail);
+        current = d.desired;
+        t += 15.0;
+    }
+    expect(
+        &run.at(480.001, Some(0.0), Some(current)),
+        0,
+        Reason::ScaleToZero,
+    );
+}
