@@ -1,3 +1,23 @@
-//! Scaling policies (pure decision functions), controllers and scale targets.
+//! Vane's autoscaler: turns a load signal into replica counts.
 //!
-//! Not implemented yet.
+//! This crate holds, for now, the decision core:
+//!
+//! - [`policy`]: the scaling policies as pure decision functions — HPA per-replica and ratio
+//!   targets with tolerance, Knative's KPA concurrency with stable and panic windows, AWS step
+//!   scaling, a predictive policy (trend and queueing) — the HPA's behaviour (stabilization
+//!   windows, rate policies), KEDA's scale to zero and fallback. [`policy::Scaler::decide`]
+//!   takes the time, the signal, the current count and the previous [`policy::State`], and
+//!   returns a [`policy::Decision`] and the next state; no clock, no I/O.
+//! - [`config`]: the YAML form of a policy and its behaviour, validated into a
+//!   [`policy::Scaler`] with errors that name the field.
+//!
+//! The controllers that evaluate autoscalers on a schedule, the targets that receive decisions
+//! (Vane's gRPC hook protocol, the KEDA external scaler, HTTP scale APIs) and the
+//! `autoscalers:` section of the daemon's configuration are not built yet.
+//! `docs/autoscaling.md` describes what each policy computes.
+
+pub mod config;
+mod error;
+pub mod policy;
+
+pub use error::Error;
