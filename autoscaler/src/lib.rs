@@ -11,6 +11,10 @@
 //! - [`config`]: the YAML form of a policy and its behaviour, validated into a
 //!   [`policy::Scaler`] with errors that name the field.
 //!
+//! - [`runtime`]: what the running parts share — decisions as they leave the controller, the
+//!   [`runtime::ScaleTarget`] trait targets implement, and the read-only
+//!   [`runtime::AutoscalerSource`] the API and gRPC services serve.
+//!
 //! The controllers that evaluate autoscalers on a schedule, the targets that receive decisions
 //! (Vane's gRPC hook protocol, the KEDA external scaler, HTTP scale APIs) and the
 //! `autoscalers:` section of the daemon's configuration are not built yet.
@@ -19,5 +23,6 @@
 pub mod config;
 mod error;
 pub mod policy;
+pub mod runtime;
 
 pub use error::Error;
