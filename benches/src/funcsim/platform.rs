@@ -433,10 +433,9 @@ impl Platform {
     /// Applies a scale command (the scaling input).
     pub fn scale(&mut self, cmd: &ScaleCommand) -> Result<ReplicaStatus, ScaleError> {
         let f = self.function_mut(&cmd.function)?;
-        let applied = match (cmd.decision_id, f.last_decision) {
-            (Some(id), Some(last)) if id <= last => false,
-            _ => true,
-        };
+        let stale =
+            matches!((cmd.decision_id, f.last_decision), (Some(id), Some(last)) if id <= last);
+        let applied = !stale;
         if applied {
             if cmd.decision_id.is_some() {
                 f.last_decision = cmd.decision_id;
