@@ -1,5 +1,7 @@
 //! Shared helpers for Vane's benchmarks: data generators and measurements.
 
+pub mod fleet;
+
 use model::Labels;
 
 /// Resident set size of this process in bytes, from `/proc/self/status`.
