@@ -75,7 +75,7 @@ pub(crate) fn each_line<'a>(
 pub(crate) fn body(items: &[Item], text: &[u8], k: u64, out: &mut Vec<u8>) {
     let mut family: Option<&'static Family> = None;
     each_line(items, text, k, |line| {
-        if !family.is_some_and(|f| f.name == line.family.name) {
+        if family.is_none_or(|f| f.name != line.family.name) {
             family = Some(line.family);
             let f = line.family;
             for part in [
