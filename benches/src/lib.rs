@@ -1,5 +1,6 @@
 //! Shared helpers for Vane's benchmarks: data generators and measurements.
 
+pub mod fleet;
 pub mod funcsim;
 
 use model::Labels;
