@@ -156,6 +156,16 @@ pub struct RunArgs {
     )]
     pub notification_queue_capacity: usize,
 
+    /// How long a stopping remote write queue may go on sending what the WAL holds (on
+    /// shutdown, and for a destination changed by a reload); what is left is sent after the
+    /// next start.
+    #[arg(
+        long = "storage.remote.flush-deadline",
+        value_name = "DURATION",
+        default_value = "1m"
+    )]
+    pub remote_flush_deadline: String,
+
     /// Only log messages of this level or above.
     #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
     pub log_level: String,
@@ -205,6 +215,10 @@ impl RunArgs {
             (
                 "alertmanager.notification-queue-capacity",
                 self.notification_queue_capacity.to_string(),
+            ),
+            (
+                "storage.remote.flush-deadline",
+                self.remote_flush_deadline.clone(),
             ),
             ("log.level", self.log_level.clone()),
             ("log.format", self.log_format.clone()),
