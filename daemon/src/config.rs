@@ -327,7 +327,12 @@ mod tests {
         assert_eq!(vm.remote_timeout.0, Duration::from_secs(30));
         let q = &vm.queue_config;
         assert_eq!(
-            (q.capacity, q.min_shards, q.max_shards, q.max_samples_per_send),
+            (
+                q.capacity,
+                q.min_shards,
+                q.max_shards,
+                q.max_samples_per_send
+            ),
             (10_000, 1, 50, 2000)
         );
         assert_eq!(q.batch_send_deadline.0, Duration::from_secs(5));

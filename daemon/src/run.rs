@@ -153,6 +153,8 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     remote
         .apply(&config.remote_write, &config.global.external_labels)
         .map_err(|e| anyhow!("cannot start remote write: {e}"))?;
+    // Each destination knows where in the WAL it starts before anything new is written.
+    remote.settled().await;
 
     let scrape = Arc::new(ScrapeManager::new(db.clone(), &registry));
     let reloads = ReloadMetrics::new(&registry);

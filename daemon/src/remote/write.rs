@@ -3,11 +3,11 @@
 //! destination that is down, or a Vane that restarts (even killed), loses nothing that is
 //! still in the WAL.
 //!
-//! Per destination, a [`queue`]: a reader thread follows the WAL ([`tsdb::wal::WalWatcher`]),
-//! gives each series its outgoing labels ([`series`]: external labels, then
-//! `write_relabel_configs`) and routes samples to [`shard`]s by series id; each shard batches
-//! ([`request`]: protobuf, snappy) and sends ([`client`]), retrying recoverable errors. The
-//! [`position`] up to which every sample has been dealt with is saved in
+//! Per destination, a `queue`: a reader thread follows the WAL ([`tsdb::wal::WalWatcher`]),
+//! gives each series its outgoing labels (`series`: external labels, then
+//! `write_relabel_configs`) and routes samples to `shard`s by series id; each shard batches
+//! (`request`: protobuf, snappy) and sends ([`client`]), retrying recoverable errors. The
+//! `position` up to which every sample has been dealt with is saved in
 //! `<data>/remote/<destination key>/position` as acknowledgements arrive, and a restart
 //! resumes just after it. What is and is not guaranteed is written down in `docs/remote.md`
 //! ("Sending: remote_write").
@@ -36,6 +36,9 @@ use tokio::task::{JoinHandle, JoinSet};
 
 pub use config::RemoteWriteConfig;
 use queue::{Queue, QueueParams};
+
+/// How long applying a configuration waits for a new queue to open the WAL.
+const OPEN_LIMIT: Duration = Duration::from_secs(30);
 
 /// One running destination and the settings it was started with.
 struct Running {
@@ -146,6 +149,10 @@ impl RemoteWrite {
                     queue: Queue::start(params, &rt),
                 });
             }
+            // New queues fix their start in the WAL before the change counts as applied.
+            for r in running.iter_mut() {
+                r.queue.opened(OPEN_LIMIT).await;
+            }
             tracing::info!(destinations = running.len(), "remote write configured");
         });
         self.track(task);
@@ -158,13 +165,20 @@ impl RemoteWrite {
         t.push(task);
     }
 
-    /// Stops every queue: each sends what the WAL holds until the flush deadline, then saves
-    /// its position.
-    pub async fn stop(&self) {
+    /// Waits until every configuration change applied so far has taken effect: changed
+    /// destinations stopped, new ones started with their start in the WAL fixed. Called at
+    /// start-up before ingestion begins, so a new destination misses nothing written after.
+    pub async fn settled(&self) {
         let pending = std::mem::take(&mut *self.transitions.lock().expect("transitions lock"));
         for t in pending {
             let _ = t.await;
         }
+    }
+
+    /// Stops every queue: each sends what the WAL holds until the flush deadline, then saves
+    /// its position.
+    pub async fn stop(&self) {
+        self.settled().await;
         let mut running = self.running.lock().await;
         let mut set = JoinSet::new();
         for r in running.drain(..) {

@@ -14,7 +14,7 @@
 //! series, samples and tombstones, each record with the [`WalPosition`] just after it. A
 //! position comes back as [`WatchStart::After`] to resume there, after a restart too.
 //!
-//! It is a pull reader: [`WalWatcher::next`] returns the next record, or `None` when it has
+//! It is a pull reader: [`WalWatcher::next_event`] returns the next record, or `None` when it has
 //! read everything written so far (the caller polls again later). An error leaves the
 //! watcher usable: the same call may be repeated.
 
@@ -26,8 +26,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::{
-    FRAME_HEADER, MAGIC, MAX_RECORD, RecordDecoder, RecordType, RefSample, RefSeries,
-    RefTombstone, SEGMENT_HEADER, VERSION, last_checkpoint, record_type, segment_name, segments,
+    FRAME_HEADER, MAGIC, MAX_RECORD, RecordDecoder, RecordType, RefSample, RefSeries, RefTombstone,
+    SEGMENT_HEADER, VERSION, last_checkpoint, record_type, segment_name, segments,
 };
 use crate::error::{Error, Result};
 
@@ -314,7 +314,7 @@ impl WalWatcher {
     }
 
     /// The next event, or `None` when everything written so far has been read.
-    pub fn next(&mut self) -> Result<Option<WatchEvent<'_>>> {
+    pub fn next_event(&mut self) -> Result<Option<WatchEvent<'_>>> {
         let Some(r) = self.advance()? else {
             return Ok(None);
         };
@@ -378,9 +378,7 @@ impl WalWatcher {
                     // Whether a later segment existed is known before the read, so a read
                     // that finds nothing new after it means the segment is complete.
                     let complete = self.complete;
-                    let n = tail
-                        .fill()
-                        .map_err(|e| Error::io(tail.path.clone(), e))?;
+                    let n = tail.fill().map_err(|e| Error::io(tail.path.clone(), e))?;
                     if n > 0 {
                         continue;
                     }
@@ -447,7 +445,13 @@ impl WalWatcher {
     }
 
     /// Handles one frame of the current segment.
-    fn on_record(&mut self, start: u64, end: u64, crc: u32, payload: Range<usize>) -> Option<Ready> {
+    fn on_record(
+        &mut self,
+        start: u64,
+        end: u64,
+        crc: u32,
+        payload: Range<usize>,
+    ) -> Option<Ready> {
         let cur = self.cur;
         let end_pos = WalPosition {
             segment: cur,

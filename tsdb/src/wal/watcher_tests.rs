@@ -21,7 +21,7 @@ enum Ev {
 
 fn drain(w: &mut WalWatcher) -> Vec<Ev> {
     let mut out = Vec::new();
-    while let Some(ev) = w.next().unwrap() {
+    while let Some(ev) = w.next_event().unwrap() {
         out.push(match ev {
             WatchEvent::Series { series, segment } => {
                 Ev::Series(series.iter().map(|s| s.r).collect(), segment)
@@ -29,9 +29,9 @@ fn drain(w: &mut WalWatcher) -> Vec<Ev> {
             WatchEvent::Samples { samples, end } => {
                 Ev::Samples(samples.iter().map(|s| (s.r, s.t)).collect(), end)
             }
-            WatchEvent::Tombstones { tombstones, .. } => Ev::Tombstones(
-                tombstones.iter().map(|t| (t.r, t.mint, t.maxt)).collect(),
-            ),
+            WatchEvent::Tombstones { tombstones, .. } => {
+                Ev::Tombstones(tombstones.iter().map(|t| (t.r, t.mint, t.maxt)).collect())
+            }
             WatchEvent::CheckpointRead { checkpoint, reset } => Ev::Checkpoint(checkpoint, reset),
             WatchEvent::Skipped { from, to, reason } => Ev::Skipped(from, to, reason),
             WatchEvent::Rewound { from, to } => Ev::Rewound(from, to),
@@ -243,7 +243,10 @@ fn a_position_in_a_segment_written_again_rewinds_to_its_start() {
     again.extend(frame(&series_rec(&[1])));
     again.extend(frame(&samples_rec(&[1], 11)));
     again.extend(frame(&samples_rec(&[1], 12)));
-    assert_eq!(again.len(), bytes.len() + frame(&samples_rec(&[1], 12)).len());
+    assert_eq!(
+        again.len(),
+        bytes.len() + frame(&samples_rec(&[1], 12)).len()
+    );
     std::fs::write(&seg, &again).unwrap();
     std::fs::write(dir.path().join(segment_name(1)), header()).unwrap();
     let mut w = WalWatcher::open(dir.path(), WatchStart::After(pos)).unwrap();
@@ -259,7 +262,10 @@ fn a_position_in_a_segment_written_again_rewinds_to_its_start() {
         ..pos
     };
     let evs = drain(&mut WalWatcher::open(dir.path(), WatchStart::After(mid)).unwrap());
-    assert!(evs.contains(&Ev::Rewound(mid, WalPosition::segment_start(0))), "{evs:?}");
+    assert!(
+        evs.contains(&Ev::Rewound(mid, WalPosition::segment_start(0))),
+        "{evs:?}"
+    );
     // And an intact position does not.
     let good = WalPosition {
         frame_crc: Some(crc32c::crc32c(&samples_rec(&[1], 11))),
@@ -296,8 +302,7 @@ fn deleted_segments_are_reported_and_their_series_come_from_the_checkpoint() {
     // A new watcher resuming from the old position.
     let mut w = WalWatcher::open(dir.path(), WatchStart::After(pos)).unwrap();
     let evs = drain(&mut w);
-    let Some(Ev::Skipped(from, to, SkipReason::Deleted { segments })) = evs.first().cloned()
-    else {
+    let Some(Ev::Skipped(from, to, SkipReason::Deleted { segments })) = evs.first().cloned() else {
         panic!("{evs:?}")
     };
     assert_eq!((from, to), (pos, WalPosition::segment_start(last + 1)));
@@ -314,13 +319,16 @@ fn deleted_segments_are_reported_and_their_series_come_from_the_checkpoint() {
             .any(|e| matches!(e, Ev::Skipped(_, to, SkipReason::Deleted { .. }) if *to == WalPosition::segment_start(last + 1))),
         "{evs:?}"
     );
-    assert!(evs.iter().any(|e| matches!(e, Ev::Checkpoint(n, _) if *n == last)));
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, Ev::Checkpoint(n, _) if *n == last))
+    );
     let got = samples_of(&evs);
     assert_eq!(&got[got.len() - 100..], &want(220, 10)[..]);
 }
 
 fn drain_one(w: &mut WalWatcher) -> Option<Ev> {
-    w.next().unwrap().map(|ev| match ev {
+    w.next_event().unwrap().map(|ev| match ev {
         WatchEvent::Series { series, segment } => {
             Ev::Series(series.iter().map(|s| s.r).collect(), segment)
         }
@@ -347,7 +355,10 @@ fn a_checkpoint_written_behind_the_reader_resets_series() {
     wal.truncate(last + 1).unwrap();
     write_samples(&wal, 50, 1);
     let evs = drain(&mut w);
-    assert!(evs.contains(&Ev::Series(vec![1, 2, 3, 4, 5], last)), "{evs:?}");
+    assert!(
+        evs.contains(&Ev::Series(vec![1, 2, 3, 4, 5], last)),
+        "{evs:?}"
+    );
     assert!(evs.contains(&Ev::Checkpoint(last, true)), "{evs:?}");
     assert_eq!(samples_of(&evs), want(50, 1));
     assert!(!evs.iter().any(|e| matches!(e, Ev::Skipped(..))));

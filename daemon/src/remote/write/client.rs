@@ -45,8 +45,8 @@ impl Client {
         let url = reqwest::Url::parse(&c.url).map_err(|e| format!("invalid url: {e}"))?;
         let mut headers = HeaderMap::new();
         for (k, v) in &c.headers {
-            let name = HeaderName::from_bytes(k.as_bytes())
-                .map_err(|e| format!("header {k:?}: {e}"))?;
+            let name =
+                HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header {k:?}: {e}"))?;
             let value = HeaderValue::from_str(v).map_err(|e| format!("header {k:?}: {e}"))?;
             headers.insert(name, value);
         }
@@ -69,7 +69,10 @@ impl Client {
             .headers(self.headers.clone())
             .header(reqwest::header::CONTENT_ENCODING, "snappy")
             .header(reqwest::header::CONTENT_TYPE, "application/x-protobuf")
-            .header(reqwest::header::USER_AGENT, scraper::http_client::USER_AGENT)
+            .header(
+                reqwest::header::USER_AGENT,
+                scraper::http_client::USER_AGENT,
+            )
             .header("X-Prometheus-Remote-Write-Version", REMOTE_WRITE_VERSION)
             .body(body.to_vec());
         if attempt > 0 {
@@ -167,7 +170,11 @@ mod tests {
         ] {
             let s = StatusCode::from_u16(code).unwrap();
             assert_eq!(is_recoverable(s, false), plain, "{code}");
-            assert_eq!(is_recoverable(s, true), with_429, "{code} with retry_on_http_429");
+            assert_eq!(
+                is_recoverable(s, true),
+                with_429,
+                "{code} with retry_on_http_429"
+            );
         }
     }
 
@@ -180,6 +187,9 @@ mod tests {
         let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
         let later = (now + chrono::TimeDelta::seconds(90)).to_rfc2822();
         let d = parse_retry_after(&later).unwrap();
-        assert!(d > Duration::from_secs(80) && d <= Duration::from_secs(90), "{d:?}");
+        assert!(
+            d > Duration::from_secs(80) && d <= Duration::from_secs(90),
+            "{d:?}"
+        );
     }
 }

@@ -144,8 +144,8 @@ impl RemoteWriteConfig {
         if self.url.is_empty() {
             return Err("url for remote_write is empty".into());
         }
-        let url =
-            reqwest::Url::parse(&self.url).map_err(|e| format!("invalid url {:?}: {e}", self.url))?;
+        let url = reqwest::Url::parse(&self.url)
+            .map_err(|e| format!("invalid url {:?}: {e}", self.url))?;
         if url.scheme() != "http" && url.scheme() != "https" {
             return Err(format!(
                 "url {:?}: the scheme must be http or https",

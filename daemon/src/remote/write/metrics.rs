@@ -83,10 +83,7 @@ impl Metrics {
                 "vane_remote_storage_bytes_total",
                 "Compressed bytes of request bodies sent, once per batch.",
             ),
-            shards: gauge(
-                "vane_remote_storage_shards",
-                "Shards sending in parallel.",
-            ),
+            shards: gauge("vane_remote_storage_shards", "Shards sending in parallel."),
             shards_min: gauge(
                 "vane_remote_storage_shards_min",
                 "The least number of shards (queue_config.min_shards).",

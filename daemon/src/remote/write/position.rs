@@ -284,7 +284,12 @@ mod tests {
             assert!(f.store(p).unwrap());
             assert!(!f.store(p).unwrap(), "unchanged positions are not written");
             assert_eq!(f.load().unwrap(), Some(p));
-            assert_eq!(PositionFile::new(&dir.path().join("abc"), String::new()).load().unwrap(), Some(p));
+            assert_eq!(
+                PositionFile::new(&dir.path().join("abc"), String::new())
+                    .load()
+                    .unwrap(),
+                Some(p)
+            );
         }
         let text = fs::read_to_string(f.path()).unwrap();
         assert!(text.starts_with("vane remote write position 1\n# name http://x/\n"));

@@ -54,6 +54,8 @@ pub struct Queue {
     soft: CancellationToken,
     hard: CancellationToken,
     done: oneshot::Receiver<()>,
+    /// Fires once the WAL is open and the start position fixed.
+    opened: Option<oneshot::Receiver<()>>,
 }
 
 impl Queue {
@@ -61,11 +63,12 @@ impl Queue {
         let name = p.config.remote_name();
         let (soft, hard) = (CancellationToken::new(), CancellationToken::new());
         let (tx, done) = oneshot::channel();
+        let (opened_tx, opened) = oneshot::channel();
         let (s, h, rt) = (soft.clone(), hard.clone(), rt.clone());
         let spawned = std::thread::Builder::new()
             .name(format!("remote-write-{name}"))
             .spawn(move || {
-                run_reader(p, &rt, &s, &h);
+                run_reader(p, &rt, &s, &h, opened_tx);
                 let _ = tx.send(());
             });
         if let Err(e) = spawned {
@@ -76,6 +79,16 @@ impl Queue {
             soft,
             hard,
             done,
+            opened: Some(opened),
+        }
+    }
+
+    /// Waits (up to `limit`) until the queue has fixed where in the WAL it starts: samples
+    /// written after this are sent (for a destination without a saved position, the ones
+    /// written before are not).
+    pub async fn opened(&mut self, limit: Duration) {
+        if let Some(o) = self.opened.take() {
+            let _ = tokio::time::timeout(limit, o).await;
         }
     }
 
@@ -83,7 +96,10 @@ impl Queue {
     /// hold, and gives up on the rest after `deadline`. The position is saved last.
     pub async fn stop(mut self, deadline: Duration) {
         self.soft.cancel();
-        if tokio::time::timeout(deadline, &mut self.done).await.is_err() {
+        if tokio::time::timeout(deadline, &mut self.done)
+            .await
+            .is_err()
+        {
             tracing::warn!(remote_name = %self.name, deadline = ?deadline, "remote write could not send everything before the flush deadline; the rest is sent after the next start");
             self.hard.cancel();
             let _ = tokio::time::timeout(Duration::from_secs(10), self.done).await;
@@ -102,7 +118,13 @@ fn idle(rt: &Handle, d: Duration, soft: &CancellationToken, hard: &CancellationT
     })
 }
 
-fn run_reader(p: QueueParams, rt: &Handle, soft: &CancellationToken, hard: &CancellationToken) {
+fn run_reader(
+    p: QueueParams,
+    rt: &Handle,
+    soft: &CancellationToken,
+    hard: &CancellationToken,
+    opened: oneshot::Sender<()>,
+) {
     let c = &p.config;
     let q = &c.queue_config;
     let name = c.remote_name();
@@ -134,6 +156,7 @@ fn run_reader(p: QueueParams, rt: &Handle, soft: &CancellationToken, hard: &Canc
     let tracker = Arc::new(Tracker::new(watcher.start_position()));
     tracing::info!(remote_name = %name, url = %c.redacted_url(), start = ?watcher.start_position(), "remote write started");
     store_position(&file, tracker.committed(), m, &name);
+    let _ = opened.send(());
 
     let stats = Arc::new(Stats::default());
     let ctx = Arc::new(ShardCtx {
@@ -194,7 +217,7 @@ fn run_reader(p: QueueParams, rt: &Handle, soft: &CancellationToken, hard: &Canc
             shards = Some(ShardSet::start(want, q.capacity, &ctx, hard, rt));
         }
         let s = shards.as_ref().expect("shards are running");
-        match watcher.next() {
+        match watcher.next_event() {
             Ok(Some(ev)) => {
                 if !reader.handle(ev, s, rt, hard) {
                     break;
@@ -226,7 +249,11 @@ fn run_reader(p: QueueParams, rt: &Handle, soft: &CancellationToken, hard: &Canc
     scaler.abort();
     let pos = tracker.committed();
     store_position(&file, pos, m, &name);
-    tracing::info!(remote_name = %name, position = ?pos, unsent = tracker.pending(), "remote write stopped");
+    // Samples abandoned at a hard stop are sent again by the next queue, from the position.
+    let unsent = tracker.pending();
+    m.samples_pending.add(-(unsent as f64));
+    m.shards.set(0.0);
+    tracing::info!(remote_name = %name, position = ?pos, unsent, "remote write stopped");
 }
 
 /// The reader thread's state between events.
@@ -374,7 +401,8 @@ async fn persist(
             _ = stop.cancelled() => return,
         }
         let (t, f, mm, n) = (tracker.clone(), file.clone(), m.clone(), name.clone());
-        let _ = tokio::task::spawn_blocking(move || store_position(&f, t.committed(), &mm, &n)).await;
+        let _ =
+            tokio::task::spawn_blocking(move || store_position(&f, t.committed(), &mm, &n)).await;
         tokio::select! {
             _ = tokio::time::sleep(PERSIST_INTERVAL) => {}
             _ = stop.cancelled() => return,
@@ -448,7 +476,8 @@ async fn scale(
     name: String,
     stop: CancellationToken,
 ) {
-    let (mut in_rate, mut out_rate, mut send_rate) = (Ewma::default(), Ewma::default(), Ewma::default());
+    let (mut in_rate, mut out_rate, mut send_rate) =
+        (Ewma::default(), Ewma::default(), Ewma::default());
     let mut tick = tokio::time::interval(SHARD_UPDATE);
     tick.tick().await;
     loop {
@@ -457,8 +486,14 @@ async fn scale(
             _ = stop.cancelled() => return,
         }
         let load = Load {
-            in_rate: in_rate.update(stats.samples_in.swap(0, Ordering::Relaxed) as f64, SHARD_UPDATE),
-            out_rate: out_rate.update(stats.samples_out.swap(0, Ordering::Relaxed) as f64, SHARD_UPDATE),
+            in_rate: in_rate.update(
+                stats.samples_in.swap(0, Ordering::Relaxed) as f64,
+                SHARD_UPDATE,
+            ),
+            out_rate: out_rate.update(
+                stats.samples_out.swap(0, Ordering::Relaxed) as f64,
+                SHARD_UPDATE,
+            ),
             send_rate: send_rate.update(
                 stats.send_nanos.swap(0, Ordering::Relaxed) as f64 / 1e9,
                 SHARD_UPDATE,
@@ -508,11 +543,20 @@ mod tests {
     #[test]
     fn shards_follow_the_time_sending_takes_and_the_backlog() {
         // 10k samples/s come in; sending takes 1 ms per 100 samples: one shard is 10% busy.
-        assert_eq!(desired_shards(1, 1, 50, load(10_000.0, 10_000.0, 0.1, 0.0)).0, 1);
+        assert_eq!(
+            desired_shards(1, 1, 50, load(10_000.0, 10_000.0, 0.1, 0.0)).0,
+            1
+        );
         // Sending got slow: 1 s of sending per second per shard is needed four times over.
-        assert_eq!(desired_shards(1, 1, 50, load(10_000.0, 10_000.0, 4.0, 0.0)).0, 4);
+        assert_eq!(
+            desired_shards(1, 1, 50, load(10_000.0, 10_000.0, 4.0, 0.0)).0,
+            4
+        );
         // Within 30% of the current count: no change.
-        assert_eq!(desired_shards(4, 1, 50, load(10_000.0, 10_000.0, 4.5, 0.0)).0, 4);
+        assert_eq!(
+            desired_shards(4, 1, 50, load(10_000.0, 10_000.0, 4.5, 0.0)).0,
+            4
+        );
         // A backlog of 100 s adds 5% of it per second.
         let (n, want) = desired_shards(1, 1, 50, load(1000.0, 1000.0, 1.0, 100.0));
         assert_eq!((n, want), (6, 6.0));

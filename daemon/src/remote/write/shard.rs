@@ -83,13 +83,7 @@ impl ShardSet {
         for id in 0..n {
             let (tx, rx) = mpsc::unbounded_channel();
             let room = Arc::new(Semaphore::new(capacity));
-            tasks.push(rt.spawn(run_shard(
-                id,
-                rx,
-                room.clone(),
-                ctx.clone(),
-                hard.clone(),
-            )));
+            tasks.push(rt.spawn(run_shard(id, rx, room.clone(), ctx.clone(), hard.clone())));
             queues.push(ShardQueue { tx, room });
         }
         ctx.metrics.shards.set(n as f64);
@@ -106,7 +100,13 @@ impl ShardSet {
 
     /// Queues `items` on shard `i`, waiting (blocking the calling thread) while the shard is
     /// full. False when `hard` was cancelled meanwhile.
-    pub fn send(&self, i: usize, mut items: Vec<Item>, rt: &Handle, hard: &CancellationToken) -> bool {
+    pub fn send(
+        &self,
+        i: usize,
+        mut items: Vec<Item>,
+        rt: &Handle,
+        hard: &CancellationToken,
+    ) -> bool {
         let q = &self.queues[i];
         while !items.is_empty() {
             let rest = if items.len() > self.capacity {
@@ -253,7 +253,7 @@ async fn send_batch(
                 ctx.stats
                     .no_reshard_until_ms
                     .fetch_max(until, Ordering::Relaxed);
-                if attempt == 0 || attempt % 20 == 0 {
+                if attempt.is_multiple_of(20) {
                     tracing::warn!(remote_name = %ctx.name, shard, samples = n, attempt, retry_in_ms = sleep.as_millis() as u64, error = %message, "remote write failed; retrying");
                 }
                 tokio::select! {

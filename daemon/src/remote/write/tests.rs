@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use model::metrics::Registry;
 use model::Labels;
+use model::metrics::Registry;
 use proto::Message;
 use proto::prompb::WriteRequest;
 use tsdb::{Db, DbOptions};
@@ -33,7 +33,11 @@ struct Receiver {
     seen: Arc<Mutex<Seen>>,
 }
 
-async fn write(State(seen): State<Arc<Mutex<Seen>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn write(
+    State(seen): State<Arc<Mutex<Seen>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
     let req = WriteRequest::decode(&raw[..]).unwrap();
     let mut s = seen.lock().unwrap();
@@ -77,7 +81,8 @@ impl Receiver {
 }
 
 fn config(url: &str, yaml: &str) -> RemoteWriteConfig {
-    let c: RemoteWriteConfig = yaml_serde::from_str(&format!("url: {url}\nname: test\n{yaml}")).unwrap();
+    let c: RemoteWriteConfig =
+        yaml_serde::from_str(&format!("url: {url}\nname: test\n{yaml}")).unwrap();
     super::config::validate(std::slice::from_ref(&c)).unwrap();
     c
 }
@@ -156,6 +161,7 @@ async fn samples_arrive_in_order_per_series_in_bounded_batches() {
     wait_for("the queue to start", || pos.exists()).await;
     append(&db, 40, 1..31);
     wait_for("every sample", || rx.samples().len() >= 1200).await;
+    assert_eq!(metric(&reg, "vane_remote_storage_shards"), 4.0);
     q.stop(Duration::from_secs(5)).await;
     let got = per_series(&rx.samples());
     assert_eq!(got.len(), 40);
@@ -167,7 +173,11 @@ async fn samples_arrive_in_order_per_series_in_bounded_batches() {
         assert!(r.timeseries.iter().map(|t| t.samples.len()).sum::<usize>() <= 7);
         for ts in &r.timeseries {
             let names: Vec<&str> = ts.labels.iter().map(|l| l.name.as_str()).collect();
-            assert_eq!(names, ["__name__", "i", "region"], "sorted, external label added");
+            assert_eq!(
+                names,
+                ["__name__", "i", "region"],
+                "sorted, external label added"
+            );
         }
     }
     let h = &seen.headers[0];
@@ -178,7 +188,7 @@ async fn samples_arrive_in_order_per_series_in_bounded_batches() {
     drop(seen);
     assert_eq!(metric(&reg, "vane_remote_storage_samples_total"), 1200.0);
     assert_eq!(metric(&reg, "vane_remote_storage_samples_pending"), 0.0);
-    assert_eq!(metric(&reg, "vane_remote_storage_shards"), 4.0);
+    assert_eq!(metric(&reg, "vane_remote_storage_shards"), 0.0, "stopped");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,7 +208,10 @@ async fn recoverable_errors_are_retried_and_others_dropped() {
     wait_for("the queue to start", || pos.exists()).await;
     append(&db, 10, 1..2);
     wait_for("the retried batch", || rx.samples().len() == 10).await;
-    assert_eq!(metric(&reg, "vane_remote_storage_samples_retried_total"), 30.0);
+    assert_eq!(
+        metric(&reg, "vane_remote_storage_samples_retried_total"),
+        30.0
+    );
     // A 400 drops the batch for good; later samples still go out.
     rx.seen.lock().unwrap().statuses = [400].into_iter().collect();
     append(&db, 10, 2..3);
@@ -245,6 +258,10 @@ async fn a_restarted_queue_resumes_after_what_was_acknowledged() {
     q.stop(Duration::from_secs(5)).await;
     let got = per_series(&rx.samples());
     for ts in got.values() {
-        assert_eq!(ts, &(1..71).map(|t| t * 1000).collect::<Vec<_>>(), "no gaps, no repeats");
+        assert_eq!(
+            ts,
+            &(1..71).map(|t| t * 1000).collect::<Vec<_>>(),
+            "no gaps, no repeats"
+        );
     }
 }
