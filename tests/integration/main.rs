@@ -8,6 +8,7 @@ mod api_golden;
 mod daemon;
 mod grafana;
 mod query;
+mod remote_out;
 mod rules;
 mod rules_check;
 mod scrape;
