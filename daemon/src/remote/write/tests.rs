@@ -265,3 +265,47 @@ async fn a_restarted_queue_resumes_after_what_was_acknowledged() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_position_in_deleted_segments_resumes_at_the_oldest_data_and_counts_the_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut opts = DbOptions::default();
+    opts.head.wal.segment_size = 4 << 10;
+    let db = Db::open(&data, opts, &Registry::new()).unwrap();
+    let rx = receiver().await;
+    let reg = Registry::new();
+    let c = config(
+        &rx.url,
+        "queue_config:\n  max_samples_per_send: 50\n  batch_send_deadline: 20ms\n",
+    );
+    let pos = data.join("remote").join(c.key()).join("position");
+    let q = start(&db, c.clone(), &reg);
+    wait_for("the queue to start", || pos.exists()).await;
+    append(&db, 5, 1..11);
+    wait_for("the first samples", || rx.samples().len() == 50).await;
+    q.stop(Duration::from_secs(5)).await;
+    // While the destination is not configured, many segments are written and the head is
+    // truncated: the oldest two thirds of the segments go.
+    append(&db, 5, 11..400);
+    db.head().truncate(0).unwrap();
+    let q = start(&db, c, &reg);
+    wait_for("the rest of the WAL", || {
+        rx.samples().last().is_some_and(|s| s.1 == 399_000)
+    })
+    .await;
+    q.stop(Duration::from_secs(5)).await;
+    assert_eq!(metric(&reg, "vane_remote_storage_wal_gaps_total"), 1.0);
+    assert!(metric(&reg, "vane_remote_storage_wal_segments_skipped_total") > 1.0);
+    let got = per_series(&rx.samples());
+    for ts in got.values() {
+        // The start, then a gap, then everything from the oldest segment left, in order.
+        assert_eq!(
+            &ts[..10],
+            &(1..11).map(|t| t * 1000).collect::<Vec<_>>()[..]
+        );
+        assert!(ts[10] > 11_000, "{ts:?}");
+        assert!(ts.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(*ts.last().unwrap(), 399_000);
+    }
+}
