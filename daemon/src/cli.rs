@@ -193,6 +193,15 @@ pub struct RunArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub remote_read_max_bytes_in_frame: u64,
+    /// How long a stopping remote write queue may go on sending what the WAL holds (on
+    /// shutdown, and for a destination changed by a reload); what is left is sent after the
+    /// next start.
+    #[arg(
+        long = "storage.remote.flush-deadline",
+        value_name = "DURATION",
+        default_value = "1m"
+    )]
+    pub remote_flush_deadline: String,
 
     /// Only log messages of this level or above.
     #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
@@ -259,6 +268,10 @@ impl RunArgs {
             (
                 "storage.remote.read-max-bytes-in-frame",
                 self.remote_read_max_bytes_in_frame.to_string(),
+            ),
+            (
+                "storage.remote.flush-deadline",
+                self.remote_flush_deadline.clone(),
             ),
             ("log.level", self.log_level.clone()),
             ("log.format", self.log_format.clone()),

@@ -14,6 +14,8 @@ use scraper::config::{LabelSet, PromDuration, ScrapeConfig, ScrapeDefaults, Targ
 use scraper::relabel::RelabelConfig;
 use serde::Deserialize;
 
+use crate::remote::write::RemoteWriteConfig;
+
 /// The embedded default configuration (scrapes Vane itself).
 pub const DEFAULT_CONFIG: &str = include_str!("default.yml");
 
@@ -29,6 +31,7 @@ struct RawConfig {
     #[serde(default)]
     alerting: AlertingConfig,
     #[serde(default)]
+    remote_write: Vec<RemoteWriteConfig>,
     rule_evaluation: Option<RuleEvaluationConfig>,
 }
 
@@ -141,6 +144,8 @@ pub struct Config {
     pub rule_files: Vec<String>,
     pub alerting: AlertingConfig,
     pub rule_evaluation: Option<RuleEvaluationConfig>,
+    /// Destinations samples are sent to (remote write 1.0).
+    pub remote_write: Vec<RemoteWriteConfig>,
     /// The directory of the configuration file (relative paths in it start there).
     pub dir: std::path::PathBuf,
     /// The YAML it was read from (served by `/api/v1/status/config`).
@@ -280,12 +285,14 @@ impl Config {
                 );
             }
         }
+        crate::remote::write::config::validate(&raw.remote_write).map_err(|e| anyhow!(e))?;
         Ok(Config {
             global,
             scrape_configs,
             rule_files: raw.rule_files,
             alerting: raw.alerting,
             rule_evaluation: raw.rule_evaluation,
+            remote_write: raw.remote_write,
             dir: std::path::PathBuf::from("."),
             text: text.to_string(),
         })
@@ -342,6 +349,42 @@ mod tests {
     }
 
     #[test]
+    fn remote_write_entries_take_prometheus_defaults() {
+        let c = Config::load(&testdata("remote_write.yml")).unwrap();
+        let [vm, mimir] = &c.remote_write[..] else {
+            panic!("{:?}", c.remote_write)
+        };
+        assert_eq!(vm.remote_timeout.0, Duration::from_secs(30));
+        let q = &vm.queue_config;
+        assert_eq!(
+            (
+                q.capacity,
+                q.min_shards,
+                q.max_shards,
+                q.max_samples_per_send
+            ),
+            (10_000, 1, 50, 2000)
+        );
+        assert_eq!(q.batch_send_deadline.0, Duration::from_secs(5));
+        assert_eq!(
+            (q.min_backoff.0, q.max_backoff.0),
+            (Duration::from_millis(30), Duration::from_secs(5))
+        );
+        assert!(!q.retry_on_http_429);
+        assert_eq!(vm.remote_name().len(), 6);
+        assert_eq!(mimir.remote_name(), "mimir");
+        assert_eq!(
+            mimir.redacted_url(),
+            "https://user:xxxxx@mimir.example/api/v1/push"
+        );
+        assert_eq!(mimir.queue_config.capacity, 2500);
+        assert_eq!(mimir.queue_config.min_shards, 1);
+        assert!(mimir.queue_config.retry_on_http_429);
+        assert_eq!(mimir.headers["X-Scope-OrgID"], "team-a");
+        assert_ne!(vm.key(), mimir.key());
+    }
+
+    #[test]
     fn bad_files_give_errors_naming_file_line_and_field() {
         let cases = [
             (
@@ -365,6 +408,37 @@ mod tests {
                 &["scrape_timeout", "greater than scrape_interval"][..],
             ),
             ("syntax.bad.yml", &["syntax.bad.yml", "line"][..]),
+            (
+                "remote_write_header.bad.yml",
+                &["remote_write[0]", "Content-Type is a reserved header"][..],
+            ),
+            (
+                "remote_write_shards.bad.yml",
+                &[
+                    "remote_write[0] (\"vm\")",
+                    "min_shards must not be greater than max_shards",
+                ][..],
+            ),
+            (
+                "remote_write_duplicate.bad.yml",
+                &["remote_write[1]", "duplicate remote write configs"][..],
+            ),
+            (
+                "remote_write_v2.bad.yml",
+                &["io.prometheus.write.v2.Request", "is not supported"][..],
+            ),
+            (
+                "remote_write_url.bad.yml",
+                &["url for remote_write is empty"][..],
+            ),
+            (
+                "remote_write_auth.bad.yml",
+                &["at most one of basic_auth, authorization"][..],
+            ),
+            (
+                "remote_write_unknown.bad.yml",
+                &["remote_write_unknown.bad.yml", "unknown field `sigv4`"][..],
+            ),
         ];
         for (file, wants) in cases {
             let err = format!("{:#}", Config::load(&testdata(file)).unwrap_err());

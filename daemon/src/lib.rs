@@ -6,6 +6,7 @@
 //! * [`config`]: the prometheus.yml configuration, parsed then validated;
 //! * [`run`]: start-up and the ordered shutdown of components;
 //! * [`rules`]: the rule manager over the local store, fed by `rule_files`;
+//! * [`remote`]: remote write to the `remote_write` destinations, read from the WAL;
 //! * [`http`]: `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload`, `/-/quit`, and the `api` routes;
 //! * [`remote`]: the remote write receiver and remote read (`/api/v1/write`, `/api/v1/read`);
 //! * [`targets`]: the JSON of `/api/v1/targets`;
@@ -69,6 +70,10 @@ pub fn main() -> ExitCode {
                 for sc in &c.scrape_configs {
                     scraper::http_client::build(&sc.http_client())
                         .map_err(|e| anyhow::anyhow!("scrape job {:?}: {e}", sc.job_name))?;
+                }
+                for (i, rw) in c.remote_write.iter().enumerate() {
+                    remote::write::client::Client::new(rw)
+                        .map_err(|e| anyhow::anyhow!("remote_write[{i}]: {e}"))?;
                 }
                 println!(
                     "{}: valid ({} scrape jobs)",

@@ -1,14 +1,17 @@
 //! `vane run`: wiring and lifecycle.
 //!
 //! Start-up: logging, configuration, self-telemetry, the HTTP listener (so `/-/healthy`
-//! answers at once and `/-/ready` says 503 while the store replays), then the store, then the
+//! answers at once and `/-/ready` says 503 while the store replays), then the store, then
+//! remote write (it reads the WAL, so it starts before anything new is written), then the
 //! scrape manager, the rule manager and the periodic store maintenance. SIGHUP and `POST /-/reload` reload the
 //! configuration: a file that does not load is refused and the running one stays.
 //!
 //! Shutdown on SIGINT, SIGTERM or `POST /-/quit`, in order: `/-/ready` turns 503, ingest stops
-//! (scrape loops finish their batches), then rules (and autoscalers, to come), then the HTTP
-//! server (in-flight requests finish), then maintenance, and the store last, which syncs and
-//! closes its files so nothing acknowledged is lost.
+//! (scrape loops finish their batches), then rules (and autoscalers, to come), then alert
+//! delivery, then remote write (it sends what the WAL holds, up to
+//! `--storage.remote.flush-deadline`, and saves its positions), then the HTTP server
+//! (in-flight requests finish), then maintenance, and the store last, which syncs and closes
+//! its files so nothing acknowledged is lost.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,6 +59,12 @@ pub fn db_options(args: &RunArgs) -> Result<DbOptions> {
     Ok(o)
 }
 
+/// `--storage.remote.flush-deadline`.
+pub fn remote_flush_deadline(args: &RunArgs) -> Result<Duration> {
+    model::duration::parse_duration(&args.remote_flush_deadline)
+        .map_err(|e| anyhow!("--storage.remote.flush-deadline: {e}"))
+}
+
 /// The PromQL engine's options from the `--query.*` flags.
 pub fn engine_options(args: &RunArgs) -> Result<promql::EngineOptions> {
     let timeout = model::duration::parse_duration(&args.query_timeout)
@@ -90,6 +99,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     let config = load_config(args.config_file.as_ref(), &args.listen_address)?;
     let opts = db_options(&args)?;
     engine_options(&args)?;
+    remote_flush_deadline(&args)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // Query evaluation recurses over the query's tree (bounded by promql::MAX_DEPTH).
@@ -154,6 +164,18 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         .with_context(|| format!("cannot open the store in {}", args.storage_path.display()))?;
     tracing::info!(dir = %args.storage_path.display(), series = db.head().num_series(), blocks = db.blocks().len(), "store ready");
 
+    let remote_write = crate::remote::write::RemoteWrite::new(
+        &db,
+        registry.clone(),
+        tokio::runtime::Handle::current(),
+        remote_flush_deadline(&args)?,
+    );
+    remote_write
+        .apply(&config.remote_write, &config.global.external_labels)
+        .map_err(|e| anyhow!("cannot start remote write: {e}"))?;
+    // Each destination knows where in the WAL it starts before anything new is written.
+    remote_write.settled().await;
+
     let scrape = Arc::new(ScrapeManager::new(db.clone(), &registry));
     let reloads = ReloadMetrics::new(&registry);
     scrape
@@ -194,7 +216,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         tokio::select! {
             s = signals.recv() => match s {
                 "SIGHUP" => {
-                    if let Err(e) = reload(&args, &scrape, (&rules, &local_engine), &notifier, &remote, &reloads, &status) {
+                    if let Err(e) = reload(&args, (&scrape, &remote, &remote_write), (&rules, &local_engine), &notifier, &reloads, &status) {
                         tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
                     }
                 }
@@ -204,7 +226,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
                 }
             },
             Some(answer) = reload_rx.recv() => {
-                let r = reload(&args, &scrape, (&rules, &local_engine), &notifier, &remote, &reloads, &status);
+                let r = reload(&args, (&scrape, &remote, &remote_write), (&rules, &local_engine), &notifier, &reloads, &status);
                 if let Err(e) = &r {
                     tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
                 }
@@ -226,6 +248,8 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     rules.stop();
     // Alerts still queued get a few seconds to reach the Alertmanagers.
     notifier.stop(Duration::from_secs(5)).await;
+    remote_write.stop().await;
+    tracing::info!("remote write stopped");
     http_stop.cancel();
     if !http_task.is_finished() {
         let _ = tokio::time::timeout(Duration::from_secs(10), http_task).await;
@@ -292,16 +316,21 @@ impl ReloadMetrics {
 /// Loads the configuration again and applies it; on any error the running one stays.
 fn reload(
     args: &RunArgs,
-    scrape: &ScrapeManager,
+    (scrape, remote, remote_write): (
+        &ScrapeManager,
+        &crate::remote::Remote,
+        &crate::remote::write::RemoteWrite,
+    ),
     (rules, local_engine): (&alerting::rules::Manager, &Arc<dyn alerting::QueryEngine>),
     notifier: &alerting::notify::Notifier,
-    remote: &crate::remote::Remote,
     m: &ReloadMetrics,
     status: &DaemonStatus,
 ) -> Result<(), String> {
     let config =
         load_config(args.config_file.as_ref(), &args.listen_address).map_err(|e| format!("{e:#}"));
     let r = config.and_then(|c| {
+        // Remote write builds every destination's client before it changes anything.
+        remote_write.apply(&c.remote_write, &c.global.external_labels)?;
         crate::rules::apply_alerting(notifier, &c)?;
         // Rule files are all read and checked before any rule changes.
         crate::rules::apply(rules, &c, local_engine)?;

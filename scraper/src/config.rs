@@ -193,7 +193,9 @@ pub struct TlsConfig {
 }
 
 impl HttpClientConfig {
-    fn check(&self) -> Result<(), String> {
+    /// Checks the rules that tie the settings together (one kind of authentication, TLS
+    /// certificate and key together, a valid proxy URL).
+    pub fn check(&self) -> Result<(), String> {
         let bearer = self.bearer_token.is_some() || self.bearer_token_file.is_some();
         let auth = self.authorization.is_some();
         let basic = self.basic_auth.is_some();

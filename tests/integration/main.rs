@@ -9,6 +9,7 @@ mod daemon;
 mod grafana;
 mod query;
 mod remote_in;
+mod remote_out;
 mod rules;
 mod rules_check;
 mod rules_unit;

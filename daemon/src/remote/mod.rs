@@ -9,6 +9,9 @@
 //!   snappy-compressed `ReadResponse` of samples, or as a stream of `ChunkedReadResponse`
 //!   frames of XOR chunks, whichever the client lists first in `accepted_response_types`.
 //! * [`xor`]: XOR chunks in Prometheus's layout for the streamed answers.
+//! * [`write`](mod@write): remote write *out* — samples read from the WAL are sent to the
+//!   `remote_write` destinations of the configuration, resuming after outages and restarts
+//!   from a persisted position.
 //!
 //! Both endpoints answer 503 until the store is open and ready (and again once shutdown
 //! begins), as Prometheus's do. The external labels of the configuration (`global.external_labels`,
@@ -18,6 +21,7 @@
 
 pub mod read;
 pub mod receive;
+pub mod write;
 pub mod xor;
 
 use std::collections::BTreeMap;

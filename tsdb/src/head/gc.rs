@@ -70,20 +70,26 @@ impl Head {
         stats.chunk_files_removed = self.chunks.truncate_before(mint)?;
 
         if let Some(w) = &self.wal {
-            let (first, last) = w.segment_range()?;
-            // Everything up to the current segment goes into the checkpoint; new appends go
-            // to a fresh segment meanwhile.
+            let (first, current) = w.segment_range()?;
+            // New appends go to a fresh segment while the checkpoint is written.
             w.cut_segment()?;
-            let keep = |r: u64| u32::try_from(r).is_ok_and(|id| self.series.get(id).is_some());
-            let cp = wal::checkpoint(&self.dir.join("wal"), first, last, &keep, mint)?;
-            w.truncate(last + 1)?;
-            tracing::info!(
-                first,
-                last,
-                kept_series = cp.kept_series,
-                kept_samples = cp.kept_samples,
-                "WAL checkpoint written"
-            );
+            // As in Prometheus, only the oldest two thirds of the segments before the one
+            // being written are checkpointed and deleted: they hold mostly samples now in
+            // blocks, while the newest third stays for readers that follow the WAL (remote
+            // write) and are behind. With the default block range the WAL keeps about the
+            // newest hour after a truncation and up to about three hours before the next.
+            if let Some(last) = checkpoint_end(first, current) {
+                let keep = |r: u64| u32::try_from(r).is_ok_and(|id| self.series.get(id).is_some());
+                let cp = wal::checkpoint(&self.dir.join("wal"), first, last, &keep, mint)?;
+                w.truncate(last + 1)?;
+                tracing::info!(
+                    first,
+                    last,
+                    kept_series = cp.kept_series,
+                    kept_samples = cp.kept_samples,
+                    "WAL checkpoint written"
+                );
+            }
         }
 
         // The head now starts at the oldest remaining sample.
@@ -96,5 +102,29 @@ impl Head {
         self.min_time.store(next, Ordering::Release);
         self.metrics.truncations.inc();
         Ok(stats)
+    }
+}
+
+/// The last segment a truncation checkpoints, given the first segment and the one being
+/// written: two thirds of the way from the first to the one before the current segment;
+/// `None` when that leaves nothing beyond the first segment.
+fn checkpoint_end(first: u32, current: u32) -> Option<u32> {
+    let last = current.checked_sub(1)?;
+    let last = first + last.checked_sub(first)? * 2 / 3;
+    (last > first).then_some(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checkpoint_end;
+
+    #[test]
+    fn the_newest_third_of_the_segments_is_kept() {
+        assert_eq!(checkpoint_end(0, 0), None);
+        assert_eq!(checkpoint_end(0, 1), None);
+        assert_eq!(checkpoint_end(0, 2), None);
+        assert_eq!(checkpoint_end(0, 3), Some(1));
+        assert_eq!(checkpoint_end(5, 15), Some(11));
+        assert_eq!(checkpoint_end(7, 7), None);
     }
 }

@@ -6,7 +6,9 @@
 //! * a typed record codec beside it ([`record`]): series records and sample records;
 //! * checkpoints ([`checkpoint()`]): when the head is truncated, the live series and recent
 //!   samples of old segments are rewritten into `checkpoint.NNNNNNNN/` so those segments can
-//!   be deleted.
+//!   be deleted;
+//! * a [`watcher`] that follows the segments from their files as they are written (remote
+//!   write reads the WAL through it), without locking the writer.
 //!
 //! Every `log` call hands all of its records to the operating system in one write before it
 //! returns, so a killed process never loses an acknowledged batch. Fsync is governed by
@@ -14,6 +16,7 @@
 
 mod checkpoint_impl;
 pub mod record;
+pub mod watcher;
 
 #[cfg(test)]
 mod tests;
@@ -35,6 +38,7 @@ pub use record::{
     RecordDecoder, RecordType, RefSample, RefSeries, RefTombstone, encode_samples, encode_series,
     encode_tombstones, record_type,
 };
+pub use watcher::{SkipReason, WalPosition, WalWatcher, WatchEvent, WatchStart};
 
 const MAGIC: [u8; 4] = *b"VWAL";
 const VERSION: u8 = 1;
