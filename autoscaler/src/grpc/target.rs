@@ -28,8 +28,7 @@ impl GrpcTarget {
     pub fn new(url: &str, timeout: Duration) -> Result<GrpcTarget, crate::Error> {
         let endpoint = Endpoint::from_shared(url.to_string())
             .map_err(|e| crate::Error::Grpc(format!("target url {url:?}: {e}")))?
-            .connect_timeout(timeout)
-            .timeout(timeout);
+            .connect_timeout(timeout);
         Ok(GrpcTarget {
             url: url.to_string(),
             timeout,
@@ -64,6 +63,12 @@ impl GrpcTarget {
 /// code means retrying cannot help.
 pub fn status_to_error(url: &str, status: &Status) -> TargetError {
     let text = format!("{url}: {:?}: {}", status.code(), status.message());
+    // tonic reports the expiry of the call's own deadline (`grpc-timeout`, enforced on the
+    // client side too) as CANCELLED with `TimeoutExpired`'s text: that is DEADLINE_EXCEEDED.
+    if status.code() == Code::Cancelled && status.message() == tonic::TimeoutExpired(()).to_string()
+    {
+        return TargetError::Retryable(text);
+    }
     match status.code() {
         Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Aborted => {
             TargetError::Retryable(text)
