@@ -8,6 +8,9 @@ pub enum Error {
     /// daemon can prefix it with the autoscaler's name.
     #[error("{field}: {message}")]
     Config { field: String, message: String },
+    /// The gRPC server or a gRPC target could not be set up (bad address, port in use...).
+    #[error("gRPC: {0}")]
+    Grpc(String),
 }
 
 impl Error {

@@ -15,13 +15,17 @@
 //!   [`runtime::ScaleTarget`] trait targets implement, and the read-only
 //!   [`runtime::AutoscalerSource`] the API and gRPC services serve.
 //!
-//! The controllers that evaluate autoscalers on a schedule, the targets that receive decisions
-//! (Vane's gRPC hook protocol, the KEDA external scaler, HTTP scale APIs) and the
-//! `autoscalers:` section of the daemon's configuration are not built yet.
+//! - [`grpc`]: KEDA's external scaler and Vane's `Autoscaler` service served over an
+//!   [`runtime::AutoscalerSource`] ([`grpc::serve`]), and [`grpc::GrpcTarget`], the target
+//!   that calls a platform's `ScalingTarget` service.
+//!
+//! The controllers that evaluate autoscalers on a schedule, the HTTP scale targets and the
+//! `autoscalers:` section of the daemon's configuration are not built here.
 //! `docs/autoscaling.md` describes what each policy computes.
 
 pub mod config;
 mod error;
+pub mod grpc;
 pub mod policy;
 pub mod runtime;
 
