@@ -15,14 +15,21 @@
 //!   [`runtime::ScaleTarget`] trait targets implement, and the read-only
 //!   [`runtime::AutoscalerSource`] the API and gRPC services serve.
 //!
-//! The controllers that evaluate autoscalers on a schedule, the targets that receive decisions
-//! (Vane's gRPC hook protocol, the KEDA external scaler, HTTP scale APIs) and the
-//! `autoscalers:` section of the daemon's configuration are not built yet.
-//! `docs/autoscaling.md` describes what each policy computes.
+//! - [`controller`]: runs each autoscaler on its interval — queries the signal through an
+//!   injected [`controller::SignalSource`], decides, writes the decision series, pushes to the
+//!   target without letting one target delay another — and serves [`runtime::AutoscalerSource`].
+//! - [`target`]: the HTTP scale targets, the OpenFaaS gateway and the Kubernetes scale
+//!   subresource.
+//!
+//! Vane's gRPC hook protocol and the KEDA external scaler are built beside these.
+//! `docs/autoscaling.md` describes what each policy computes and how autoscalers are
+//! configured.
 
 pub mod config;
+pub mod controller;
 mod error;
 pub mod policy;
 pub mod runtime;
+pub mod target;
 
 pub use error::Error;

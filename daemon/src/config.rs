@@ -30,6 +30,9 @@ struct RawConfig {
     alerting: AlertingConfig,
     #[serde(default)]
     rule_evaluation: Option<RuleEvaluationConfig>,
+    /// Vane's own: the autoscalers.
+    #[serde(default)]
+    autoscalers: Vec<crate::autoscalers::AutoscalerConfig>,
 }
 
 scraper::with_http_client_fields! {
@@ -141,6 +144,8 @@ pub struct Config {
     pub rule_files: Vec<String>,
     pub alerting: AlertingConfig,
     pub rule_evaluation: Option<RuleEvaluationConfig>,
+    /// Checked: names unique, queries parse, scalers valid, one target each.
+    pub autoscalers: Vec<crate::autoscalers::AutoscalerConfig>,
     /// The directory of the configuration file (relative paths in it start there).
     pub dir: std::path::PathBuf,
     /// The YAML it was read from (served by `/api/v1/status/config`).
@@ -280,12 +285,14 @@ impl Config {
                 );
             }
         }
+        crate::autoscalers::check_all(&raw.autoscalers).map_err(|e| anyhow!(e))?;
         Ok(Config {
             global,
             scrape_configs,
             rule_files: raw.rule_files,
             alerting: raw.alerting,
             rule_evaluation: raw.rule_evaluation,
+            autoscalers: raw.autoscalers,
             dir: std::path::PathBuf::from("."),
             text: text.to_string(),
         })
