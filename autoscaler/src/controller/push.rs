@@ -1,9 +1,10 @@
 //! Pushing decisions to a target: one task per autoscaler, so a slow or failing target delays
 //! nothing else.
 //!
-//! The task watches the newest decision. A decision is pushed when its count differs from the
-//! last count the target accepted, or from the count the decision saw as current (someone else
-//! changed it). A `Retryable` error is retried with exponential backoff (100 ms doubling to
+//! The task watches the newest decision. When the decision knows the current count, it is
+//! pushed if the count differs (unless that count was read before the push of the same
+//! decision); when it does not, it is pushed if it differs from the last count the target
+//! accepted. A `Retryable` error is retried with exponential backoff (100 ms doubling to
 //! 5 s); a newer decision arriving meanwhile replaces the one being retried, so the latest
 //! decision wins. A `Permanent` error is logged and counted, and not retried until the count
 //! changes.
@@ -25,8 +26,10 @@ pub(super) async fn run(
     mut rx: watch::Receiver<Option<DecisionEvent>>,
     metrics: Metrics,
 ) {
-    // The count the target last accepted (or refused for good).
+    // The count the target last accepted (or refused for good), and when (ms since the
+    // epoch): a decision made before then saw the count from before the push.
     let mut settled: Option<u32> = None;
+    let mut settled_at: i64 = 0;
     let mut backoff = FIRST_BACKOFF;
     let mut retrying = false;
     loop {
@@ -36,8 +39,13 @@ pub(super) async fn run(
         let Some(d) = rx.borrow_and_update().clone() else {
             continue;
         };
-        let needed =
-            settled != Some(d.desired) || d.current.is_some_and(|c| c != d.desired) || retrying;
+        let needed = retrying
+            || match d.current {
+                // The platform already runs the count; or it was pushed, and the count was
+                // read before the push.
+                Some(c) => c != d.desired && (settled != Some(d.desired) || d.time_ms > settled_at),
+                None => settled != Some(d.desired),
+            };
         if !needed {
             continue;
         }
@@ -46,6 +54,7 @@ pub(super) async fn run(
                 metrics.pushed(&name, "ok");
                 tracing::info!(autoscaler = %name, target = %target.describe(), replicas = d.desired, reason = %d.reason, id = d.id, "scaled");
                 settled = Some(d.desired);
+                settled_at = super::now_ms() as i64;
                 retrying = false;
                 backoff = FIRST_BACKOFF;
             }
@@ -53,6 +62,7 @@ pub(super) async fn run(
                 metrics.pushed(&name, "error");
                 tracing::error!(autoscaler = %name, target = %target.describe(), replicas = d.desired, error = %e, "the target refused the decision");
                 settled = Some(d.desired);
+                settled_at = super::now_ms() as i64;
                 retrying = false;
                 backoff = FIRST_BACKOFF;
             }
