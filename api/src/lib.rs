@@ -130,6 +130,7 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/api/v1/rules", get(status::rules))
         .route("/api/v1/alerts", get(status::alerts))
         .route("/api/v1/alertmanagers", get(status::alertmanagers))
+        .route("/api/v1/autoscalers", get(status::autoscalers))
         .layer(axum::middleware::from_fn(gzip::compress))
         .with_state(api)
 }

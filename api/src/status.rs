@@ -47,6 +47,11 @@ pub trait StatusSource: Send + Sync {
     fn alerts(&self) -> Value;
     /// The alerts URLs of the Alertmanagers alerts are sent to.
     fn alertmanagers(&self) -> Vec<String>;
+    /// The `data` of `/api/v1/autoscalers` (`{"autoscalers": [...]}`): each autoscaler's
+    /// configuration, state and recent decisions.
+    fn autoscalers(&self) -> Value {
+        serde_json::json!({ "autoscalers": [] })
+    }
 }
 
 /// The parameters of `/api/v1/rules`.
@@ -307,6 +312,11 @@ pub(crate) async fn alertmanagers(State(api): State<Arc<Api>>) -> Response {
         .map(|url| serde_json::json!({ "url": url }))
         .collect();
     ok(&serde_json::json!({ "activeAlertmanagers": active, "droppedAlertmanagers": [] }))
+}
+
+/// `/api/v1/autoscalers`: Vane's own; every autoscaler with its recent decisions.
+pub(crate) async fn autoscalers(State(api): State<Arc<Api>>) -> Response {
+    ok(&api.status.autoscalers())
 }
 
 /// `/api/v1/alerts`: every pending and firing alert.

@@ -18,15 +18,21 @@
 //! - [`grpc`]: KEDA's external scaler and Vane's `Autoscaler` service served over an
 //!   [`runtime::AutoscalerSource`] ([`grpc::serve`]), and [`grpc::GrpcTarget`], the target
 //!   that calls a platform's `ScalingTarget` service.
+//! - [`controller`]: runs each autoscaler on its interval — queries the signal through an
+//!   injected [`controller::SignalSource`], decides, writes the decision series, pushes to the
+//!   target without letting one target delay another — and serves [`runtime::AutoscalerSource`].
+//! - [`target`]: the HTTP scale targets, the OpenFaaS gateway and the Kubernetes scale
+//!   subresource.
 //!
-//! The controllers that evaluate autoscalers on a schedule, the HTTP scale targets and the
-//! `autoscalers:` section of the daemon's configuration are not built here.
-//! `docs/autoscaling.md` describes what each policy computes.
+//! `docs/autoscaling.md` describes what each policy computes and how autoscalers are
+//! configured.
 
 pub mod config;
+pub mod controller;
 mod error;
 pub mod grpc;
 pub mod policy;
 pub mod runtime;
+pub mod target;
 
 pub use error::Error;

@@ -33,6 +33,9 @@ struct RawConfig {
     #[serde(default)]
     remote_write: Vec<RemoteWriteConfig>,
     rule_evaluation: Option<RuleEvaluationConfig>,
+    /// Vane's own: the autoscalers.
+    #[serde(default)]
+    autoscalers: Vec<crate::autoscalers::AutoscalerConfig>,
 }
 
 scraper::with_http_client_fields! {
@@ -146,6 +149,8 @@ pub struct Config {
     pub rule_evaluation: Option<RuleEvaluationConfig>,
     /// Destinations samples are sent to (remote write 1.0).
     pub remote_write: Vec<RemoteWriteConfig>,
+    /// Checked: names unique, queries parse, scalers valid, one target each.
+    pub autoscalers: Vec<crate::autoscalers::AutoscalerConfig>,
     /// The directory of the configuration file (relative paths in it start there).
     pub dir: std::path::PathBuf,
     /// The YAML it was read from (served by `/api/v1/status/config`).
@@ -286,6 +291,7 @@ impl Config {
             }
         }
         crate::remote::write::config::validate(&raw.remote_write).map_err(|e| anyhow!(e))?;
+        crate::autoscalers::check_all(&raw.autoscalers).map_err(|e| anyhow!(e))?;
         Ok(Config {
             global,
             scrape_configs,
@@ -293,6 +299,7 @@ impl Config {
             alerting: raw.alerting,
             rule_evaluation: raw.rule_evaluation,
             remote_write: raw.remote_write,
+            autoscalers: raw.autoscalers,
             dir: std::path::PathBuf::from("."),
             text: text.to_string(),
         })

@@ -16,6 +16,7 @@
 //! * [`tsdb_cmd`]: `vane tsdb import`, `vane tsdb dump` and `vane tsdb analyze`;
 //! * [`test_rules`]: `vane test rules`, rule unit tests in `promtool test rules` format.
 
+pub mod autoscalers;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -47,7 +47,7 @@ pub fn local_engine(args: &RunArgs, db: Arc<Db>) -> Result<Arc<dyn QueryEngine>>
 }
 
 /// What rules query: the `rule_evaluation.query_url` API if configured, else `local`.
-fn query_engine(
+pub(crate) fn query_engine(
     config: &Config,
     local: &Arc<dyn QueryEngine>,
 ) -> Result<Arc<dyn QueryEngine>, String> {

@@ -7,11 +7,10 @@
 //! configuration: a file that does not load is refused and the running one stays.
 //!
 //! Shutdown on SIGINT, SIGTERM or `POST /-/quit`, in order: `/-/ready` turns 503, ingest stops
-//! (scrape loops finish their batches), then rules (and autoscalers, to come), then alert
-//! delivery, then remote write (it sends what the WAL holds, up to
-//! `--storage.remote.flush-deadline`, and saves its positions), then the HTTP server
-//! (in-flight requests finish), then maintenance, and the store last, which syncs and closes
-//! its files so nothing acknowledged is lost.
+//! (scrape loops finish their batches), then rules and autoscalers, then alert delivery,
+//! then remote write (it sends what the WAL holds, up to `--storage.remote.flush-deadline`, and
+//! saves its positions), then the HTTP server (in-flight requests finish), then maintenance,
+//! and the store last, which syncs and closes its files so nothing acknowledged is lost.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -201,12 +200,17 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     )?;
     crate::rules::apply(&rules, &config, &local_engine)
         .map_err(|e| anyhow!("cannot start rule evaluation: {e}"))?;
+    let autoscalers =
+        crate::autoscalers::controller(&config, db.clone(), &local_engine, &registry)?;
+    crate::autoscalers::apply(&autoscalers, &config, &local_engine)
+        .map_err(|e| anyhow!("cannot start the autoscalers: {e}"))?;
     let _ = store_slot.set(db.clone());
     let _ = db_slot.set(db.clone());
     status.set_db(db.clone());
     status.set_rules(rules.clone());
     status.set_notifier(notifier.clone());
     status.set_scrape(scrape.clone());
+    status.set_autoscalers(autoscalers.clone());
     ready.store(true, Ordering::Release);
 
     let maint_stop = CancellationToken::new();
@@ -216,7 +220,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         tokio::select! {
             s = signals.recv() => match s {
                 "SIGHUP" => {
-                    if let Err(e) = reload(&args, (&scrape, &remote, &remote_write), (&rules, &local_engine), &notifier, &reloads, &status) {
+                    if let Err(e) = reload(&args, (&scrape, &remote, &remote_write), (&rules, &autoscalers, &local_engine), &notifier, &reloads, &status) {
                         tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
                     }
                 }
@@ -226,7 +230,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
                 }
             },
             Some(answer) = reload_rx.recv() => {
-                let r = reload(&args, (&scrape, &remote, &remote_write), (&rules, &local_engine), &notifier, &reloads, &status);
+                let r = reload(&args, (&scrape, &remote, &remote_write), (&rules, &autoscalers, &local_engine), &notifier, &reloads, &status);
                 if let Err(e) = &r {
                     tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
                 }
@@ -240,12 +244,13 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         }
     };
 
-    // Ingest first (each loop commits or drops its batch), then rules (and autoscalers once
-    // they exist), then the API; the store last.
+    // Ingest first (each loop commits or drops its batch), then rules and autoscalers (pending
+    // pushes to targets are abandoned), then the API; the store last.
     ready.store(false, Ordering::Release);
     scrape.stop().await;
     tracing::info!("scrapers stopped");
     rules.stop();
+    autoscalers.stop();
     // Alerts still queued get a few seconds to reach the Alertmanagers.
     notifier.stop(Duration::from_secs(5)).await;
     remote_write.stop().await;
@@ -321,7 +326,11 @@ fn reload(
         &crate::remote::Remote,
         &crate::remote::write::RemoteWrite,
     ),
-    (rules, local_engine): (&alerting::rules::Manager, &Arc<dyn alerting::QueryEngine>),
+    (rules, autoscalers, local_engine): (
+        &alerting::rules::Manager,
+        &autoscaler::controller::Controller,
+        &Arc<dyn alerting::QueryEngine>,
+    ),
     notifier: &alerting::notify::Notifier,
     m: &ReloadMetrics,
     status: &DaemonStatus,
@@ -334,6 +343,7 @@ fn reload(
         crate::rules::apply_alerting(notifier, &c)?;
         // Rule files are all read and checked before any rule changes.
         crate::rules::apply(rules, &c, local_engine)?;
+        crate::autoscalers::apply(autoscalers, &c, local_engine)?;
         scrape.apply(&c.scrape_configs)?;
         remote.set_external_labels(&c.global.external_labels);
         tracing::info!(

@@ -23,6 +23,7 @@ pub struct DaemonStatus {
     scrape: OnceLock<Arc<ScrapeManager>>,
     rules: OnceLock<Arc<alerting::rules::Manager>>,
     notifier: OnceLock<Arc<alerting::notify::Notifier>>,
+    autoscalers: OnceLock<Arc<autoscaler::controller::Controller>>,
 }
 
 impl DaemonStatus {
@@ -44,6 +45,7 @@ impl DaemonStatus {
             scrape: OnceLock::new(),
             rules: OnceLock::new(),
             notifier: OnceLock::new(),
+            autoscalers: OnceLock::new(),
         }
     }
 
@@ -63,6 +65,10 @@ impl DaemonStatus {
         let _ = self.notifier.set(n);
     }
 
+    pub fn set_autoscalers(&self, c: Arc<autoscaler::controller::Controller>) {
+        let _ = self.autoscalers.set(c);
+    }
+
     /// A reload happened: `Some(text)` if it was applied, `None` if it failed.
     pub fn record_reload(&self, applied: Option<&str>) {
         let mut c = self.config.lock().unwrap_or_else(|e| e.into_inner());
@@ -71,6 +77,22 @@ impl DaemonStatus {
             None => c.1 = false,
         }
     }
+}
+
+/// A decision as `/api/v1/autoscalers` shows it; the time in RFC 3339 like the other pages.
+fn decision_json(d: &autoscaler::runtime::DecisionEvent) -> Value {
+    let time = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(d.time_ms.max(0) as u64);
+    json!({
+        "id": d.id,
+        "time": rfc3339(Some(time)),
+        "desired": d.desired,
+        "current": d.current,
+        "signal": d.signal,
+        "reason": d.reason,
+        "detail": d.detail,
+        "active": d.active,
+        "panic": d.panic,
+    })
 }
 
 fn stats(list: &[(String, u64)]) -> Value {
@@ -219,6 +241,35 @@ impl api::StatusSource for DaemonStatus {
         self.rules
             .get()
             .map_or_else(|| json!({ "alerts": [] }), |m| m.alerts_json())
+    }
+
+    fn autoscalers(&self) -> Value {
+        use autoscaler::runtime::AutoscalerSource;
+        let Some(c) = self.autoscalers.get() else {
+            return json!({ "autoscalers": [] });
+        };
+        let list: Vec<Value> = c
+            .list()
+            .into_iter()
+            .map(|v| {
+                let (target, error) = c.details(&v.name).unwrap_or_default();
+                json!({
+                    "name": v.name,
+                    "query": v.query,
+                    "policy": v.policy,
+                    "minReplicas": v.min_replicas,
+                    "maxReplicas": v.max_replicas,
+                    "targetValue": v.target_value,
+                    "activationThreshold": v.activation_threshold,
+                    "target": target,
+                    "failures": v.failures,
+                    "lastError": error,
+                    "last": v.last.as_ref().map(decision_json),
+                    "recent": v.recent.iter().map(decision_json).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        json!({ "autoscalers": list })
     }
 
     fn alertmanagers(&self) -> Vec<String> {

@@ -5,6 +5,7 @@ mod peers;
 
 mod alerting;
 mod api_golden;
+mod autoscaler;
 mod daemon;
 mod grafana;
 mod query;

@@ -15,6 +15,7 @@ use crate::harness::{free_port, http};
 /// A request as the target server saw it.
 #[derive(Debug, Clone)]
 pub struct Request {
+    pub method: String,
     pub path: String,
     pub headers: HashMap<String, String>,
     /// The body, when the request gave a `Content-Length`.
@@ -97,6 +98,7 @@ fn serve(
     if reader.read_line(&mut line).is_err() {
         return;
     }
+    let method = line.split_whitespace().next().unwrap_or("").to_string();
     let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
     let mut headers = HashMap::new();
     loop {
@@ -121,6 +123,7 @@ fn serve(
     let base = path.split('?').next().unwrap_or("/").to_string();
     *hits.lock().unwrap().entry(base).or_default() += 1;
     let req = Request {
+        method,
         path,
         headers,
         body,

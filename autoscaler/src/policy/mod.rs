@@ -77,6 +77,22 @@ impl Scaler {
             Policy::Predictive(_) => "predictive",
         }
     }
+
+    /// The value one replica is meant to carry, for the policies that have one
+    /// (`per_replica`, `ratio`, `concurrency`); KEDA's `GetMetricSpec` reports it.
+    pub fn target_value(&self) -> Option<f64> {
+        match &self.policy {
+            Policy::PerReplica(p) => Some(p.target),
+            Policy::Ratio(p) => Some(p.target),
+            Policy::Concurrency(p) => Some(p.target),
+            Policy::Step(_) | Policy::Predictive(_) => None,
+        }
+    }
+
+    /// The activation threshold, when scale to zero is enabled.
+    pub fn activation_threshold(&self) -> Option<f64> {
+        self.scale_to_zero.as_ref().map(|z| z.activation_threshold)
+    }
 }
 
 /// The configured policy.

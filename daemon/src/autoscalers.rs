@@ -1,0 +1,309 @@
+//! Autoscalers in the daemon: the `autoscalers:` section of the configuration, checked into
+//! the controller's specs, and the adapter that lets the controller query through the same
+//! engine as the rules (the local store, or `rule_evaluation.query_url`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alerting::QueryEngine;
+use autoscaler::config::ScalerConfig;
+use autoscaler::controller::{CurrentReplicas, SignalSource, Spec};
+use autoscaler::runtime::ScaleTarget;
+use autoscaler::target::{Authorize, Kubernetes, OpenFaas};
+use scraper::config::PromDuration;
+use serde::Deserialize;
+
+/// One entry of `autoscalers:`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscalerConfig {
+    pub name: String,
+    /// The load signal: a PromQL query answering one value.
+    pub query: String,
+    /// `target` (the default: the target reports it) or `{query: ...}`.
+    #[serde(default)]
+    pub current_replicas: CurrentReplicasConfig,
+    /// Default 1s.
+    pub interval: Option<PromDuration>,
+    pub min_replicas: Option<u32>,
+    pub max_replicas: u32,
+    pub policy: autoscaler::config::PolicyConfig,
+    pub behavior: Option<autoscaler::config::BehaviorConfig>,
+    pub scale_to_zero: Option<autoscaler::config::ScaleToZeroConfig>,
+    pub fallback: Option<autoscaler::config::FallbackConfig>,
+    pub target: TargetConfig,
+}
+
+/// Where the current replica count comes from.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(untagged)]
+pub enum CurrentReplicasConfig {
+    /// `target`: the target reports it.
+    #[default]
+    #[serde(skip)]
+    Target,
+    /// `target` as written in the file.
+    Named(String),
+    /// `{query: ...}`.
+    Query { query: String },
+}
+
+/// The target: exactly one of the keys.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    pub http_openfaas: Option<OpenFaasConfig>,
+    pub http_kubernetes: Option<KubernetesConfig>,
+}
+
+scraper::with_http_client_fields! {
+    /// `http_openfaas`: a function behind an OpenFaaS gateway. Credentials with `basic_auth`.
+    #[derive(Debug, Clone, PartialEq, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct OpenFaasConfig {
+        /// The gateway's base URL (`http://gateway:8080`).
+        pub gateway: String,
+        pub function: String,
+        pub namespace: Option<String>,
+        /// Default 5s.
+        pub timeout: Option<PromDuration>,
+    }
+}
+
+scraper::with_http_client_fields! {
+    /// `http_kubernetes`: a workload's scale subresource. Credentials with `bearer_token`,
+    /// `bearer_token_file` or `authorization`; TLS with `tls_config`.
+    #[derive(Debug, Clone, PartialEq, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct KubernetesConfig {
+        /// The API server's base URL (`https://kubernetes.default.svc`).
+        pub api: String,
+        pub namespace: String,
+        /// Default `deployments`; also `statefulsets`, `replicasets`.
+        pub resource: Option<String>,
+        /// The deployment's name.
+        pub deployment: String,
+        /// Default 5s.
+        pub timeout: Option<PromDuration>,
+    }
+}
+
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+const DEFAULT_TARGET_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl AutoscalerConfig {
+    fn scaler_config(&self) -> ScalerConfig {
+        ScalerConfig {
+            min_replicas: self.min_replicas,
+            max_replicas: self.max_replicas,
+            policy: self.policy.clone(),
+            behavior: self.behavior.clone(),
+            scale_to_zero: self.scale_to_zero.clone(),
+            fallback: self.fallback.clone(),
+        }
+    }
+
+    /// Checks everything that can be checked without building clients: names, queries,
+    /// the scaler, the target. Errors are `field: message`; the caller names the autoscaler.
+    pub fn check(&self) -> Result<(), String> {
+        if self.name.is_empty() {
+            return Err("name: must not be empty".into());
+        }
+        promql_check("query", &self.query)?;
+        match &self.current_replicas {
+            CurrentReplicasConfig::Target => {}
+            CurrentReplicasConfig::Named(n) if n == "target" => {}
+            CurrentReplicasConfig::Named(n) => {
+                return Err(format!(
+                    "current_replicas: must be `target` or `{{query: ...}}`, not {n:?}"
+                ));
+            }
+            CurrentReplicasConfig::Query { query } => {
+                promql_check("current_replicas.query", query)?
+            }
+        }
+        if self.interval.is_some_and(|d| d.0.is_zero()) {
+            return Err("interval: must be greater than zero".into());
+        }
+        self.scaler_config().validate().map_err(|e| e.to_string())?;
+        let t = &self.target;
+        match (&t.http_openfaas, &t.http_kubernetes) {
+            (Some(o), None) => {
+                http_url("target.http_openfaas.gateway", &o.gateway)?;
+                if o.function.is_empty() {
+                    return Err("target.http_openfaas.function: must not be empty".into());
+                }
+            }
+            (None, Some(k)) => {
+                http_url("target.http_kubernetes.api", &k.api)?;
+                if k.namespace.is_empty() {
+                    return Err("target.http_kubernetes.namespace: must not be empty".into());
+                }
+                if k.deployment.is_empty() {
+                    return Err("target.http_kubernetes.deployment: must not be empty".into());
+                }
+                if let Some(r) = &k.resource {
+                    if !["deployments", "statefulsets", "replicasets"].contains(&r.as_str()) {
+                        return Err(format!(
+                            "target.http_kubernetes.resource: must be deployments, statefulsets or replicasets, not {r:?}"
+                        ));
+                    }
+                }
+            }
+            _ => {
+                return Err(
+                    "target: must name exactly one of http_openfaas, http_kubernetes (grpc is coming)"
+                        .into(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The controller's spec: the scaler validated, the target's client built.
+    pub fn spec(&self) -> Result<Spec, String> {
+        let scaler = self.scaler_config().validate().map_err(|e| e.to_string())?;
+        let current = match &self.current_replicas {
+            CurrentReplicasConfig::Query { query } => CurrentReplicas::Query(query.clone()),
+            _ => CurrentReplicas::Target,
+        };
+        let target: Arc<dyn ScaleTarget> = if let Some(o) = &self.target.http_openfaas {
+            let (client, authorize) = client(&o.http_client(), "target.http_openfaas")?;
+            Arc::new(OpenFaas {
+                gateway: o.gateway.trim_end_matches('/').to_string(),
+                function: o.function.clone(),
+                namespace: o.namespace.clone(),
+                client,
+                authorize: Some(authorize),
+                timeout: o.timeout.map_or(DEFAULT_TARGET_TIMEOUT, |d| d.0),
+            })
+        } else if let Some(k) = &self.target.http_kubernetes {
+            let (client, authorize) = client(&k.http_client(), "target.http_kubernetes")?;
+            Arc::new(Kubernetes {
+                api: k.api.trim_end_matches('/').to_string(),
+                namespace: k.namespace.clone(),
+                resource: k.resource.clone().unwrap_or_else(|| "deployments".into()),
+                name: k.deployment.clone(),
+                client,
+                authorize: Some(authorize),
+                timeout: k.timeout.map_or(DEFAULT_TARGET_TIMEOUT, |d| d.0),
+            })
+        } else {
+            return Err("target: no target".into());
+        };
+        Ok(Spec {
+            name: self.name.clone(),
+            query: self.query.clone(),
+            current,
+            interval: self.interval.map_or(DEFAULT_INTERVAL, |d| d.0),
+            scaler,
+            target,
+            fingerprint: format!("{self:?}"),
+        })
+    }
+}
+
+fn promql_check(field: &str, q: &str) -> Result<(), String> {
+    promql::Engine::parse(q)
+        .map(|_| ())
+        .map_err(|e| format!("{field}: {e}"))
+}
+
+fn http_url(field: &str, u: &str) -> Result<(), String> {
+    if u.starts_with("http://") || u.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(format!("{field}: {u:?} is not an http(s) URL"))
+    }
+}
+
+fn client(
+    http: &scraper::config::HttpClientConfig,
+    field: &str,
+) -> Result<(reqwest::Client, Authorize), String> {
+    let c = scraper::http_client::build(http).map_err(|e| format!("{field}: {e}"))?;
+    let http = http.clone();
+    let authorize: Authorize = Arc::new(move |req| scraper::http_client::authorize(req, &http));
+    Ok((c, authorize))
+}
+
+/// Checks the whole list: every entry, and that names are unique.
+pub fn check_all(list: &[AutoscalerConfig]) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, a) in list.iter().enumerate() {
+        let at = if a.name.is_empty() {
+            format!("autoscalers[{i}]")
+        } else {
+            format!("autoscalers[{i}] ({:?})", a.name)
+        };
+        a.check().map_err(|e| format!("{at}: {e}"))?;
+        if !seen.insert(a.name.as_str()) {
+            return Err(format!(
+                "{at}: name: duplicate autoscaler name {:?}",
+                a.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The controller's specs for the configuration's autoscalers (all or nothing).
+pub fn specs(list: &[AutoscalerConfig]) -> Result<Vec<Spec>, String> {
+    list.iter()
+        .map(|a| {
+            a.spec()
+                .map_err(|e| format!("autoscalers ({:?}): {e}", a.name))
+        })
+        .collect()
+}
+
+/// [`SignalSource`] over an alerting [`QueryEngine`] (local store or remote API).
+pub struct Signals(pub Arc<dyn QueryEngine>);
+
+impl SignalSource for Signals {
+    fn instant(&self, query: &str, t_ms: i64) -> Result<Vec<f64>, String> {
+        Ok(self
+            .0
+            .instant(query, t_ms)?
+            .into_iter()
+            .map(|s| s.value)
+            .collect())
+    }
+}
+
+/// The controller, querying like the rules do and writing into `db`; its autoscalers come
+/// with [`apply`].
+pub fn controller(
+    config: &crate::config::Config,
+    db: Arc<tsdb::Db>,
+    local: &Arc<dyn QueryEngine>,
+    registry: &model::metrics::Registry,
+) -> anyhow::Result<Arc<autoscaler::controller::Controller>> {
+    let query = crate::rules::query_engine(config, local).map_err(|e| anyhow::anyhow!(e))?;
+    let env = autoscaler::controller::Env {
+        signal: Arc::new(Signals(query)),
+        appendable: db,
+        metrics: autoscaler::controller::Metrics::new(registry),
+    };
+    Ok(autoscaler::controller::Controller::new(
+        env,
+        tokio::runtime::Handle::current(),
+    ))
+}
+
+/// Runs the configuration's autoscalers (all or nothing); unchanged ones keep their state.
+pub fn apply(
+    c: &autoscaler::controller::Controller,
+    config: &crate::config::Config,
+    local: &Arc<dyn QueryEngine>,
+) -> Result<(), String> {
+    let specs = specs(&config.autoscalers)?;
+    let query = crate::rules::query_engine(config, local)?;
+    c.set_signal(Arc::new(Signals(query)));
+    let n = specs.len();
+    c.apply(specs);
+    if n > 0 {
+        tracing::info!(autoscalers = n, "autoscalers configured");
+    }
+    Ok(())
+}
