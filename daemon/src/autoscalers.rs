@@ -142,12 +142,12 @@ impl AutoscalerConfig {
                 if k.deployment.is_empty() {
                     return Err("target.http_kubernetes.deployment: must not be empty".into());
                 }
-                if let Some(r) = &k.resource {
-                    if !["deployments", "statefulsets", "replicasets"].contains(&r.as_str()) {
-                        return Err(format!(
-                            "target.http_kubernetes.resource: must be deployments, statefulsets or replicasets, not {r:?}"
-                        ));
-                    }
+                if let Some(r) = &k.resource
+                    && !["deployments", "statefulsets", "replicasets"].contains(&r.as_str())
+                {
+                    return Err(format!(
+                        "target.http_kubernetes.resource: must be deployments, statefulsets or replicasets, not {r:?}"
+                    ));
                 }
             }
             _ => {
