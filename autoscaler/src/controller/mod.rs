@@ -305,10 +305,11 @@ async fn evaluate_loop(
             let (d, state) = spec.scaler.decide(&input, state);
             sh.state = state;
             sh.failures = if signal.is_some() { 0 } else { sh.failures + 1 };
-            if let Some(e) = &error {
-                if sh.last_error.as_ref() != Some(e) {
-                    tracing::warn!(autoscaler = %spec.name, error = %e, "autoscaler signal query failed");
-                }
+            if let Some(e) = error
+                .as_ref()
+                .filter(|e| sh.last_error.as_ref() != Some(*e))
+            {
+                tracing::warn!(autoscaler = %spec.name, error = %e, "autoscaler signal query failed");
             }
             sh.last_error = error;
             // Ids increase per autoscaler and across restarts: at least the time in ms.
