@@ -142,9 +142,8 @@ impl AutoscalerConfig {
                 if k.deployment.is_empty() {
                     return Err("target.http_kubernetes.deployment: must not be empty".into());
                 }
-                if let Some(r) = &k.resource
-                    && !["deployments", "statefulsets", "replicasets"].contains(&r.as_str())
-                {
+                let kinds = ["deployments", "statefulsets", "replicasets"];
+                if let Some(r) = k.resource.as_ref().filter(|r| !kinds.contains(&r.as_str())) {
                     return Err(format!(
                         "target.http_kubernetes.resource: must be deployments, statefulsets or replicasets, not {r:?}"
                     ));

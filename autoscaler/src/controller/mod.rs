@@ -305,8 +305,9 @@ async fn evaluate_loop(
             let (d, state) = spec.scaler.decide(&input, state);
             sh.state = state;
             sh.failures = if signal.is_some() { 0 } else { sh.failures + 1 };
-            if let Some(e) = &error
-                && sh.last_error.as_ref() != Some(e)
+            if let Some(e) = error
+                .as_ref()
+                .filter(|e| sh.last_error.as_ref() != Some(*e))
             {
                 tracing::warn!(autoscaler = %spec.name, error = %e, "autoscaler signal query failed");
             }
