@@ -91,13 +91,15 @@ def run(name, cmd, port, seconds, workdir, sent_metric, sink):
         time.sleep(warm)  # first scrapes, series creation, first batches, shard scaling
         c0, t0 = cpu_seconds(p.pid), time.time()
         s0 = metric_sum(base + "/metrics", sent_metric) if sent_metric else 0.0
+        own0 = metric_sum(base + "/metrics", sent_metric.replace("samples_total", "bytes_total")) if sent_metric else 0.0
         b0 = sink()["bytes"]
         time.sleep(seconds - warm)
         c1, t1 = cpu_seconds(p.pid), time.time()
         s1 = metric_sum(base + "/metrics", sent_metric) if sent_metric else 0.0
+        own1 = metric_sum(base + "/metrics", sent_metric.replace("samples_total", "bytes_total")) if sent_metric else 0.0
         b1 = sink()["bytes"]
         return {"cpu": (c1 - c0) / (t1 - t0), "sent": (s1 - s0) / (t1 - t0),
-                "bytes": b1 - b0, "samples": s1 - s0}
+                "bytes": b1 - b0, "own_bytes": own1 - own0, "samples": s1 - s0}
     finally:
         p.terminate()
         try:
@@ -162,9 +164,11 @@ def main():
             added = rw["cpu"] - base["cpu"]
             per_core = rw["sent"] / added if added > 0 else float("inf")
             bps = rw["bytes"] / rw["samples"] if rw["samples"] else float("nan")
+            own = rw["own_bytes"] / rw["samples"] if rw["samples"] else float("nan")
             print(f"{k:<11} sent {rw['sent']:9.0f} samples/s   CPU scrape only {base['cpu'] * 100:5.1f}%"
                   f"   with remote write {rw['cpu'] * 100:5.1f}%   added {added * 100:5.1f}%"
-                  f"   -> {per_core:10.0f} samples/s per core   {bps:5.2f} bytes/sample on the wire")
+                  f"   -> {per_core:10.0f} samples/s per core   {bps:6.3f} bytes/sample on the wire"
+                  f" ({own:6.3f} by its own bytes_total)")
     finally:
         targets.shutdown()
         sink_srv.shutdown()
