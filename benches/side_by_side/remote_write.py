@@ -15,7 +15,9 @@ the request body bytes the sink received. It prints
   * bytes on the wire per sample (request bodies, snappy-compressed protobuf).
 
 Usage: python3 benches/side_by_side/remote_write.py [--targets 50] [--seconds 40]
-       [--interval 1s] [--vane target/release/vane]
+       [--interval 1s] [--series N] [--vane target/release/vane]
+(--series N keeps N series per target: with few series a batch holds several samples of
+each, which Vane sends under one set of labels.)
 Needs: a release build of vane (cargo build --release) and Debian's prometheus. Everything
 listens on 127.0.0.1 and stops by itself.
 """
@@ -37,6 +39,18 @@ from scrape_cpu import (  # noqa: E402  (same conventions and targets as the scr
 
 QUEUE = ("    queue_config:\n      capacity: 10000\n      max_shards: 50\n      min_shards: 1\n"
          "      max_samples_per_send: 2000\n      batch_send_deadline: 5s\n")
+
+
+def first_samples(body, n):
+    """The payload cut after its first n sample lines (comments kept before them)."""
+    out, kept = [], 0
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            if kept == n:
+                break
+            kept += 1
+        out.append(line)
+    return ("\n".join(out) + "\n").encode()
 
 
 def serve_sink():
@@ -113,11 +127,15 @@ def main():
     ap.add_argument("--targets", type=int, default=50)
     ap.add_argument("--seconds", type=int, default=40)
     ap.add_argument("--interval", default="1s")
+    ap.add_argument("--series", type=int, default=0,
+                    help="keep only the first N samples of each payload (0: all)")
     ap.add_argument("--vane", default=str(ROOT / "target/release/vane"))
     a = ap.parse_args()
     if not shutil.which("prometheus"):
         raise SystemExit("prometheus is not installed (apt-get install -y prometheus)")
     variants = payload_variants(PAYLOAD.read_text())
+    if a.series:
+        variants = [first_samples(v, a.series) for v in variants]
     per_body = sum(1 for l in variants[0].decode().splitlines() if l and not l.startswith("#"))
     targets = serve_targets(variants)
     app = f"127.0.0.1:{targets.server_address[1]}"

@@ -29,7 +29,7 @@ use super::series::{Lookup, SeriesCache};
 use super::shard::{ShardCtx, ShardSet, Stats, now_ms};
 
 /// How long the reader waits before looking at the WAL again once it has read everything.
-const POLL: Duration = Duration::from_millis(25);
+const POLL: Duration = Duration::from_millis(50);
 /// Least time between two writes of the position file.
 const PERSIST_INTERVAL: Duration = Duration::from_millis(100);
 /// How often the number of shards is reconsidered (as Prometheus).
