@@ -15,7 +15,9 @@ the request body bytes the sink received. It prints
   * bytes on the wire per sample (request bodies, snappy-compressed protobuf).
 
 Usage: python3 benches/side_by_side/remote_write.py [--targets 50] [--seconds 40]
-       [--interval 1s] [--vane target/release/vane]
+       [--interval 1s] [--series N] [--vane target/release/vane]
+(--series N keeps N series per target: with few series a batch holds several samples of
+each, which Vane sends under one set of labels.)
 Needs: a release build of vane (cargo build --release) and Debian's prometheus. Everything
 listens on 127.0.0.1 and stops by itself.
 """
@@ -37,6 +39,18 @@ from scrape_cpu import (  # noqa: E402  (same conventions and targets as the scr
 
 QUEUE = ("    queue_config:\n      capacity: 10000\n      max_shards: 50\n      min_shards: 1\n"
          "      max_samples_per_send: 2000\n      batch_send_deadline: 5s\n")
+
+
+def first_samples(body, n):
+    """The payload cut after its first n sample lines (comments kept before them)."""
+    out, kept = [], 0
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            if kept == n:
+                break
+            kept += 1
+        out.append(line)
+    return ("\n".join(out) + "\n").encode()
 
 
 def serve_sink():
@@ -91,13 +105,15 @@ def run(name, cmd, port, seconds, workdir, sent_metric, sink):
         time.sleep(warm)  # first scrapes, series creation, first batches, shard scaling
         c0, t0 = cpu_seconds(p.pid), time.time()
         s0 = metric_sum(base + "/metrics", sent_metric) if sent_metric else 0.0
+        own0 = metric_sum(base + "/metrics", sent_metric.replace("samples_total", "bytes_total")) if sent_metric else 0.0
         b0 = sink()["bytes"]
         time.sleep(seconds - warm)
         c1, t1 = cpu_seconds(p.pid), time.time()
         s1 = metric_sum(base + "/metrics", sent_metric) if sent_metric else 0.0
+        own1 = metric_sum(base + "/metrics", sent_metric.replace("samples_total", "bytes_total")) if sent_metric else 0.0
         b1 = sink()["bytes"]
         return {"cpu": (c1 - c0) / (t1 - t0), "sent": (s1 - s0) / (t1 - t0),
-                "bytes": b1 - b0, "samples": s1 - s0}
+                "bytes": b1 - b0, "own_bytes": own1 - own0, "samples": s1 - s0}
     finally:
         p.terminate()
         try:
@@ -111,11 +127,15 @@ def main():
     ap.add_argument("--targets", type=int, default=50)
     ap.add_argument("--seconds", type=int, default=40)
     ap.add_argument("--interval", default="1s")
+    ap.add_argument("--series", type=int, default=0,
+                    help="keep only the first N samples of each payload (0: all)")
     ap.add_argument("--vane", default=str(ROOT / "target/release/vane"))
     a = ap.parse_args()
     if not shutil.which("prometheus"):
         raise SystemExit("prometheus is not installed (apt-get install -y prometheus)")
     variants = payload_variants(PAYLOAD.read_text())
+    if a.series:
+        variants = [first_samples(v, a.series) for v in variants]
     per_body = sum(1 for l in variants[0].decode().splitlines() if l and not l.startswith("#"))
     targets = serve_targets(variants)
     app = f"127.0.0.1:{targets.server_address[1]}"
@@ -162,9 +182,11 @@ def main():
             added = rw["cpu"] - base["cpu"]
             per_core = rw["sent"] / added if added > 0 else float("inf")
             bps = rw["bytes"] / rw["samples"] if rw["samples"] else float("nan")
+            own = rw["own_bytes"] / rw["samples"] if rw["samples"] else float("nan")
             print(f"{k:<11} sent {rw['sent']:9.0f} samples/s   CPU scrape only {base['cpu'] * 100:5.1f}%"
                   f"   with remote write {rw['cpu'] * 100:5.1f}%   added {added * 100:5.1f}%"
-                  f"   -> {per_core:10.0f} samples/s per core   {bps:5.2f} bytes/sample on the wire")
+                  f"   -> {per_core:10.0f} samples/s per core   {bps:6.3f} bytes/sample on the wire"
+                  f" ({own:6.3f} by its own bytes_total)")
     finally:
         targets.shutdown()
         sink_srv.shutdown()

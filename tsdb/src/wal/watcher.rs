@@ -837,17 +837,10 @@ impl SegmentTail {
             let len = u32::from_le_bytes(self.buf[..4].try_into().expect("4 bytes")) as usize;
             want = want.max((FRAME_HEADER + len.min(MAX_RECORD)).saturating_sub(self.buf.len()));
         }
-        let old = self.buf.len();
-        self.buf.resize(old + want, 0);
-        let r = loop {
-            match self.file.read(&mut self.buf[old..]) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                r => break r,
-            }
-        };
-        let n = *r.as_ref().unwrap_or(&0);
-        self.buf.truncate(old + n);
-        r
+        // Into the buffer's spare room, without zeroing it first (a poll that finds nothing
+        // new costs one read).
+        self.buf.reserve(want);
+        (&mut self.file).take(want as u64).read_to_end(&mut self.buf)
     }
 }
 

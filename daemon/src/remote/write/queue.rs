@@ -29,7 +29,7 @@ use super::series::{Lookup, SeriesCache};
 use super::shard::{ShardCtx, ShardSet, Stats, now_ms};
 
 /// How long the reader waits before looking at the WAL again once it has read everything.
-const POLL: Duration = Duration::from_millis(25);
+const POLL: Duration = Duration::from_millis(50);
 /// Least time between two writes of the position file.
 const PERSIST_INTERVAL: Duration = Duration::from_millis(100);
 /// How often the number of shards is reconsidered (as Prometheus).
@@ -201,6 +201,7 @@ fn run_reader(
         routed: Vec::new(),
     };
     let mut shards = Some(ShardSet::start(q.min_shards, q.capacity, &ctx, hard, rt));
+    let mut failures = 0u64;
     while !hard.is_cancelled() {
         let want = desired.load(Ordering::Relaxed);
         let have = shards.as_ref().map_or(0, ShardSet::len);
@@ -234,12 +235,18 @@ fn run_reader(
             }
             Err(e) => {
                 m.wal_read_errors.inc();
-                tracing::error!(remote_name = %name, error = %e, "reading the WAL for remote write failed; retrying");
+                // Once a minute while the error lasts.
+                if failures.is_multiple_of(60) {
+                    tracing::error!(remote_name = %name, error = %e, failures, "reading the WAL for remote write failed; retrying every second");
+                }
+                failures += 1;
                 if idle(rt, Duration::from_secs(1), soft, hard) {
                     break;
                 }
+                continue;
             }
         }
+        failures = 0;
     }
     if let Some(s) = shards.take() {
         s.close(rt);

@@ -201,6 +201,12 @@ async fn run_shard(
     }
 }
 
+/// The wait before the retry after one that waited `slept`: twice as long, within
+/// `[min, max]`.
+pub fn next_backoff(slept: Duration, min: Duration, max: Duration) -> Duration {
+    (slept * 2).min(max).max(min)
+}
+
 /// Sends one batch until it succeeds or fails for good. False when cancelled (the batch is
 /// then not reported done: it is sent again after a restart).
 async fn send_batch(
@@ -262,7 +268,7 @@ async fn send_batch(
                     _ = tokio::time::sleep(sleep) => {}
                 }
                 ctx.metrics.samples_retried.add(n);
-                backoff = (sleep * 2).min(ctx.max_backoff).max(ctx.min_backoff);
+                backoff = next_backoff(sleep, ctx.min_backoff, ctx.max_backoff);
                 attempt = attempt.saturating_add(1);
             }
         }
@@ -284,4 +290,27 @@ async fn send_batch(
     }
     ctx.tracker.done(runs);
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_maximum() {
+        let (min, max) = (Duration::from_millis(30), Duration::from_secs(5));
+        let mut d = min;
+        let mut seen = vec![d];
+        for _ in 0..10 {
+            d = next_backoff(d, min, max);
+            seen.push(d);
+        }
+        let ms: Vec<u128> = seen.iter().map(|d| d.as_millis()).collect();
+        assert_eq!(
+            ms,
+            [30, 60, 120, 240, 480, 960, 1920, 3840, 5000, 5000, 5000]
+        );
+        // After a long Retry-After the next wait falls back under the maximum.
+        assert_eq!(next_backoff(Duration::from_secs(30), min, max), max);
+    }
 }
