@@ -54,40 +54,6 @@ pub(super) fn json_time(ms: i64) -> String {
     s
 }
 
-/// Appends `s` quoted as Go's `strconv.Quote` (and so `%q`) does. Printable characters stay
-/// as they are; control characters and non-ASCII white space are escaped. (Go also escapes
-/// the other non-printable Unicode categories, such as format characters; those are rare in
-/// label values and stay unescaped here.)
-pub(super) fn push_go_quoted(out: &mut String, s: &str) {
-    use std::fmt::Write as _;
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if c.is_control() || (c.is_whitespace() && c != ' ') => {
-                if (c as u32) < 0x10000 {
-                    let _ = write!(out, "\\u{:04x}", c as u32);
-                } else {
-                    let _ = write!(out, "\\U{:08x}", c as u32);
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 /// A label set as `model.LabelSet.String()` prints it: `{a="1", b="2"}`, names sorted.
 pub(super) fn label_set_string(labels: &Labels) -> String {
     let mut s = String::with_capacity(2 + labels.byte_len() + labels.len() * 5);
@@ -98,7 +64,7 @@ pub(super) fn label_set_string(labels: &Labels) -> String {
         }
         s.push_str(&l.name);
         s.push('=');
-        push_go_quoted(&mut s, &l.value);
+        s.push_str(&promql::functions::math::go_quote(&l.value));
     }
     s.push('}');
     s

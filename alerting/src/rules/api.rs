@@ -41,20 +41,9 @@ fn map_json(m: &BTreeMap<String, String>) -> Value {
     )
 }
 
-/// A float as Go's `strconv.FormatFloat(v, 'e', -1, 64)`: shortest digits, exponent with a
-/// sign and at least two digits (`1e+00`, `2.5e-07`).
+/// A float as Go's `strconv.FormatFloat(v, 'e', -1, 64)` (`1e+00`, `2.5e-07`).
 pub(crate) fn go_exp(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    let s = format!("{v:e}");
-    let (mant, exp) = s.split_once('e').expect("{:e} has an exponent");
-    let exp: i32 = exp.parse().expect("{:e} exponent is a number");
-    let sign = if exp < 0 { '-' } else { '+' };
-    format!("{mant}e{sign}{:02}", exp.unsigned_abs())
+    crate::template::strconv::format_float(v, 'e', -1)
 }
 
 /// An alert as the API lists it.

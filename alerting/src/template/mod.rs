@@ -74,7 +74,7 @@ mod gotime;
 mod lex;
 mod node;
 mod parse;
-mod strconv;
+pub(crate) mod strconv;
 mod value;
 
 #[cfg(test)]
