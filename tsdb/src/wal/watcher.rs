@@ -840,7 +840,9 @@ impl SegmentTail {
         // Into the buffer's spare room, without zeroing it first (a poll that finds nothing
         // new costs one read).
         self.buf.reserve(want);
-        (&mut self.file).take(want as u64).read_to_end(&mut self.buf)
+        (&mut self.file)
+            .take(want as u64)
+            .read_to_end(&mut self.buf)
     }
 }
 
