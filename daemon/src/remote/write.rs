@@ -44,6 +44,7 @@ const OPEN_LIMIT: Duration = Duration::from_secs(30);
 struct Running {
     config: RemoteWriteConfig,
     external: Vec<(String, String)>,
+    client: client::ClientSlot,
     queue: Queue,
 }
 
@@ -95,7 +96,7 @@ impl RemoteWrite {
         let mut wanted = Vec::with_capacity(configs.len());
         for (i, c) in configs.iter().enumerate() {
             let client = client::Client::new(c).map_err(|e| format!("remote_write[{i}]: {e}"))?;
-            wanted.push((c.clone(), Arc::new(client)));
+            wanted.push((c.clone(), client));
         }
         let external: Vec<(String, String)> = external_labels
             .iter()
@@ -126,9 +127,13 @@ impl RemoteWrite {
             while stopping.join_next().await.is_some() {}
             for (c, client) in wanted {
                 if let Some(i) = kept.iter().position(|r| r.config == c) {
-                    running.push(kept.swap_remove(i));
+                    // Unchanged: it goes on, with the client built now (TLS files read again).
+                    let r = kept.swap_remove(i);
+                    r.client.set(client);
+                    running.push(r);
                     continue;
                 }
+                let client = client::ClientSlot::new(client);
                 let metrics = Arc::new(metrics::Metrics::new(
                     &registry,
                     &c.remote_name(),
@@ -139,13 +144,14 @@ impl RemoteWrite {
                     config: c.clone(),
                     external_labels: external.clone(),
                     wal_dir: wal_dir.clone(),
-                    client,
+                    client: client.clone(),
                     metrics,
                     newest: newest.clone(),
                 };
                 running.push(Running {
                     config: c,
                     external: external.clone(),
+                    client,
                     queue: Queue::start(params, &rt),
                 });
             }

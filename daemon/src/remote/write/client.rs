@@ -2,6 +2,7 @@
 //! write 1.0 specification asks: retry on 5xx, connection errors and timeouts (and on 429
 //! when `retry_on_http_429` is set), never on other 4xx.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -25,6 +26,25 @@ pub enum SendError {
     },
     /// The destination refused the samples for good; they are dropped.
     Permanent(String),
+}
+
+/// The client a queue sends with, replaced on a reload that leaves the destination's
+/// settings unchanged (so TLS files are read again, as Prometheus does).
+#[derive(Clone)]
+pub struct ClientSlot(Arc<parking_lot::RwLock<Arc<Client>>>);
+
+impl ClientSlot {
+    pub fn new(c: Client) -> Self {
+        ClientSlot(Arc::new(parking_lot::RwLock::new(Arc::new(c))))
+    }
+
+    pub fn get(&self) -> Arc<Client> {
+        self.0.read().clone()
+    }
+
+    pub fn set(&self, c: Client) {
+        *self.0.write() = Arc::new(c);
+    }
 }
 
 /// A destination's HTTP client with its URL, timeout and headers.

@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tsdb::wal::{SkipReason, WalPosition, WalWatcher, WatchEvent, WatchStart};
 
-use super::client::Client;
+use super::client::ClientSlot;
 use super::config::{QueueConfig, RemoteWriteConfig};
 use super::metrics::{DropReason, Metrics};
 use super::position::{PositionFile, Tracker};
@@ -42,7 +42,7 @@ pub struct QueueParams {
     pub wal_dir: PathBuf,
     /// `<data>/remote/<destination key>`.
     pub dir: PathBuf,
-    pub client: Arc<Client>,
+    pub client: ClientSlot,
     pub metrics: Arc<Metrics>,
     /// The newest sample time in the store (ms), for the backlog estimate.
     pub newest: Arc<dyn Fn() -> i64 + Send + Sync>,

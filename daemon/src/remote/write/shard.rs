@@ -15,14 +15,14 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::client::{Client, SendError};
+use super::client::{ClientSlot, SendError};
 use super::metrics::Metrics;
 use super::position::Tracker;
 use super::request::{Item, RequestEncoder};
 
 /// What the shards share with each other and with the scaling calculation.
 pub struct ShardCtx {
-    pub client: Arc<Client>,
+    pub client: ClientSlot,
     pub tracker: Arc<Tracker>,
     pub metrics: Arc<Metrics>,
     pub stats: Arc<Stats>,
@@ -224,10 +224,11 @@ async fn send_batch(
     let mut backoff = ctx.min_backoff;
     let mut attempt = 0u32;
     loop {
+        let client = ctx.client.get();
         let r = tokio::select! {
             biased;
             _ = hard.cancelled() => return false,
-            r = ctx.client.store(body, attempt) => r,
+            r = client.store(body, attempt) => r,
         };
         match r {
             Ok(()) => {

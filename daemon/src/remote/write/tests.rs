@@ -15,7 +15,7 @@ use proto::Message;
 use proto::prompb::WriteRequest;
 use tsdb::{Db, DbOptions};
 
-use super::client::Client;
+use super::client::{Client, ClientSlot};
 use super::config::RemoteWriteConfig;
 use super::metrics::Metrics;
 use super::queue::{Queue, QueueParams};
@@ -93,7 +93,7 @@ fn start(db: &Db, c: RemoteWriteConfig, reg: &Registry) -> Queue {
         dir: db.dir().join("remote").join(c.key()),
         external_labels: vec![("region".into(), "eu".into())],
         wal_dir: head.dir().join("wal"),
-        client: Arc::new(Client::new(&c).unwrap()),
+        client: ClientSlot::new(Client::new(&c).unwrap()),
         metrics: Arc::new(Metrics::new(reg, &c.remote_name(), &c.redacted_url())),
         newest: Arc::new(move || head.max_time()),
         config: c,
