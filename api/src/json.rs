@@ -33,6 +33,14 @@ impl ApiError {
         }
     }
 
+    pub fn execution(message: impl Into<String>) -> Self {
+        ApiError {
+            error_type: "execution",
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: message.into(),
+        }
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         ApiError {
             error_type: "internal",

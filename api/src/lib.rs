@@ -40,6 +40,9 @@ pub struct Api {
     status: Arc<dyn StatusSource>,
     /// `--web.enable-admin-api`: the `/api/v1/admin/` endpoints answer only when set.
     pub admin: bool,
+    /// `--agent`: there is no local store to query; the endpoints that need it answer with
+    /// an `execution` error (HTTP 422), as a Prometheus agent's do.
+    pub agent: bool,
 }
 
 impl Api {
@@ -58,6 +61,7 @@ impl Api {
             metrics: metrics::ApiMetrics::new(reg),
             status,
             admin: false,
+            agent: false,
         }
     }
 }
@@ -85,6 +89,38 @@ pub(crate) async fn with_store<T: Send + 'static>(
     tokio::task::spawn_blocking(move || f(store.as_ref()))
         .await
         .map_err(|e| json::ApiError::internal(format!("task failed: {e}")))?
+}
+
+/// Endpoints that read the local store or what only runs beside it (rules, alerts,
+/// autoscalers); unavailable in agent mode.
+fn needs_store(path: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "/api/v1/query",
+        "/api/v1/query_range",
+        "/api/v1/labels",
+        "/api/v1/series",
+        "/api/v1/query_exemplars",
+        "/api/v1/status/tsdb",
+        "/api/v1/rules",
+        "/api/v1/alerts",
+        "/api/v1/alertmanagers",
+        "/api/v1/autoscalers",
+    ];
+    EXACT.contains(&path)
+        || path.starts_with("/api/v1/label/")
+        || path.starts_with("/api/v1/admin/")
+}
+
+async fn agent_gate(
+    axum::extract::State(api): axum::extract::State<Arc<Api>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if api.agent && needs_store(req.uri().path()) {
+        return json::ApiError::execution("unavailable in agent mode").into_response();
+    }
+    next.run(req).await
 }
 
 /// The API's routes.
@@ -132,5 +168,9 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/api/v1/alertmanagers", get(status::alertmanagers))
         .route("/api/v1/autoscalers", get(status::autoscalers))
         .layer(axum::middleware::from_fn(gzip::compress))
+        .layer(axum::middleware::from_fn_with_state(
+            api.clone(),
+            agent_gate,
+        ))
         .with_state(api)
 }

@@ -52,6 +52,47 @@ pub struct RunArgs {
     )]
     pub storage_path: PathBuf,
 
+    /// Agent mode: scrape, write the WAL and remote write only. No local blocks, queries,
+    /// rules, alerts or autoscalers; memory stays flat however long it runs. The
+    /// configuration may then not hold `rule_files`, `alerting`, `rule_evaluation` or
+    /// `autoscalers`.
+    #[arg(long = "agent")]
+    pub agent: bool,
+
+    /// Base path of agent storage (the WAL), in agent mode.
+    #[arg(
+        long = "storage.agent.path",
+        value_name = "DIR",
+        default_value = "./data-agent"
+    )]
+    pub agent_path: PathBuf,
+
+    /// In agent mode, the least age samples reach before WAL truncation may delete them.
+    #[arg(
+        long = "storage.agent.retention.min-time",
+        value_name = "DURATION",
+        default_value = "5m"
+    )]
+    pub agent_min_time: String,
+
+    /// In agent mode, the age past which samples are deleted at WAL truncation even if a
+    /// remote write destination has not sent them yet (they are counted in
+    /// `vane_agent_unsent_segments_deleted_total`).
+    #[arg(
+        long = "storage.agent.retention.max-time",
+        value_name = "DURATION",
+        default_value = "4h"
+    )]
+    pub agent_max_time: String,
+
+    /// In agent mode, how often the WAL is truncated.
+    #[arg(
+        long = "storage.agent.wal-truncate-frequency",
+        value_name = "DURATION",
+        default_value = "2h"
+    )]
+    pub agent_truncate_frequency: String,
+
     /// Address to listen on for the HTTP API, /metrics and health checks.
     #[arg(
         long = "web.listen-address",
@@ -223,6 +264,20 @@ impl RunArgs {
                     .map_or(String::new(), |p| p.display().to_string()),
             ),
             ("storage.tsdb.path", self.storage_path.display().to_string()),
+            ("agent", self.agent.to_string()),
+            ("storage.agent.path", self.agent_path.display().to_string()),
+            (
+                "storage.agent.retention.min-time",
+                self.agent_min_time.clone(),
+            ),
+            (
+                "storage.agent.retention.max-time",
+                self.agent_max_time.clone(),
+            ),
+            (
+                "storage.agent.wal-truncate-frequency",
+                self.agent_truncate_frequency.clone(),
+            ),
             ("web.listen-address", self.listen_address.clone()),
             ("web.enable-lifecycle", self.enable_lifecycle.to_string()),
             ("web.enable-admin-api", self.enable_admin_api.to_string()),

@@ -196,6 +196,27 @@ impl Config {
         Ok(c)
     }
 
+    /// Refuses what agent mode cannot run, as Prometheus refuses it: rules, alerting, and
+    /// Vane's own rule evaluation and autoscalers (which query, and an agent has no queries).
+    pub fn check_agent(&self) -> Result<()> {
+        let a = &self.alerting;
+        let fields = [
+            ("rule_files", !self.rule_files.is_empty()),
+            (
+                "alerting",
+                !a.alertmanagers.is_empty()
+                    || !a.alert_relabel_configs.is_empty()
+                    || !a.webhooks.is_empty(),
+            ),
+            ("rule_evaluation", self.rule_evaluation.is_some()),
+            ("autoscalers", !self.autoscalers.is_empty()),
+        ];
+        match fields.iter().find(|(_, set)| *set) {
+            Some((name, _)) => bail!("field {name} is not allowed in agent mode"),
+            None => Ok(()),
+        }
+    }
+
     fn validate(raw: RawConfig, text: &str) -> Result<Config> {
         let g = &raw.global;
         let scrape_interval = g.scrape_interval.map_or(Duration::from_secs(60), |d| d.0);

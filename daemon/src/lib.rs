@@ -26,6 +26,7 @@ pub mod remote;
 pub mod rules;
 pub mod run;
 pub mod status;
+pub mod storage;
 pub mod targets;
 pub mod telemetry;
 pub mod test_rules;

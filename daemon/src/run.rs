@@ -12,7 +12,6 @@
 //! saves its positions), then the HTTP server (in-flight requests finish), then maintenance,
 //! and the store last, which syncs and closes its files so nothing acknowledged is lost.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -24,6 +23,7 @@ use scraper::scrape::ScrapeManager;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tsdb::agent::{AgentDb, AgentOptions};
 use tsdb::wal::SyncPolicy;
 use tsdb::{Db, DbOptions};
 
@@ -31,6 +31,7 @@ use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::http::{self, HttpState, ReloadRequest};
 use crate::status::DaemonStatus;
+use crate::storage::Storage;
 use crate::telemetry;
 
 /// How often compaction and retention run.
@@ -56,6 +57,36 @@ pub fn db_options(args: &RunArgs) -> Result<DbOptions> {
     };
     o.head.wal.sync = sync;
     Ok(o)
+}
+
+/// Agent storage options and the truncation interval from the `--storage.agent.*` flags.
+pub fn agent_options(args: &RunArgs) -> Result<(AgentOptions, Duration)> {
+    let ms = |flag: &str, v: &str| {
+        model::duration::parse_duration_ms(v)
+            .map(|d| d as i64)
+            .map_err(|e| anyhow!("--{flag}: {e}"))
+    };
+    let min = ms("storage.agent.retention.min-time", &args.agent_min_time)?;
+    let max = ms("storage.agent.retention.max-time", &args.agent_max_time)?;
+    if max < min {
+        return Err(anyhow!(
+            "--storage.agent.retention.max-time must not be less than --storage.agent.retention.min-time"
+        ));
+    }
+    let every = model::duration::parse_duration(&args.agent_truncate_frequency)
+        .map_err(|e| anyhow!("--storage.agent.wal-truncate-frequency: {e}"))?;
+    if every.is_zero() {
+        return Err(anyhow!(
+            "--storage.agent.wal-truncate-frequency: must be greater than zero"
+        ));
+    }
+    let mut o = AgentOptions {
+        min_wal_time_ms: min,
+        max_wal_time_ms: max,
+        ..AgentOptions::default()
+    };
+    o.wal.sync = db_options(args)?.head.wal.sync;
+    Ok((o, every))
 }
 
 /// `--storage.remote.flush-deadline`.
@@ -95,8 +126,11 @@ pub fn remote_options(args: &RunArgs) -> crate::remote::Options {
 /// Runs the daemon until a signal stops it.
 pub fn run(args: RunArgs) -> Result<()> {
     let _ = crate::logging::init(&args.log_level, &args.log_format);
-    let config = load_config(args.config_file.as_ref(), &args.listen_address)?;
+    let config = load_config(&args)?;
     let opts = db_options(&args)?;
+    if args.agent {
+        agent_options(&args)?;
+    }
     engine_options(&args)?;
     remote_flush_deadline(&args)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -111,6 +145,7 @@ pub fn run(args: RunArgs) -> Result<()> {
 async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()> {
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
+        mode = if args.agent { "agent" } else { "server" },
         config = %args.config_file.as_ref().map_or("embedded default".to_string(), |p| p.display().to_string()),
         scrape_jobs = config.scrape_configs.len(),
         "starting vane"
@@ -126,9 +161,9 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     let http_stop = CancellationToken::new();
     let quit = CancellationToken::new();
     let store_slot: Arc<OnceLock<Arc<dyn Queryable>>> = Arc::new(OnceLock::new());
-    let db_slot: Arc<OnceLock<Arc<Db>>> = Arc::new(OnceLock::new());
+    let storage_slot: Arc<OnceLock<Storage>> = Arc::new(OnceLock::new());
     let remote = Arc::new(crate::remote::Remote::new(
-        db_slot.clone(),
+        storage_slot.clone(),
         ready.clone(),
         remote_options(&args),
         &config.global.external_labels,
@@ -143,6 +178,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         status.clone(),
     );
     api.admin = args.enable_admin_api;
+    api.agent = args.agent;
     let api = Arc::new(api);
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let state = HttpState {
@@ -156,71 +192,56 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     };
     let mut http_task = tokio::spawn(http::serve(listener, state, http_stop.clone()));
 
-    let dir = args.storage_path.clone();
-    let reg = registry.clone();
-    let db = tokio::task::spawn_blocking(move || Db::open(&dir, opts, &reg))
-        .await?
-        .with_context(|| format!("cannot open the store in {}", args.storage_path.display()))?;
-    tracing::info!(dir = %args.storage_path.display(), series = db.head().num_series(), blocks = db.blocks().len(), "store ready");
-
-    let remote_write = crate::remote::write::RemoteWrite::new(
-        &db,
+    let storage = open_storage(&args, opts, &registry).await?;
+    let remote_write = Arc::new(crate::remote::write::RemoteWrite::new(
+        &storage,
         registry.clone(),
         tokio::runtime::Handle::current(),
         remote_flush_deadline(&args)?,
-    );
+    ));
     remote_write
         .apply(&config.remote_write, &config.global.external_labels)
         .map_err(|e| anyhow!("cannot start remote write: {e}"))?;
     // Each destination knows where in the WAL it starts before anything new is written.
     remote_write.settled().await;
 
-    let scrape = Arc::new(ScrapeManager::new(db.clone(), &registry));
+    let scrape = Arc::new(ScrapeManager::new(storage.appendable(), &registry));
     let reloads = ReloadMetrics::new(&registry);
     scrape
         .apply(&config.scrape_configs)
         .map_err(|e| anyhow!("cannot start scraping: {e}"))?;
     reloads.record(true);
-    let notifier = crate::rules::notifier(&args, &config, &registry);
-    crate::rules::apply_alerting(&notifier, &config)
-        .map_err(|e| anyhow!("cannot start alert delivery: {e}"))?;
-    notifier.start(&tokio::runtime::Handle::current());
-    let n = notifier.clone();
-    let notify: Arc<dyn Fn(Vec<alerting::notify::Alert>) + Send + Sync> =
-        Arc::new(move |alerts| n.send(alerts));
-    let local_engine = crate::rules::local_engine(&args, db.clone())?;
-    let rules = crate::rules::manager(
-        &args,
-        &config,
-        db.clone(),
-        &local_engine,
-        notify,
-        &registry,
-        tokio::runtime::Handle::current(),
-    )?;
-    crate::rules::apply(&rules, &config, &local_engine)
-        .map_err(|e| anyhow!("cannot start rule evaluation: {e}"))?;
-    let autoscalers =
-        crate::autoscalers::controller(&config, db.clone(), &local_engine, &registry)?;
-    crate::autoscalers::apply(&autoscalers, &config, &local_engine)
-        .map_err(|e| anyhow!("cannot start the autoscalers: {e}"))?;
-    let _ = store_slot.set(db.clone());
-    let _ = db_slot.set(db.clone());
-    status.set_db(db.clone());
-    status.set_rules(rules.clone());
-    status.set_notifier(notifier.clone());
+    let eval = match storage.full() {
+        Some(db) => Some(Evaluation::start(&args, &config, db, &registry)?),
+        None => None,
+    };
+    if let (Some(db), Some(e)) = (storage.full(), &eval) {
+        let _ = store_slot.set(db.clone());
+        status.set_rules(e.rules.clone());
+        status.set_notifier(e.notifier.clone());
+        status.set_autoscalers(e.autoscalers.clone());
+    }
+    let _ = storage_slot.set(storage.clone());
+    status.set_storage(storage.clone());
     status.set_scrape(scrape.clone());
-    status.set_autoscalers(autoscalers.clone());
     ready.store(true, Ordering::Release);
 
     let maint_stop = CancellationToken::new();
-    let maint_task = tokio::spawn(maintenance(db.clone(), maint_stop.clone()));
+    let maint_task = match &storage {
+        Storage::Full(db) => tokio::spawn(maintenance(db.clone(), maint_stop.clone())),
+        Storage::Agent(a) => tokio::spawn(truncate_agent(
+            a.clone(),
+            remote_write.clone(),
+            agent_options(&args)?.1,
+            maint_stop.clone(),
+        )),
+    };
 
     let outcome = loop {
         tokio::select! {
             s = signals.recv() => match s {
                 "SIGHUP" => {
-                    if let Err(e) = reload(&args, (&scrape, &remote, &remote_write), (&rules, &autoscalers, &local_engine), &notifier, &reloads, &status) {
+                    if let Err(e) = reload(&args, (&scrape, &remote, &remote_write), eval.as_ref(), &reloads, &status) {
                         tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
                     }
                 }
@@ -230,7 +251,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
                 }
             },
             Some(answer) = reload_rx.recv() => {
-                let r = reload(&args, (&scrape, &remote, &remote_write), (&rules, &autoscalers, &local_engine), &notifier, &reloads, &status);
+                let r = reload(&args, (&scrape, &remote, &remote_write), eval.as_ref(), &reloads, &status);
                 if let Err(e) = &r {
                     tracing::error!(error = %e, "configuration reload failed; the running configuration stays");
                 }
@@ -249,10 +270,12 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     ready.store(false, Ordering::Release);
     scrape.stop().await;
     tracing::info!("scrapers stopped");
-    rules.stop();
-    autoscalers.stop();
-    // Alerts still queued get a few seconds to reach the Alertmanagers.
-    notifier.stop(Duration::from_secs(5)).await;
+    if let Some(e) = &eval {
+        e.rules.stop();
+        e.autoscalers.stop();
+        // Alerts still queued get a few seconds to reach the Alertmanagers.
+        e.notifier.stop(Duration::from_secs(5)).await;
+    }
     remote_write.stop().await;
     tracing::info!("remote write stopped");
     http_stop.cancel();
@@ -261,16 +284,21 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     }
     maint_stop.cancel();
     let _ = maint_task.await;
-    tokio::task::spawn_blocking(move || db.close())
+    tokio::task::spawn_blocking(move || storage.close())
         .await?
         .context("closing the store")?;
     tracing::info!("store closed; bye");
     outcome
 }
 
-/// Runs compaction and retention every minute, off the async threads.
-async fn maintenance(db: Arc<Db>, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
+/// Runs `work` every `every` (not at once) until `stop`; `what` names it in the log when it
+/// fails. `work` is a blocking task's handle.
+async fn periodically<F, Fut>(every: Duration, stop: CancellationToken, what: &str, mut work: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<tsdb::Result<()>, tokio::task::JoinError>>,
+{
+    let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await; // the first tick is immediate; skip it
     loop {
@@ -278,13 +306,42 @@ async fn maintenance(db: Arc<Db>, stop: CancellationToken) {
             _ = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let db = db.clone();
-        match tokio::task::spawn_blocking(move || db.maintenance()).await {
+        match work().await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "store maintenance failed; will retry"),
-            Err(e) => tracing::error!(error = %e, "store maintenance panicked"),
+            Ok(Err(e)) => tracing::error!(error = %e, "{what} failed; will retry"),
+            Err(e) => tracing::error!(error = %e, "{what} panicked"),
         }
     }
+}
+
+/// Runs compaction and retention every minute, off the async threads.
+async fn maintenance(db: Arc<Db>, stop: CancellationToken) {
+    periodically(MAINTENANCE_INTERVAL, stop, "store maintenance", || {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || db.maintenance())
+    })
+    .await
+}
+
+/// Truncates agent storage's WAL every `every`, behind what remote write still needs (the
+/// destinations' saved positions, read just before).
+async fn truncate_agent(
+    agent: Arc<AgentDb>,
+    remote_write: Arc<crate::remote::write::RemoteWrite>,
+    every: Duration,
+    stop: CancellationToken,
+) {
+    periodically(every, stop, "agent WAL truncation", || {
+        let (a, rw) = (agent.clone(), remote_write.clone());
+        async move {
+            let needed = rw.needed_from().await;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            tokio::task::spawn_blocking(move || a.truncate(now, needed).map(|_| ())).await
+        }
+    })
+    .await
 }
 
 /// `vane_config_last_reload_*`, as Prometheus reports its reloads.
@@ -326,24 +383,17 @@ fn reload(
         &crate::remote::Remote,
         &crate::remote::write::RemoteWrite,
     ),
-    (rules, autoscalers, local_engine): (
-        &alerting::rules::Manager,
-        &autoscaler::controller::Controller,
-        &Arc<dyn alerting::QueryEngine>,
-    ),
-    notifier: &alerting::notify::Notifier,
+    eval: Option<&Evaluation>,
     m: &ReloadMetrics,
     status: &DaemonStatus,
 ) -> Result<(), String> {
-    let config =
-        load_config(args.config_file.as_ref(), &args.listen_address).map_err(|e| format!("{e:#}"));
+    let config = load_config(args).map_err(|e| format!("{e:#}"));
     let r = config.and_then(|c| {
         // Remote write builds every destination's client before it changes anything.
         remote_write.apply(&c.remote_write, &c.global.external_labels)?;
-        crate::rules::apply_alerting(notifier, &c)?;
-        // Rule files are all read and checked before any rule changes.
-        crate::rules::apply(rules, &c, local_engine)?;
-        crate::autoscalers::apply(autoscalers, &c, local_engine)?;
+        if let Some(e) = eval {
+            e.apply(&c)?;
+        }
         scrape.apply(&c.scrape_configs)?;
         remote.set_external_labels(&c.global.external_labels);
         tracing::info!(
@@ -357,10 +407,98 @@ fn reload(
     r.map(|_| ())
 }
 
-fn load_config(file: Option<&PathBuf>, listen: &str) -> Result<Config> {
-    match file {
-        Some(p) => Config::load(p),
-        None => Config::embedded_default(listen),
+/// The configuration file (or the embedded default), checked for agent mode if it is on.
+fn load_config(args: &RunArgs) -> Result<Config> {
+    let c = match args.config_file.as_ref() {
+        Some(p) => Config::load(p)?,
+        None => Config::embedded_default(&args.listen_address)?,
+    };
+    if args.agent {
+        c.check_agent()?;
+    }
+    Ok(c)
+}
+
+/// Opens the full store, or agent storage with `--agent`, off the async threads.
+async fn open_storage(
+    args: &RunArgs,
+    opts: DbOptions,
+    registry: &Arc<Registry>,
+) -> Result<Storage> {
+    let reg = registry.clone();
+    let storage = if args.agent {
+        let dir = args.agent_path.clone();
+        let (o, _) = agent_options(args)?;
+        let a = tokio::task::spawn_blocking(move || AgentDb::open(&dir, o, &reg))
+            .await?
+            .with_context(|| {
+                format!("cannot open agent storage in {}", args.agent_path.display())
+            })?;
+        tracing::info!(dir = %args.agent_path.display(), series = a.num_series(), "agent storage ready");
+        Storage::Agent(a)
+    } else {
+        let dir = args.storage_path.clone();
+        let db = tokio::task::spawn_blocking(move || Db::open(&dir, opts, &reg))
+            .await?
+            .with_context(|| format!("cannot open the store in {}", args.storage_path.display()))?;
+        tracing::info!(dir = %args.storage_path.display(), series = db.head().num_series(), blocks = db.blocks().len(), "store ready");
+        Storage::Full(db)
+    };
+    Ok(storage)
+}
+
+/// What runs beside the full store only: rules, alert delivery and autoscalers.
+struct Evaluation {
+    notifier: Arc<alerting::notify::Notifier>,
+    rules: Arc<alerting::rules::Manager>,
+    autoscalers: Arc<autoscaler::controller::Controller>,
+    local_engine: Arc<dyn alerting::QueryEngine>,
+}
+
+impl Evaluation {
+    fn start(
+        args: &RunArgs,
+        config: &Config,
+        db: &Arc<Db>,
+        registry: &Arc<Registry>,
+    ) -> Result<Evaluation> {
+        let notifier = crate::rules::notifier(args, config, registry);
+        crate::rules::apply_alerting(&notifier, config)
+            .map_err(|e| anyhow!("cannot start alert delivery: {e}"))?;
+        notifier.start(&tokio::runtime::Handle::current());
+        let n = notifier.clone();
+        let notify: Arc<dyn Fn(Vec<alerting::notify::Alert>) + Send + Sync> =
+            Arc::new(move |alerts| n.send(alerts));
+        let local_engine = crate::rules::local_engine(args, db.clone())?;
+        let rules = crate::rules::manager(
+            args,
+            config,
+            db.clone(),
+            &local_engine,
+            notify,
+            registry,
+            tokio::runtime::Handle::current(),
+        )?;
+        crate::rules::apply(&rules, config, &local_engine)
+            .map_err(|e| anyhow!("cannot start rule evaluation: {e}"))?;
+        let autoscalers =
+            crate::autoscalers::controller(config, db.clone(), &local_engine, registry)?;
+        crate::autoscalers::apply(&autoscalers, config, &local_engine)
+            .map_err(|e| anyhow!("cannot start the autoscalers: {e}"))?;
+        Ok(Evaluation {
+            notifier,
+            rules,
+            autoscalers,
+            local_engine,
+        })
+    }
+
+    /// Applies a reloaded configuration (rule files are all read and checked before any
+    /// rule changes).
+    fn apply(&self, c: &Config) -> Result<(), String> {
+        crate::rules::apply_alerting(&self.notifier, c)?;
+        crate::rules::apply(&self.rules, c, &self.local_engine)?;
+        crate::autoscalers::apply(&self.autoscalers, c, &self.local_engine)
     }
 }
 

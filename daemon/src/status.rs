@@ -9,6 +9,8 @@ use scraper::scrape::ScrapeManager;
 use serde_json::{Value, json};
 use tsdb::Db;
 
+use crate::storage::Storage;
+
 use crate::targets::rfc3339;
 
 /// The daemon's side of [`api::StatusSource`].
@@ -19,7 +21,7 @@ pub struct DaemonStatus {
     /// The configuration text in effect, whether the last reload worked, and when the
     /// configuration last changed.
     config: Mutex<(String, bool, SystemTime)>,
-    db: OnceLock<Arc<Db>>,
+    storage: OnceLock<Storage>,
     scrape: OnceLock<Arc<ScrapeManager>>,
     rules: OnceLock<Arc<alerting::rules::Manager>>,
     notifier: OnceLock<Arc<alerting::notify::Notifier>>,
@@ -41,7 +43,7 @@ impl DaemonStatus {
             retention,
             start: SystemTime::now(),
             config: Mutex::new((config_text.to_string(), true, SystemTime::now())),
-            db: OnceLock::new(),
+            storage: OnceLock::new(),
             scrape: OnceLock::new(),
             rules: OnceLock::new(),
             notifier: OnceLock::new(),
@@ -49,8 +51,13 @@ impl DaemonStatus {
         }
     }
 
-    pub fn set_db(&self, db: Arc<Db>) {
-        let _ = self.db.set(db);
+    pub fn set_storage(&self, s: Storage) {
+        let _ = self.storage.set(s);
+    }
+
+    /// The full store (`None` before it opens and in agent mode).
+    fn db(&self) -> Option<&Arc<Db>> {
+        self.storage.get()?.full()
     }
 
     pub fn set_scrape(&self, s: Arc<ScrapeManager>) {
@@ -132,12 +139,12 @@ impl api::StatusSource for DaemonStatus {
             "reloadConfigSuccess": ok,
             "lastConfigTime": rfc3339(Some(changed)),
             "storageRetention": self.retention,
-            "corruptionCount": self.db.get().map_or(0, |db| db.head().wal_corruptions()),
+            "corruptionCount": self.storage.get().map_or(0, Storage::wal_corruptions),
         })
     }
 
     fn tsdb(&self, limit: usize) -> Option<Value> {
-        let db = self.db.get()?;
+        let db = self.db()?;
         let head = db.head();
         let c = tsdb::analyze::head_cardinality(head, limit);
         let (min, max) = if head.is_empty() {
@@ -192,7 +199,7 @@ impl api::StatusSource for DaemonStatus {
     }
 
     fn snapshot(&self, skip_head: bool) -> Result<String, String> {
-        let db = self.db.get().ok_or("the store is not open yet")?;
+        let db = self.db().ok_or("the store is not open yet")?;
         let now = SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
@@ -212,7 +219,7 @@ impl api::StatusSource for DaemonStatus {
     }
 
     fn delete_series(&self, sets: &[Vec<Matcher>], start: i64, end: i64) -> Result<(), String> {
-        let db = self.db.get().ok_or("the store is not open yet")?;
+        let db = self.db().ok_or("the store is not open yet")?;
         for set in sets {
             db.delete(set, start, end).map_err(|e| e.to_string())?;
         }
@@ -220,7 +227,7 @@ impl api::StatusSource for DaemonStatus {
     }
 
     fn clean_tombstones(&self) -> Result<(), String> {
-        let db = self.db.get().ok_or("the store is not open yet")?;
+        let db = self.db().ok_or("the store is not open yet")?;
         db.clean_tombstones().map(|_| ()).map_err(|e| e.to_string())
     }
 
@@ -281,9 +288,9 @@ impl api::StatusSource for DaemonStatus {
     fn wal_replay(&self) -> Value {
         // Replay is over once the store is open: current is the last segment.
         let segments: Vec<u64> = self
-            .db
+            .storage
             .get()
-            .and_then(|db| std::fs::read_dir(db.dir().join("wal")).ok())
+            .and_then(|s| std::fs::read_dir(s.wal_dir()).ok())
             .map(|rd| {
                 rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
                     .collect()

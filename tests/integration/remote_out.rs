@@ -343,3 +343,139 @@ fn a_reload_restarts_a_changed_destination_from_its_position() {
     let logs = v.logs();
     assert_eq!(logs.matches("remote write started").count(), 2, "{logs}");
 }
+
+/// A target whose counter goes up by one per scrape, beside 20 series with new label values
+/// every scrape (churn: each one lives for a single scrape).
+fn churning_target() -> TargetServer {
+    let n = Arc::new(AtomicU64::new(0));
+    TargetServer::start(move |_| {
+        let v = n.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut body = format!(
+            "# TYPE rw_counter_total counter\nrw_counter_total {v}\n# TYPE rw_churn gauge\n"
+        );
+        for i in 0..20 {
+            body.push_str(&format!("rw_churn{{gen=\"{v}\",i=\"{i}\"}} 1\n"));
+        }
+        Reply::text(&body)
+    })
+}
+
+#[test]
+fn agent_mode_forwards_everything_through_an_outage_and_keeps_memory_flat() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("agent");
+    let data_arg = format!("--storage.agent.path={}", data.display());
+    let mut vm = Receiver::victoria(dir.path());
+    vm.start();
+
+    // What agent mode cannot run is refused, naming the field.
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(&bad, "rule_files: [rules.yml]\n").unwrap();
+    let out = crate::harness::vane(&[
+        "run",
+        "--agent",
+        &data_arg,
+        &format!("--config.file={}", bad.display()),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("field rule_files is not allowed in agent mode"),
+        "{err}"
+    );
+
+    let target = churning_target();
+    let cfg = config(
+        dir.path(),
+        &target.addr,
+        &format!("  - url: {}\n    name: vm\n{QUEUE}", vm.write_url()),
+    );
+    // The WAL is truncated every second, keeping one second of samples: anything that is
+    // not protected by the destination's position would be lost during the outage below.
+    let args = [
+        "--agent",
+        data_arg.as_str(),
+        "--storage.agent.wal-truncate-frequency=1s",
+        "--storage.agent.retention.min-time=1s",
+        "--web.enable-lifecycle",
+    ];
+    let cfg_arg = format!("--config.file={}", cfg.display());
+    let mut all = args.to_vec();
+    all.push(&cfg_arg);
+    let mut v = Vane::start_in(&dir.path().join("unused"), &all);
+
+    // No local queries: the endpoints that need the store answer as a Prometheus agent does.
+    for path in [
+        "/api/v1/query?query=up",
+        "/api/v1/query_range?query=up&start=0&end=1&step=1",
+        "/api/v1/series?match[]=up",
+        "/api/v1/labels",
+        "/api/v1/label/job/values",
+        "/api/v1/rules",
+        "/api/v1/status/tsdb",
+    ] {
+        let r = v.get(path);
+        assert_eq!(r.status, 422, "{path}: {}", r.body);
+        let j: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(j["errorType"], "execution", "{path}: {j}");
+    }
+    assert_eq!(v.get("/api/v1/targets").status, 200);
+    assert_eq!(v.get("/api/v1/status/flags").status, 200);
+    // A reload that adds rules is refused and the running configuration stays.
+    std::fs::write(dir.path().join("rules.yml"), "groups: []\n").unwrap();
+    let good = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("rule_files: [rules.yml]\n{good}")).unwrap();
+    let r = http(&v.addr, "POST", "/-/reload").unwrap();
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert!(r.body.contains("not allowed in agent mode"), "{}", r.body);
+    std::fs::write(&cfg, &good).unwrap();
+
+    std::thread::sleep(Duration::from_secs(3));
+    // The receiver is down for longer than the WAL keeps samples by time.
+    vm.stop();
+    std::thread::sleep(Duration::from_secs(6));
+    vm.start();
+    wait_for(20, "truncations while the receiver was down", || {
+        v.metric("vane_agent_truncations_total").unwrap_or(0.0) >= 5.0
+    });
+    // Killed and started again on the same WAL.
+    v.signal_and_wait("KILL");
+    let mut v = Vane::start_in(&dir.path().join("unused"), &all);
+    std::thread::sleep(Duration::from_secs(5));
+    v.signal_and_wait("TERM");
+
+    // Every scrape Vane committed is at the receiver once, in order: the counter's values
+    // are consecutive except for at most the one scrape a kill can interrupt.
+    let end = now_ms();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut got = vm.samples("rw_counter_total", end);
+    loop {
+        let values: Vec<u64> = got.iter().map(|s| s.1.parse().unwrap()).collect();
+        let gaps: u64 = values.windows(2).map(|w| w[1] - w[0] - 1).sum();
+        let ordered = values.windows(2).all(|w| w[0] < w[1]);
+        if ordered && gaps <= 1 && values.len() > 10 && values[0] == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "samples at the receiver: {values:?} (gaps {gaps})"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        got = vm.samples("rw_counter_total", end);
+    }
+    let logs = v.logs();
+    assert!(logs.contains("agent WAL truncated"), "{logs}");
+    assert!(!logs.contains("had not sent yet"), "{logs}");
+
+    // Memory stays flat under churn: 20 new series every scrape, but only those still inside
+    // the WAL's minimum time are held.
+    let v = Vane::start_in(&dir.path().join("unused"), &all);
+    std::thread::sleep(Duration::from_secs(10));
+    let active = v.metric("vane_agent_active_series").unwrap();
+    let created = v.metric("vane_agent_series_created_total").unwrap();
+    assert!(created >= 150.0, "created {created}");
+    assert!(
+        active < created / 2.0,
+        "active {active} of {created} created"
+    );
+}

@@ -8,6 +8,7 @@
 //!
 //! The byte layout of every file is written down in `tsdb/docs/format/`.
 
+pub mod agent;
 pub mod analyze;
 pub mod block;
 pub mod chunkenc;

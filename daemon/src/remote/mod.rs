@@ -34,7 +34,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use model::metrics::{Counter, CounterVec, Gauge, Registry};
 use parking_lot::RwLock;
-use tsdb::Db;
+
+use crate::storage::Storage;
 
 /// Largest snappy-compressed body accepted on either endpoint (Prometheus reads at most as
 /// much of a remote read request).
@@ -71,7 +72,7 @@ impl Default for Options {
 /// What the two handlers share.
 pub struct Remote {
     /// The store, once it is open.
-    store: Arc<OnceLock<Arc<Db>>>,
+    store: Arc<OnceLock<Storage>>,
     /// The daemon's readiness (`/-/ready`): false while the store replays and after shutdown
     /// begins.
     ready: Arc<AtomicBool>,
@@ -93,7 +94,7 @@ impl std::fmt::Debug for Remote {
 impl Remote {
     /// The endpoints' state; registers their metrics in `reg`.
     pub fn new(
-        store: Arc<OnceLock<Arc<Db>>>,
+        store: Arc<OnceLock<Storage>>,
         ready: Arc<AtomicBool>,
         options: Options,
         external_labels: &BTreeMap<String, String>,
@@ -123,9 +124,9 @@ impl Remote {
     /// The store if the daemon is ready, else the 503 Prometheus answers before it is.
     // The error is the finished answer, returned once per request: boxing it buys nothing.
     #[allow(clippy::result_large_err)]
-    fn ready_store(&self) -> Result<Arc<Db>, Response> {
+    fn ready_store(&self) -> Result<Storage, Response> {
         match self.store.get() {
-            Some(db) if self.ready.load(Ordering::Acquire) => Ok(db.clone()),
+            Some(s) if self.ready.load(Ordering::Acquire) => Ok(s.clone()),
             _ => Err((StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response()),
         }
     }

@@ -83,7 +83,15 @@ struct Running {
 
 async fn handle(r: &Arc<Remote>, req: Request) -> Response {
     let db = match r.ready_store() {
-        Ok(db) => db,
+        Ok(s) => match s.full() {
+            Some(db) => db.clone(),
+            None => {
+                return text_error(
+                    StatusCode::NOT_IMPLEMENTED,
+                    "remote read is unavailable in agent mode",
+                );
+            }
+        },
         Err(resp) => return resp,
     };
     let in_flight = InFlight::new(r);

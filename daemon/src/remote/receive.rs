@@ -21,13 +21,13 @@
 
 use std::sync::Arc;
 
+use crate::storage::Storage;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use model::storage::{Error as StoreError, SeriesRef};
 use model::{Label, Labels};
 use proto::prompb;
-use tsdb::Db;
 
 use super::{MAX_DECOMPRESSED_BYTES, Remote, read_body, text_error};
 
@@ -239,7 +239,7 @@ impl Refused {
 }
 
 /// Validates the whole request, then appends and commits it.
-fn ingest(r: &Remote, db: &Db, wr: &prompb::WriteRequest, max_t: i64) -> Result<(), Refusal> {
+fn ingest(r: &Remote, db: &Storage, wr: &prompb::WriteRequest, max_t: i64) -> Result<(), Refusal> {
     let m = &r.metrics;
     let (mut floats, mut hists, mut exemplars) = (0u64, 0u64, 0u64);
     for ts in &wr.timeseries {
@@ -265,7 +265,7 @@ fn ingest(r: &Remote, db: &Db, wr: &prompb::WriteRequest, max_t: i64) -> Result<
         }
     }
 
-    let mut app = db.appender();
+    let mut app = db.appendable().appender();
     let mut refused = Refused::default();
     for (ts, labels) in wr.timeseries.iter().zip(&series) {
         let mut sref: Option<SeriesRef> = None;

@@ -63,22 +63,21 @@ pub struct RemoteWrite {
 }
 
 impl RemoteWrite {
-    /// Remote write over the store `db`. `flush_deadline` bounds how long a stopping queue
-    /// may go on sending what it holds.
+    /// Remote write over the WAL of `storage` (the full store's or agent storage's).
+    /// `flush_deadline` bounds how long a stopping queue may go on sending what it holds.
     pub fn new(
-        db: &tsdb::Db,
+        storage: &crate::storage::Storage,
         registry: Arc<Registry>,
         rt: Handle,
         flush_deadline: Duration,
     ) -> RemoteWrite {
-        let head = db.head().clone();
         RemoteWrite {
-            wal_dir: head.dir().join("wal"),
-            dir: db.dir().join("remote"),
+            wal_dir: storage.wal_dir(),
+            dir: storage.dir().join("remote"),
             registry,
             rt,
             flush_deadline,
-            newest: Arc::new(move || head.max_time()),
+            newest: storage.newest(),
             running: Arc::new(tokio::sync::Mutex::new(Vec::new())),
             transitions: std::sync::Mutex::new(Vec::new()),
         }
@@ -179,6 +178,18 @@ impl RemoteWrite {
         for t in pending {
             let _ = t.await;
         }
+    }
+
+    /// The first WAL segment some destination still needs (see
+    /// [`Queue::needed_segment`]; a destination whose position is not known yet needs them
+    /// all), or `None` without destinations. Agent storage truncates the WAL before it.
+    pub async fn needed_from(&self) -> Option<u32> {
+        self.running
+            .lock()
+            .await
+            .iter()
+            .map(|r| r.queue.needed_segment().unwrap_or(0))
+            .min()
     }
 
     /// Stops every queue: each sends what the WAL holds until the flush deadline, then saves

@@ -130,6 +130,19 @@ fn is_ulid(name: &str) -> bool {
 }
 
 /// The block directories (named by a ULID) in a data directory, in name order.
+/// Creates `dir` if needed and takes its `lock` file for this process (released when the
+/// returned file is dropped); [`Error::Locked`] if another process holds it.
+pub(crate) fn lock_dir(dir: &Path) -> Result<File> {
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let lock_path = dir.join("lock");
+    let lock = File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::Locked(dir.to_path_buf())),
+        Err(fs::TryLockError::Error(e)) => Err(Error::io(&lock_path, e)),
+    }
+}
+
 pub fn block_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
@@ -146,14 +159,7 @@ impl Db {
     /// Opens (or creates) the store in `dir`. Damaged blocks are moved to `quarantine/`,
     /// damaged WAL and head-chunk tails are cut; only an unusable directory is an error.
     pub fn open(dir: &Path, opts: DbOptions, registry: &Registry) -> Result<Arc<Db>> {
-        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let lock_path = dir.join("lock");
-        let lock = File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => return Err(Error::Locked(dir.to_path_buf())),
-            Err(fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
-        }
+        let lock = lock_dir(dir)?;
         let metrics = DbMetrics::new(registry);
         let blocks = Self::load_blocks(dir, &metrics)?;
         // The head owns everything after the newest block cut from it. Backfilled blocks do

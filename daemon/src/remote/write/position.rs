@@ -47,6 +47,11 @@ impl PositionFile {
         &self.path
     }
 
+    /// The position last loaded or saved: what a restart would resume from.
+    pub fn saved(&self) -> Option<WalPosition> {
+        *self.lock.lock()
+    }
+
     /// The saved position; `Ok(None)` when there is no file yet.
     pub fn load(&self) -> Result<Option<WalPosition>, String> {
         let text = match fs::read_to_string(&self.path) {

@@ -56,6 +56,7 @@ pub struct Queue {
     done: oneshot::Receiver<()>,
     /// Fires once the WAL is open and the start position fixed.
     opened: Option<oneshot::Receiver<()>>,
+    file: Arc<PositionFile>,
 }
 
 impl Queue {
@@ -64,11 +65,15 @@ impl Queue {
         let (soft, hard) = (CancellationToken::new(), CancellationToken::new());
         let (tx, done) = oneshot::channel();
         let (opened_tx, opened) = oneshot::channel();
-        let (s, h, rt) = (soft.clone(), hard.clone(), rt.clone());
+        let file = Arc::new(PositionFile::new(
+            &p.dir,
+            format!("{name} {}", p.config.redacted_url()),
+        ));
+        let (s, h, rt, f) = (soft.clone(), hard.clone(), rt.clone(), file.clone());
         let spawned = std::thread::Builder::new()
             .name(format!("remote-write-{name}"))
             .spawn(move || {
-                run_reader(p, &rt, &s, &h, opened_tx);
+                run_reader(p, f, &rt, &s, &h, opened_tx);
                 let _ = tx.send(());
             });
         if let Err(e) = spawned {
@@ -80,7 +85,14 @@ impl Queue {
             hard,
             done,
             opened: Some(opened),
+            file,
         }
+    }
+
+    /// The first WAL segment this destination still needs: the one its saved position is
+    /// in (a restart resumes there). `None` until a position is known.
+    pub fn needed_segment(&self) -> Option<u32> {
+        self.file.saved().map(|p| p.segment)
     }
 
     /// Waits (up to `limit`) until the queue has fixed where in the WAL it starts: samples
@@ -120,6 +132,7 @@ fn idle(rt: &Handle, d: Duration, soft: &CancellationToken, hard: &CancellationT
 
 fn run_reader(
     p: QueueParams,
+    file: Arc<PositionFile>,
     rt: &Handle,
     soft: &CancellationToken,
     hard: &CancellationToken,
@@ -129,10 +142,6 @@ fn run_reader(
     let q = &c.queue_config;
     let name = c.remote_name();
     let m = &p.metrics;
-    let file = Arc::new(PositionFile::new(
-        &p.dir,
-        format!("{name} {}", c.redacted_url()),
-    ));
     let start = match file.load() {
         Ok(Some(pos)) => WatchStart::After(pos),
         Ok(None) => WatchStart::End,
