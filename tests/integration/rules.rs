@@ -192,7 +192,7 @@ fn a_bad_rule_file_stops_the_start_with_a_clear_error() {
 }
 
 #[test]
-fn rules_can_evaluate_against_a_remote_prometheus_and_write_locally() {
+fn rules_and_autoscalers_can_evaluate_against_a_remote_prometheus_and_write_locally() {
     let (target, value) = demo_target();
     set(&value, 7.0);
     let tmp = tempfile::tempdir().unwrap();
@@ -216,13 +216,24 @@ fn rules_can_evaluate_against_a_remote_prometheus_and_write_locally() {
         &tmp.path().join("prometheus.log"),
     );
     std::fs::write(tmp.path().join("rules.yml"), RULES).unwrap();
+    // An OpenFaaS gateway that takes every scale call.
+    let scaled = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = scaled.clone();
+    let gateway = TargetServer::start(move |req| {
+        seen.lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(&req.body).to_string());
+        Reply::text("")
+    });
     // Vane scrapes nothing itself: every value comes from the remote API.
     let cfg = tmp.path().join("vane.yml");
     std::fs::write(
         &cfg,
         format!(
-            "global: {{evaluation_interval: 1s}}\nrule_files: [rules.yml]\nrule_evaluation:\n  query_url: http://{}\n  timeout: 10s\n",
-            prom.addr
+            "global: {{evaluation_interval: 1s}}\nrule_files: [rules.yml]\nrule_evaluation:\n  query_url: http://{}\n  timeout: 10s\n\
+             autoscalers:\n  - name: demo\n    query: sum(demo_value)\n    current_replicas: {{query: vector(1)}}\n    max_replicas: 10\n\
+             \x20   policy: {{per_replica: {{target: 2}}}}\n    target:\n      http_openfaas: {{gateway: 'http://{}', function: demo}}\n",
+            prom.addr, gateway.addr
         ),
     )
     .unwrap();
@@ -240,4 +251,15 @@ fn rules_can_evaluate_against_a_remote_prometheus_and_write_locally() {
     );
     let rules = json(&v, "/api/v1/rules");
     assert_eq!(rules["groups"][0]["rules"][0]["health"], "ok", "{rules}");
+    // The autoscaler reads the same remote API: 7 / 2 per replica → 4 replicas, pushed to
+    // the gateway and written to the local store.
+    wait_for(30, "the autoscaler's decision from remote data", || {
+        scaled
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|b| b.contains("\"replicas\":4"))
+    });
+    let j = json(&v, "/api/v1/query?query=vane_autoscaler_signal");
+    assert_eq!(j["result"][0]["value"][1], "7", "{j}");
 }
