@@ -89,6 +89,11 @@ pub struct SimulateArgs {
     /// `current_replicas.query`, else `vane_autoscaler_current_replicas`).
     #[arg(long = "replicas.query", value_name = "QUERY")]
     pub replicas_query: Option<String>,
+    /// Scaling fields replacing the configured ones, as YAML: any of `min_replicas`,
+    /// `max_replicas`, `policy`, `behavior`, `scale_to_zero`, `fallback` (e.g.
+    /// `{behavior: {scale_down: {stabilization_window: 0s}}}`).
+    #[arg(long = "override", value_name = "YAML")]
+    pub override_yaml: Option<String>,
     /// How far back an instant selector looks for the newest sample.
     #[arg(
         long = "query.lookback-delta",

@@ -203,6 +203,27 @@ fn simulate_replays_imported_history_as_a_table_and_as_csv() {
         .collect();
     assert_eq!(replicas, ["1", "4", "4", "1", "1"], "{csv}");
 
+    // Without the scale-down window (`--override`), web goes down at k=5: 1, 1, 4, 4, 4, 1, 1,
+    // 1, 1 is 15s × 17 = 255 replica-seconds, still 15s under-provisioned.
+    let (table, _) = simulate(
+        &data,
+        &cfg,
+        &[
+            "--autoscaler=web",
+            "--override={behavior: {scale_down: {stabilization_window: 0s}}}",
+        ],
+    );
+    let lines = squeeze(&table);
+    assert!(lines[0].starts_with("autoscaler \"web\": policy per_replica (overridden),"));
+    assert!(
+        lines.contains(&format!("{} 10 1 1 scaled", chrono_free_time(T0 + 75))),
+        "{table}"
+    );
+    assert!(
+        lines.contains(&"replica-seconds: 255 (2.12 replicas on average)".to_string()),
+        "{table}"
+    );
+
     // While a `vane run` holds the store: the blocks are read, the same answer.
     let running = Vane::start_in(&data, &[]);
     let (table, stderr) = simulate(&data, &cfg, &[]);

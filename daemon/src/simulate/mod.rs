@@ -143,6 +143,50 @@ fn sample(
     Ok(out)
 }
 
+/// `--override`: scaling fields that replace the configured ones for the replay, so a
+/// variant of a policy can be tried without editing the file.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    pub min_replicas: Option<u32>,
+    pub max_replicas: Option<u32>,
+    pub policy: Option<autoscaler::config::PolicyConfig>,
+    pub behavior: Option<autoscaler::config::BehaviorConfig>,
+    pub scale_to_zero: Option<autoscaler::config::ScaleToZeroConfig>,
+    pub fallback: Option<autoscaler::config::FallbackConfig>,
+}
+
+impl Override {
+    /// Reads the flag's YAML (a mapping of the fields above).
+    pub fn parse(yaml: &str) -> Result<Override> {
+        yaml_serde::from_str(yaml).map_err(|e| anyhow!("--override: {e}"))
+    }
+
+    /// `a` with the given fields replaced.
+    pub fn apply(&self, a: &AutoscalerConfig) -> AutoscalerConfig {
+        let mut a = a.clone();
+        if let Some(v) = self.min_replicas {
+            a.min_replicas = Some(v);
+        }
+        if let Some(v) = self.max_replicas {
+            a.max_replicas = v;
+        }
+        if let Some(v) = &self.policy {
+            a.policy = v.clone();
+        }
+        if let Some(v) = &self.behavior {
+            a.behavior = Some(v.clone());
+        }
+        if let Some(v) = &self.scale_to_zero {
+            a.scale_to_zero = Some(v.clone());
+        }
+        if let Some(v) = &self.fallback {
+            a.fallback = Some(v.clone());
+        }
+        a
+    }
+}
+
 /// The query giving the replicas observed in the past: `--replicas.query`, else the
 /// autoscaler's `current_replicas.query`, else the series the controller writes.
 fn replicas_query(a: &AutoscalerConfig, flag: Option<&str>) -> String {
@@ -163,10 +207,16 @@ fn parse_time(flag: &str, v: &str) -> Result<i64> {
 /// `vane autoscale simulate`: the table or CSV of every selected autoscaler.
 pub fn simulate(args: &SimulateArgs) -> Result<String> {
     let config = Config::load(&args.config_file)?;
-    let selected: Vec<&AutoscalerConfig> = config
+    let over = args
+        .override_yaml
+        .as_deref()
+        .map(Override::parse)
+        .transpose()?;
+    let selected: Vec<AutoscalerConfig> = config
         .autoscalers
         .iter()
         .filter(|a| args.autoscaler.as_ref().is_none_or(|n| &a.name == n))
+        .map(|a| over.as_ref().map_or_else(|| a.clone(), |o| o.apply(a)))
         .collect();
     if selected.is_empty() {
         match &args.autoscaler {
@@ -258,6 +308,7 @@ pub fn simulate(args: &SimulateArgs) -> Result<String> {
             let heading = report::Heading {
                 name: &a.name,
                 policy: scaler.policy_name(),
+                overridden: over.is_some(),
                 capacity: params.capacity,
                 start_ms: start,
                 end_ms: points.last().map_or(start, |p| p.t_ms),

@@ -10,6 +10,8 @@ use super::replay::{Row, Summary};
 pub struct Heading<'a> {
     pub name: &'a str,
     pub policy: &'a str,
+    /// Some of its scaling fields come from `--override`.
+    pub overridden: bool,
     pub capacity: Option<f64>,
     pub start_ms: i64,
     pub end_ms: i64,
@@ -41,9 +43,10 @@ pub fn table(out: &mut String, h: &Heading<'_>, rows: &[Row], sum: &Summary) {
     );
     let _ = writeln!(
         out,
-        "autoscaler {:?}: policy {}, {capacity}; {} to {} every {}",
+        "autoscaler {:?}: policy {}{}, {capacity}; {} to {} every {}",
         h.name,
         h.policy,
+        if h.overridden { " (overridden)" } else { "" },
         time(h.start_ms),
         time(h.end_ms),
         model::duration::format_duration_ms(h.step_ms as u64)

@@ -199,3 +199,29 @@ fn sampling_reads_one_value_per_step_across_range_query_chunks() {
     assert!(sample(&engine, db.as_ref(), "sum(", 0, 1000, 1).is_err());
     db.close().unwrap();
 }
+
+#[test]
+fn an_override_replaces_only_the_fields_it_gives() {
+    let cfg = crate::config::Config::parse(
+        "autoscalers:\n  - name: web\n    query: up\n    min_replicas: 2\n    max_replicas: 10\n    policy: {per_replica: {target: 10}}\n    target: {http_openfaas: {gateway: 'http://127.0.0.1:9', function: web}}\n",
+        "test.yml",
+    )
+    .unwrap();
+    let a = &cfg.autoscalers[0];
+    let o = super::Override::parse("{max_replicas: 4, policy: {ratio: {target: 0.5}}}").unwrap();
+    let b = o.apply(a);
+    let s = b.scaler().unwrap();
+    assert_eq!((s.min_replicas(), s.max_replicas()), (2, 4));
+    assert_eq!((s.policy_name(), s.target_value()), ("ratio", Some(0.5)));
+    assert_eq!((b.name.as_str(), b.query.as_str()), ("web", "up"));
+    assert_eq!(super::Override::default().apply(a), *a);
+    let err = super::Override::parse("{query: x}")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("--override: ") && err.contains("query"),
+        "{err}"
+    );
+    let bad = super::Override::parse("{max_replicas: 1, min_replicas: 3}").unwrap();
+    assert!(bad.apply(a).scaler().is_err(), "validated like the file");
+}
