@@ -2,6 +2,7 @@
 
 pub mod fleet;
 pub mod funcsim;
+pub mod policies;
 
 use model::Labels;
 

@@ -103,6 +103,16 @@ impl AutoscalerConfig {
         }
     }
 
+    /// The validated policy with its limits, as the controller runs it.
+    pub fn scaler(&self) -> Result<autoscaler::policy::Scaler, String> {
+        self.scaler_config().validate().map_err(|e| e.to_string())
+    }
+
+    /// The evaluation interval (default 1s).
+    pub fn interval(&self) -> Duration {
+        self.interval.map_or(DEFAULT_INTERVAL, |d| d.0)
+    }
+
     /// Checks everything that can be checked without building clients: names, queries,
     /// the scaler, the target. Errors are `field: message`; the caller names the autoscaler.
     pub fn check(&self) -> Result<(), String> {
@@ -125,7 +135,7 @@ impl AutoscalerConfig {
         if self.interval.is_some_and(|d| d.0.is_zero()) {
             return Err("interval: must be greater than zero".into());
         }
-        self.scaler_config().validate().map_err(|e| e.to_string())?;
+        self.scaler()?;
         let t = &self.target;
         match (&t.http_openfaas, &t.http_kubernetes) {
             (Some(o), None) => {
@@ -161,7 +171,7 @@ impl AutoscalerConfig {
 
     /// The controller's spec: the scaler validated, the target's client built.
     pub fn spec(&self) -> Result<Spec, String> {
-        let scaler = self.scaler_config().validate().map_err(|e| e.to_string())?;
+        let scaler = self.scaler()?;
         let current = match &self.current_replicas {
             CurrentReplicasConfig::Query { query } => CurrentReplicas::Query(query.clone()),
             _ => CurrentReplicas::Target,
@@ -194,7 +204,7 @@ impl AutoscalerConfig {
             name: self.name.clone(),
             query: self.query.clone(),
             current,
-            interval: self.interval.map_or(DEFAULT_INTERVAL, |d| d.0),
+            interval: self.interval(),
             scaler,
             target,
             fingerprint: format!("{self:?}"),

@@ -35,6 +35,72 @@ pub enum Command {
         #[command(subcommand)]
         cmd: TestCommand,
     },
+    /// Work with autoscalers offline.
+    Autoscale {
+        #[command(subcommand)]
+        cmd: AutoscaleCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AutoscaleCommand {
+    /// Replay autoscalers' policies over stored history: the replica timeline, the
+    /// replica-seconds (cost) and the time under-provisioned.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SimulateArgs {
+    /// The configuration file whose `autoscalers:` are replayed (as `vane run` reads it).
+    #[arg(long = "config.file", value_name = "FILE")]
+    pub config_file: PathBuf,
+    /// Only this autoscaler (default: all of them).
+    #[arg(long, value_name = "NAME")]
+    pub autoscaler: Option<String>,
+    /// Data directory holding the history; a running `vane` may hold it (its blocks are
+    /// then read, not its head).
+    #[arg(
+        long = "storage.tsdb.path",
+        value_name = "DIR",
+        default_value = "./data"
+    )]
+    pub storage_path: PathBuf,
+    /// First step: RFC 3339 or Unix seconds.
+    #[arg(long, value_name = "TIME")]
+    pub start: String,
+    /// Last step at or before this time: RFC 3339 or Unix seconds.
+    #[arg(long, value_name = "TIME")]
+    pub end: String,
+    /// Time between steps (default: each autoscaler's interval).
+    #[arg(long, value_name = "DURATION")]
+    pub step: Option<String>,
+    /// Output: a table with the replica timeline and totals, or CSV with every step.
+    #[arg(long, default_value = "table", value_parser = ["table", "csv"])]
+    pub format: String,
+    /// Replicas before the first step (default: the replicas observed then, else
+    /// min_replicas).
+    #[arg(long = "initial-replicas", value_name = "N")]
+    pub initial_replicas: Option<u32>,
+    /// What one replica carries, in the signal's units, for the replicas needed (default:
+    /// the policy's target; `step` and `predictive` have none).
+    #[arg(long, value_name = "VALUE")]
+    pub capacity: Option<f64>,
+    /// Query of the replicas observed in the past (default: the autoscaler's
+    /// `current_replicas.query`, else `vane_autoscaler_current_replicas`).
+    #[arg(long = "replicas.query", value_name = "QUERY")]
+    pub replicas_query: Option<String>,
+    /// Scaling fields replacing the configured ones, as YAML: any of `min_replicas`,
+    /// `max_replicas`, `policy`, `behavior`, `scale_to_zero`, `fallback` (e.g.
+    /// `{behavior: {scale_down: {stabilization_window: 0s}}}`).
+    #[arg(long = "override", value_name = "YAML")]
+    pub override_yaml: Option<String>,
+    /// How far back an instant selector looks for the newest sample.
+    #[arg(
+        long = "query.lookback-delta",
+        value_name = "DURATION",
+        default_value = "5m"
+    )]
+    pub lookback_delta: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -528,6 +594,57 @@ mod tests {
         ] {
             assert!(Cli::try_parse_from(["vane", "run", bad]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn autoscale_simulate_takes_its_flags() {
+        let cli = Cli::try_parse_from([
+            "vane",
+            "autoscale",
+            "simulate",
+            "--config.file=v.yml",
+            "--autoscaler=api",
+            "--start=2026-11-25T10:00:00Z",
+            "--end=1764068400",
+            "--step=15s",
+            "--format=csv",
+            "--capacity=2.5",
+        ])
+        .unwrap();
+        let Command::Autoscale {
+            cmd: AutoscaleCommand::Simulate(a),
+        } = cli.cmd
+        else {
+            panic!()
+        };
+        assert_eq!(a.config_file, PathBuf::from("v.yml"));
+        assert_eq!(a.autoscaler.as_deref(), Some("api"));
+        assert_eq!(a.storage_path, PathBuf::from("./data"));
+        assert_eq!(
+            (a.start.as_str(), a.end.as_str()),
+            ("2026-11-25T10:00:00Z", "1764068400")
+        );
+        assert_eq!(a.step.as_deref(), Some("15s"));
+        assert_eq!((a.format.as_str(), a.capacity), ("csv", Some(2.5)));
+        let base = ["vane", "autoscale", "simulate", "--config.file=v.yml"];
+        assert!(
+            Cli::try_parse_from(base).is_err(),
+            "--start and --end are required"
+        );
+        let with = |extra: &str| {
+            let mut v = base.to_vec();
+            v.extend(["--start=0", "--end=1", extra]);
+            Cli::try_parse_from(v)
+        };
+        assert!(with("--format=json").is_err());
+        let Command::Autoscale {
+            cmd: AutoscaleCommand::Simulate(a),
+        } = with("--format=table").unwrap().cmd
+        else {
+            panic!()
+        };
+        assert_eq!(a.format, "table");
+        assert_eq!(a.lookback_delta, "5m");
     }
 
     #[test]

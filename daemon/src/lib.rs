@@ -14,6 +14,7 @@
 //! * [`logging`]: log lines as logfmt or JSON;
 //! * [`telemetry`]: process metrics;
 //! * [`tsdb_cmd`]: `vane tsdb import`, `vane tsdb dump` and `vane tsdb analyze`;
+//! * [`simulate`]: `vane autoscale simulate`, autoscalers replayed over stored history;
 //! * [`test_rules`]: `vane test rules`, rule unit tests in `promtool test rules` format.
 
 pub mod autoscalers;
@@ -25,6 +26,7 @@ pub mod logging;
 pub mod remote;
 pub mod rules;
 pub mod run;
+pub mod simulate;
 pub mod status;
 pub mod storage;
 pub mod targets;
@@ -36,7 +38,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{CheckCommand, Cli, Command, TestCommand, TsdbCommand};
+use cli::{AutoscaleCommand, CheckCommand, Cli, Command, TestCommand, TsdbCommand};
 
 /// Runs the command line and returns the process exit code: 0 on success, 1 on any error
 /// (printed to stderr), 2 for usage errors.
@@ -65,6 +67,9 @@ pub fn main() -> ExitCode {
         Command::Test {
             cmd: TestCommand::Rules(args),
         } => return ExitCode::from(test_rules::rules(&args)),
+        Command::Autoscale {
+            cmd: AutoscaleCommand::Simulate(args),
+        } => simulate::simulate(&args).map(|s| print!("{s}")),
         Command::Check { cmd } => match cmd {
             CheckCommand::Rules(args) => return ExitCode::from(check::rules(&args)),
             CheckCommand::Config { file } => config::Config::load(&file).and_then(|c| {

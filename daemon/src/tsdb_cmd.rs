@@ -201,18 +201,11 @@ pub fn analyze(dir: &Path, limit: usize, block: Option<&str>) -> Result<String> 
                 out,
                 "The store is in use by a running vane: showing blocks only, not the head.\n"
             );
-            let mut v = Vec::new();
-            for path in tsdb::db::block_dirs(dir)? {
-                match Block::open(&path) {
-                    Ok(b) => v.push(std::sync::Arc::new(b)),
-                    Err(err) => {
-                        let _ =
-                            writeln!(out, "skipping unreadable block {}: {err}", path.display());
-                    }
-                }
+            let ro = tsdb::db::ReadOnlyBlocks::open(dir)?;
+            for (path, err) in &ro.skipped {
+                let _ = writeln!(out, "skipping unreadable block {}: {err}", path.display());
             }
-            v.sort_by_key(|b| b.meta().min_time);
-            (v, None)
+            (ro.blocks().to_vec(), None)
         }
         Err(e) => return Err(e.into()),
     };

@@ -158,7 +158,41 @@ node = dashboard(
     [variable("instance", "label_values(node_uname_info, instance)", "Host")],
 )
 
+# The autoscalers: the decision series the controller writes into the store at every
+# evaluation (labelled `autoscaler`), and its counters on Vane's /metrics.
+AS = 'autoscaler=~"$autoscaler"'
+autoscalers = dashboard(
+    "vane-autoscalers",
+    "Vane: autoscalers",
+    [
+        panel("Desired and current replicas",
+              [f"vane_autoscaler_desired_replicas{{{AS}}}",
+               f"vane_autoscaler_current_replicas{{{AS}}}"],
+              legend=["desired {{autoscaler}}", "current {{autoscaler}}"]),
+        panel("Signal", [f"vane_autoscaler_signal{{{AS}}}"], legend=["{{autoscaler}}"]),
+        panel("Signal per desired replica",
+              [f"vane_autoscaler_signal{{{AS}}} / vane_autoscaler_desired_replicas{{{AS}}}"],
+              legend=["{{autoscaler}}"]),
+        panel("Panic mode (concurrency policy)", [f"vane_autoscaler_panic_mode{{{AS}}}"],
+              legend=["{{autoscaler}}"]),
+        panel("Decisions / s by reason",
+              [f"sum by (autoscaler, reason) (rate(vane_autoscaler_decisions_total{{{AS}}}[{RATE}]))"],
+              legend=["{{autoscaler}} {{reason}}"]),
+        panel("Replica count changes (5m)",
+              [f"changes(vane_autoscaler_desired_replicas{{{AS}}}[5m])"],
+              legend=["{{autoscaler}}"]),
+        panel("Pushes to targets / s by result",
+              [f"sum by (autoscaler, result) (rate(vane_autoscaler_target_requests_total{{{AS}}}[{RATE}]))"],
+              legend=["{{autoscaler}} {{result}}"]),
+        panel("Target failures / s (retries and refusals)",
+              [f"sum by (autoscaler, result) (rate(vane_autoscaler_target_requests_total{{result!=\"ok\", {AS}}}[{RATE}]))"],
+              legend=["{{autoscaler}} {{result}}"]),
+    ],
+    [variable("autoscaler", "label_values(vane_autoscaler_desired_replicas, autoscaler)",
+              "Autoscaler")],
+)
+
 for name, d in [("vane-health.json", health), ("vane-targets.json", targets),
-                ("node-exporter.json", node)]:
+                ("node-exporter.json", node), ("vane-autoscalers.json", autoscalers)]:
     (HERE / name).write_text(json.dumps(d, indent=2) + "\n")
     print("wrote", name)

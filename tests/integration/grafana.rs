@@ -1,13 +1,14 @@
 //! The Grafana dashboards and provisioning of `grafana/`: every panel query and every
-//! template variable is sent to a live Vane (scraping itself and a real node exporter) the
-//! way Grafana sends it, and must parse and return data.
+//! template variable is sent to a live Vane (scraping itself and a real node exporter, and
+//! running an autoscaler whose target refuses connections) the way Grafana sends it, and must
+//! parse and return data.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::harness::{Vane, http, post_form};
+use crate::harness::{Vane, free_port, http, post_form};
 use crate::peers::{Peer, wait_for};
 
 fn grafana_dir() -> PathBuf {
@@ -24,6 +25,7 @@ fn substitute(expr: &str) -> String {
     expr.replace("$__rate_interval", "15s")
         .replace("$instance", ".+")
         .replace("$job", ".+")
+        .replace("$autoscaler", ".+")
 }
 
 fn now() -> i64 {
@@ -45,15 +47,18 @@ fn every_dashboard_query_parses_and_returns_data() {
     let cfg = dir.path().join("vane.yml");
     let data = dir.path().join("data");
     // Vane's own address is only known once it runs: it scrapes itself through a file_sd
-    // file written after start, with the node exporter listed statically.
+    // file written after start, with the node exporter listed statically. The autoscaler
+    // asks for 2 replicas (the two `up` series) where 1 runs, and its target's port has
+    // nothing listening: decisions and retried pushes for the autoscalers' dashboard.
     let sd = dir.path().join("self.json");
     std::fs::write(&sd, "[]").unwrap();
     std::fs::write(
         &cfg,
         format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: vane\n    file_sd_configs: [{{files: ['{}']}}]\n  - job_name: node\n    static_configs: [{{targets: ['{}']}}]\n",
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: vane\n    file_sd_configs: [{{files: ['{}']}}]\n  - job_name: node\n    static_configs: [{{targets: ['{}']}}]\nautoscalers:\n  - name: web\n    query: count(up)\n    current_replicas: {{query: vector(1)}}\n    max_replicas: 5\n    policy: {{per_replica: {{target: 1}}}}\n    target: {{http_openfaas: {{gateway: 'http://127.0.0.1:{}', function: web}}}}\n",
             sd.display(),
-            node.addr
+            node.addr,
+            free_port()
         ),
     )
     .unwrap();
@@ -81,7 +86,7 @@ fn every_dashboard_query_parses_and_returns_data() {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert_eq!(files.len(), 3, "{files:?}");
+    assert_eq!(files.len(), 4, "{files:?}");
     for file in &files {
         let d: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
         let name = file.file_name().unwrap().to_string_lossy();
@@ -135,7 +140,7 @@ fn every_dashboard_query_parses_and_returns_data() {
             }
         }
     }
-    assert!(checked >= 25, "{checked} panel queries");
+    assert!(checked >= 35, "{checked} panel queries");
 }
 
 #[test]

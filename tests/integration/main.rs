@@ -15,4 +15,5 @@ mod rules;
 mod rules_check;
 mod rules_unit;
 mod scrape;
+mod simulate;
 mod tsdb_cli;

@@ -296,7 +296,7 @@ pub(crate) struct Recommendation {
 /// Rounds a non-negative replica count up, as the HPA and Knative do with `math.Ceil`, but
 /// without letting floating-point noise add a replica: `2.0000000000000004` is 2, not 3.
 /// Negative and NaN values are 0; values beyond `u32::MAX` saturate.
-pub(crate) fn ceil_count(x: f64) -> u32 {
+pub fn ceil_count(x: f64) -> u32 {
     if x.is_nan() || x <= 0.0 {
         return 0;
     }

@@ -155,6 +155,26 @@ pub fn block_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The positions in `blocks` of the blocks whose sources are all covered by a higher-level
+/// block (a merge finished, its sources not yet deleted), in increasing order.
+pub(crate) fn obsolete_blocks(blocks: &[Arc<Block>]) -> Vec<usize> {
+    (0..blocks.len())
+        .filter(|&i| {
+            let b = blocks[i].meta();
+            let own = if b.compaction.sources.is_empty() {
+                vec![b.ulid.clone()]
+            } else {
+                b.compaction.sources.clone()
+            };
+            blocks.iter().enumerate().any(|(j, o)| {
+                j != i
+                    && o.meta().compaction.level > b.compaction.level
+                    && own.iter().all(|s| o.meta().compaction.sources.contains(s))
+            })
+        })
+        .collect()
+}
+
 impl Db {
     /// Opens (or creates) the store in `dir`. Damaged blocks are moved to `quarantine/`,
     /// damaged WAL and head-chunk tails are cut; only an unusable directory is an error.
@@ -233,23 +253,7 @@ impl Db {
                 }
             }
         }
-        // A block whose sources are all covered by a higher-level block is obsolete.
-        let obsolete: Vec<usize> = (0..blocks.len())
-            .filter(|&i| {
-                let b = blocks[i].meta();
-                let own = if b.compaction.sources.is_empty() {
-                    vec![b.ulid.clone()]
-                } else {
-                    b.compaction.sources.clone()
-                };
-                blocks.iter().enumerate().any(|(j, o)| {
-                    j != i
-                        && o.meta().compaction.level > b.compaction.level
-                        && own.iter().all(|s| o.meta().compaction.sources.contains(s))
-                })
-            })
-            .collect();
-        for &i in obsolete.iter().rev() {
+        for &i in obsolete_blocks(&blocks).iter().rev() {
             let b = blocks.remove(i);
             tracing::info!(block = %b.dir().display(), "deleting a block already merged into another");
             let _ = fs::remove_dir_all(b.dir());
@@ -584,7 +588,7 @@ impl Db {
             .collect();
         DbQuerier {
             blocks,
-            head: self.head.clone(),
+            head: Some(self.head.clone()),
             mint,
             maxt,
             chunk_read_errors: self.metrics.chunk_read_errors.clone(),
@@ -604,20 +608,21 @@ impl Queryable for Db {
     }
 }
 
-/// Reads one time range across blocks and the head.
+/// Reads one time range across blocks and the head (no head for a [`ReadOnlyBlocks`]).
 pub struct DbQuerier {
     blocks: Vec<Arc<Block>>,
-    head: Arc<Head>,
+    head: Option<Arc<Head>>,
     mint: i64,
     maxt: i64,
     chunk_read_errors: Arc<Counter>,
 }
 
 impl DbQuerier {
-    fn head_in_range(&self) -> bool {
-        !self.head.is_empty()
-            && self.head.max_time() >= self.mint
-            && self.head.min_time() <= self.maxt
+    /// The head, if there is one and it holds samples in the range.
+    fn head_in_range(&self) -> Option<&Head> {
+        self.head
+            .as_deref()
+            .filter(|h| !h.is_empty() && h.max_time() >= self.mint && h.min_time() <= self.maxt)
     }
 
     /// Matching series with their chunks, merged across blocks and head, sorted by labels.
@@ -646,8 +651,8 @@ impl DbQuerier {
             }
             parts.push(part);
         }
-        if self.head_in_range() {
-            parts.push(self.head.select(matchers, self.mint, self.maxt)?);
+        if let Some(head) = self.head_in_range() {
+            parts.push(head.select(matchers, self.mint, self.maxt)?);
         }
         Ok(merge_series_sets(parts))
     }
@@ -686,8 +691,8 @@ impl Querier for DbQuerier {
         for b in &self.blocks {
             lists.push(b.label_names(matchers)?);
         }
-        if self.head_in_range() {
-            lists.push(self.head.label_names(matchers)?);
+        if let Some(head) = self.head_in_range() {
+            lists.push(head.label_names(matchers)?);
         }
         Ok(Self::union(lists))
     }
@@ -701,8 +706,8 @@ impl Querier for DbQuerier {
         for b in &self.blocks {
             lists.push(b.label_values(name, matchers)?);
         }
-        if self.head_in_range() {
-            lists.push(self.head.label_values(name, matchers)?);
+        if let Some(head) = self.head_in_range() {
+            lists.push(head.label_values(name, matchers)?);
         }
         Ok(Self::union(lists))
     }
@@ -722,6 +727,10 @@ fn link_tree(from: &Path, to: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+mod read_only;
+
+pub use read_only::ReadOnlyBlocks;
 
 #[cfg(test)]
 mod tests;
