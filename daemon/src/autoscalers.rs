@@ -1,5 +1,6 @@
-//! Autoscalers in the daemon: the `autoscalers:` section of the configuration, checked into
-//! the controller's specs, and the adapter that lets the controller query through the same
+//! Autoscalers in the daemon: the `autoscalers:` section of the configuration (targets: the
+//! OpenFaaS gateway, the Kubernetes scale subresource, a platform's gRPC `ScalingTarget`),
+//! checked into the controller's specs, and the adapter that lets the controller query through the same
 //! engine as the rules (the local store, or `rule_evaluation.query_url`).
 
 use std::sync::Arc;
@@ -54,6 +55,48 @@ pub enum CurrentReplicasConfig {
 pub struct TargetConfig {
     pub http_openfaas: Option<OpenFaasConfig>,
     pub http_kubernetes: Option<KubernetesConfig>,
+    pub grpc: Option<GrpcConfig>,
+}
+
+/// `grpc`: a platform that implements Vane's `vane.autoscaler.v1.ScalingTarget` service.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcConfig {
+    /// `host:port`, or a URL `http://host:port`.
+    pub address: String,
+    /// The deadline of each call; default 2s.
+    pub timeout: Option<PromDuration>,
+}
+
+impl GrpcConfig {
+    /// The endpoint's URL: `http://` added to a bare `host:port`. Plaintext only (h2c).
+    fn url(&self) -> Result<String, String> {
+        const FIELD: &str = "target.grpc.address";
+        let a = self.address.trim();
+        if a.is_empty() {
+            return Err(format!("{FIELD}: must not be empty"));
+        }
+        let url = match a.split_once("://") {
+            None => format!("http://{a}"),
+            Some(("http", _)) => a.to_string(),
+            Some(("https", _)) => {
+                return Err(format!(
+                    "{FIELD}: {a:?}: TLS to gRPC targets is not supported; use http:// (plaintext HTTP/2)"
+                ));
+            }
+            Some(_) => return Err(format!("{FIELD}: {a:?} is not host:port or an http:// URL")),
+        };
+        let endpoint = proto::tonic::transport::Endpoint::from_shared(url.clone())
+            .map_err(|e| format!("{FIELD}: {a:?}: {e}"))?;
+        let uri = endpoint.uri();
+        if uri.host().is_none_or(str::is_empty) || uri.port().is_none() {
+            return Err(format!("{FIELD}: {a:?} needs a host and a port"));
+        }
+        if !matches!(uri.path(), "" | "/") {
+            return Err(format!("{FIELD}: {a:?}: a gRPC address has no path"));
+        }
+        Ok(url)
+    }
 }
 
 scraper::with_http_client_fields! {
@@ -137,14 +180,14 @@ impl AutoscalerConfig {
         }
         self.scaler()?;
         let t = &self.target;
-        match (&t.http_openfaas, &t.http_kubernetes) {
-            (Some(o), None) => {
+        match (&t.http_openfaas, &t.http_kubernetes, &t.grpc) {
+            (Some(o), None, None) => {
                 http_url("target.http_openfaas.gateway", &o.gateway)?;
                 if o.function.is_empty() {
                     return Err("target.http_openfaas.function: must not be empty".into());
                 }
             }
-            (None, Some(k)) => {
+            (None, Some(k), None) => {
                 http_url("target.http_kubernetes.api", &k.api)?;
                 if k.namespace.is_empty() {
                     return Err("target.http_kubernetes.namespace: must not be empty".into());
@@ -159,10 +202,15 @@ impl AutoscalerConfig {
                     ));
                 }
             }
+            (None, None, Some(g)) => {
+                g.url()?;
+                if g.timeout.is_some_and(|d| d.0.is_zero()) {
+                    return Err("target.grpc.timeout: must be greater than zero".into());
+                }
+            }
             _ => {
                 return Err(
-                    "target: must name exactly one of http_openfaas, http_kubernetes (grpc is coming)"
-                        .into(),
+                    "target: must name exactly one of http_openfaas, http_kubernetes, grpc".into(),
                 );
             }
         }
@@ -197,6 +245,13 @@ impl AutoscalerConfig {
                 authorize: Some(authorize),
                 timeout: k.timeout.map_or(DEFAULT_TARGET_TIMEOUT, |d| d.0),
             })
+        } else if let Some(g) = &self.target.grpc {
+            let timeout = g
+                .timeout
+                .map_or(autoscaler::grpc::target::DEFAULT_TIMEOUT, |d| d.0);
+            let t = autoscaler::grpc::GrpcTarget::new(&g.url()?, timeout)
+                .map_err(|e| format!("target.grpc: {e}"))?;
+            Arc::new(t)
         } else {
             return Err("target: no target".into());
         };
@@ -315,4 +370,73 @@ pub fn apply(
         tracing::info!(autoscalers = n, "autoscalers configured");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(target: &str) -> Vec<AutoscalerConfig> {
+        let text = format!(
+            "- name: fn\n  query: sum(load)\n  max_replicas: 5\n  policy: {{per_replica: {{target: 1}}}}\n  target: {target}\n"
+        );
+        yaml_serde::from_str(&text).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_grpc_target_takes_host_port_or_an_http_url() {
+        for (address, url) in [
+            ("127.0.0.1:9401", "http://127.0.0.1:9401"),
+            ("http://platform.local:50051", "http://platform.local:50051"),
+            ("http://[::1]:50051/", "http://[::1]:50051/"),
+        ] {
+            let list = entry(&format!(
+                "{{grpc: {{address: '{address}', timeout: 500ms}}}}"
+            ));
+            check_all(&list).unwrap();
+            let spec = list[0].spec().unwrap();
+            assert_eq!(spec.target.describe(), format!("grpc:{url}"));
+        }
+    }
+
+    #[test]
+    fn a_bad_grpc_target_names_the_autoscaler_and_the_field() {
+        let cases = [
+            (
+                "{grpc: {address: ''}}",
+                "target.grpc.address: must not be empty",
+            ),
+            ("{grpc: {address: 'platform'}}", "needs a host and a port"),
+            (
+                "{grpc: {address: 'https://p:443'}}",
+                "TLS to gRPC targets is not supported",
+            ),
+            (
+                "{grpc: {address: 'tcp://p:1'}}",
+                "is not host:port or an http:// URL",
+            ),
+            ("{grpc: {address: 'p:1/x'}}", "a gRPC address has no path"),
+            (
+                "{grpc: {address: 'p:1', timeout: 0s}}",
+                "target.grpc.timeout: must be greater than zero",
+            ),
+            (
+                "{grpc: {address: 'p:1'}, http_openfaas: {gateway: 'http://g', function: f}}",
+                "must name exactly one of http_openfaas, http_kubernetes, grpc",
+            ),
+        ];
+        for (target, want) in cases {
+            let err = check_all(&entry(target)).unwrap_err();
+            assert!(
+                err.starts_with(r#"autoscalers[0] ("fn"): "#),
+                "{target}: {err}"
+            );
+            assert!(err.contains(want), "{target}: {err}");
+        }
+        let unknown = yaml_serde::from_str::<Vec<AutoscalerConfig>>(
+            "- name: fn\n  query: x\n  max_replicas: 1\n  policy: {per_replica: {target: 1}}\n  target: {grpc: {address: 'p:1', tls_config: {}}}\n",
+        )
+        .unwrap_err();
+        assert!(unknown.to_string().contains("tls_config"), "{unknown}");
+    }
 }
