@@ -62,29 +62,38 @@ pub struct TargetConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GrpcConfig {
-    /// `host:port`, or a URL `http://host:port`.
+    /// `host:port`, or a URL `http://host:port` (plaintext) or `https://host:port` (TLS).
     pub address: String,
     /// The deadline of each call; default 2s.
     pub timeout: Option<PromDuration>,
+    /// TLS (also for a bare `host:port`): `ca_file`, `cert_file` and `key_file`, `server_name`.
+    pub tls_config: Option<scraper::config::TlsConfig>,
 }
 
 impl GrpcConfig {
-    /// The endpoint's URL: `http://` added to a bare `host:port`. Plaintext only (h2c).
-    fn url(&self) -> Result<String, String> {
+    /// The endpoint's URL (a bare `host:port` gets `http://`, or `https://` with `tls_config`)
+    /// and whether it is TLS.
+    fn url(&self) -> Result<(String, bool), String> {
         const FIELD: &str = "target.grpc.address";
         let a = self.address.trim();
         if a.is_empty() {
             return Err(format!("{FIELD}: must not be empty"));
         }
-        let url = match a.split_once("://") {
-            None => format!("http://{a}"),
-            Some(("http", _)) => a.to_string(),
-            Some(("https", _)) => {
+        let (url, tls) = match a.split_once("://") {
+            None if self.tls_config.is_some() => (format!("https://{a}"), true),
+            None => (format!("http://{a}"), false),
+            Some(("http", _)) if self.tls_config.is_some() => {
                 return Err(format!(
-                    "{FIELD}: {a:?}: TLS to gRPC targets is not supported; use http:// (plaintext HTTP/2)"
+                    "{FIELD}: {a:?} is plaintext (http://) but tls_config is set; use https:// or host:port"
                 ));
             }
-            Some(_) => return Err(format!("{FIELD}: {a:?} is not host:port or an http:// URL")),
+            Some(("http", _)) => (a.to_string(), false),
+            Some(("https", _)) => (a.to_string(), true),
+            Some(_) => {
+                return Err(format!(
+                    "{FIELD}: {a:?} is not host:port or an http(s):// URL"
+                ));
+            }
         };
         let endpoint = proto::tonic::transport::Endpoint::from_shared(url.clone())
             .map_err(|e| format!("{FIELD}: {a:?}: {e}"))?;
@@ -95,7 +104,73 @@ impl GrpcConfig {
         if !matches!(uri.path(), "" | "/") {
             return Err(format!("{FIELD}: {a:?}: a gRPC address has no path"));
         }
-        Ok(url)
+        Ok((url, tls))
+    }
+
+    /// Checks `tls_config` without reading its files.
+    fn check_tls(&self) -> Result<(), String> {
+        let Some(t) = &self.tls_config else {
+            return Ok(());
+        };
+        if t.insecure_skip_verify {
+            return Err(
+                "target.grpc.tls_config.insecure_skip_verify: not supported for gRPC targets; give the server's CA in ca_file"
+                    .into(),
+            );
+        }
+        if t.cert_file.is_some() != t.key_file.is_some() {
+            return Err(
+                "target.grpc.tls_config: cert_file and key_file go together (client certificate)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The target's client; TLS files are read now (again on every reload).
+    fn target(&self) -> Result<autoscaler::grpc::GrpcTarget, String> {
+        let (url, tls) = self.url()?;
+        let timeout = self
+            .timeout
+            .map_or(autoscaler::grpc::target::DEFAULT_TIMEOUT, |d| d.0);
+        let target = if tls {
+            let t = self.tls_config.clone().unwrap_or_default();
+            // PEM files; `pem` is a section a usable file holds (a file without one would
+            // silently give no certificate).
+            let read = |field: &str, p: &std::path::Path, pem: &str| {
+                let err = |e: &dyn std::fmt::Display| {
+                    format!("target.grpc.tls_config.{field}: {}: {e}", p.display())
+                };
+                let bytes = std::fs::read(p).map_err(|e| err(&e))?;
+                let text = String::from_utf8_lossy(&bytes);
+                if !text
+                    .lines()
+                    .any(|l| l.starts_with("-----BEGIN ") && l.ends_with(&format!("{pem}-----")))
+                {
+                    return Err(err(&format!("holds no PEM {pem}")));
+                }
+                Ok(bytes)
+            };
+            let tls = autoscaler::grpc::Tls {
+                ca_pem: t
+                    .ca_file
+                    .as_deref()
+                    .map(|p| read("ca_file", p, "CERTIFICATE"))
+                    .transpose()?,
+                identity_pem: match (&t.cert_file, &t.key_file) {
+                    (Some(c), Some(k)) => Some((
+                        read("cert_file", c, "CERTIFICATE")?,
+                        read("key_file", k, "PRIVATE KEY")?,
+                    )),
+                    _ => None,
+                },
+                server_name: t.server_name.clone(),
+            };
+            autoscaler::grpc::GrpcTarget::with_tls(&url, timeout, &tls)
+        } else {
+            autoscaler::grpc::GrpcTarget::new(&url, timeout)
+        };
+        target.map_err(|e| format!("target.grpc: {e}"))
     }
 }
 
@@ -204,6 +279,7 @@ impl AutoscalerConfig {
             }
             (None, None, Some(g)) => {
                 g.url()?;
+                g.check_tls()?;
                 if g.timeout.is_some_and(|d| d.0.is_zero()) {
                     return Err("target.grpc.timeout: must be greater than zero".into());
                 }
@@ -246,12 +322,7 @@ impl AutoscalerConfig {
                 timeout: k.timeout.map_or(DEFAULT_TARGET_TIMEOUT, |d| d.0),
             })
         } else if let Some(g) = &self.target.grpc {
-            let timeout = g
-                .timeout
-                .map_or(autoscaler::grpc::target::DEFAULT_TIMEOUT, |d| d.0);
-            let t = autoscaler::grpc::GrpcTarget::new(&g.url()?, timeout)
-                .map_err(|e| format!("target.grpc: {e}"))?;
-            Arc::new(t)
+            Arc::new(g.target()?)
         } else {
             return Err("target: no target".into());
         };
@@ -385,22 +456,35 @@ mod tests {
 
     #[tokio::test]
     async fn a_grpc_target_takes_host_port_or_an_http_url() {
-        for (address, url) in [
-            ("127.0.0.1:9401", "http://127.0.0.1:9401"),
-            ("http://platform.local:50051", "http://platform.local:50051"),
-            ("http://[::1]:50051/", "http://[::1]:50051/"),
+        for (target, url) in [
+            (
+                "{address: '127.0.0.1:9401', timeout: 500ms}",
+                "http://127.0.0.1:9401",
+            ),
+            (
+                "{address: 'http://platform.local:50051'}",
+                "http://platform.local:50051",
+            ),
+            ("{address: 'http://[::1]:50051/'}", "http://[::1]:50051/"),
+            // TLS: with the public web roots, or as tls_config says.
+            (
+                "{address: 'https://platform.example:443'}",
+                "https://platform.example:443",
+            ),
+            (
+                "{address: 'p:1', tls_config: {server_name: p.example}}",
+                "https://p:1",
+            ),
         ] {
-            let list = entry(&format!(
-                "{{grpc: {{address: '{address}', timeout: 500ms}}}}"
-            ));
+            let list = entry(&format!("{{grpc: {target}}}"));
             check_all(&list).unwrap();
             let spec = list[0].spec().unwrap();
             assert_eq!(spec.target.describe(), format!("grpc:{url}"));
         }
     }
 
-    #[test]
-    fn a_bad_grpc_target_names_the_autoscaler_and_the_field() {
+    #[tokio::test]
+    async fn a_bad_grpc_target_names_the_autoscaler_and_the_field() {
         let cases = [
             (
                 "{grpc: {address: ''}}",
@@ -408,17 +492,25 @@ mod tests {
             ),
             ("{grpc: {address: 'platform'}}", "needs a host and a port"),
             (
-                "{grpc: {address: 'https://p:443'}}",
-                "TLS to gRPC targets is not supported",
-            ),
-            (
                 "{grpc: {address: 'tcp://p:1'}}",
-                "is not host:port or an http:// URL",
+                "is not host:port or an http(s):// URL",
             ),
             ("{grpc: {address: 'p:1/x'}}", "a gRPC address has no path"),
             (
                 "{grpc: {address: 'p:1', timeout: 0s}}",
                 "target.grpc.timeout: must be greater than zero",
+            ),
+            (
+                "{grpc: {address: 'http://p:1', tls_config: {}}}",
+                "is plaintext (http://) but tls_config is set",
+            ),
+            (
+                "{grpc: {address: 'p:1', tls_config: {insecure_skip_verify: true}}}",
+                "target.grpc.tls_config.insecure_skip_verify: not supported",
+            ),
+            (
+                "{grpc: {address: 'p:1', tls_config: {cert_file: c.pem}}}",
+                "cert_file and key_file go together",
             ),
             (
                 "{grpc: {address: 'p:1'}, http_openfaas: {gateway: 'http://g', function: f}}",
@@ -433,10 +525,23 @@ mod tests {
             );
             assert!(err.contains(want), "{target}: {err}");
         }
-        let unknown = yaml_serde::from_str::<Vec<AutoscalerConfig>>(
-            "- name: fn\n  query: x\n  max_replicas: 1\n  policy: {per_replica: {target: 1}}\n  target: {grpc: {address: 'p:1', tls_config: {}}}\n",
-        )
-        .unwrap_err();
-        assert!(unknown.to_string().contains("tls_config"), "{unknown}");
+        // Files are read when the client is built: at start and on every reload.
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(&garbage, "not a certificate").unwrap();
+        for (file, want) in [
+            (&missing, "target.grpc.tls_config.ca_file: "),
+            (&garbage, "garbage.pem: holds no PEM CERTIFICATE"),
+        ] {
+            let list = entry(&format!(
+                "{{grpc: {{address: 'p:1', tls_config: {{ca_file: '{}'}}}}}}",
+                file.display()
+            ));
+            check_all(&list).unwrap();
+            let err = specs(&list).err().expect("an error");
+            assert!(err.starts_with(r#"autoscalers ("fn"): "#), "{err}");
+            assert!(err.contains(want), "{err}");
+        }
     }
 }

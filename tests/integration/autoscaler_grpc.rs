@@ -372,3 +372,101 @@ fn a_grpc_address_in_use_stops_the_start() {
         "{err}"
     );
 }
+
+/// funcsim's `ScalingTarget` over TLS with `certs`' server certificate, on a thread of its
+/// own until the sender is dropped.
+fn tls_front(
+    platform: Shared,
+    certs: &crate::peers::TestCerts,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
+    use proto::tonic::transport::{Identity, Server, ServerTlsConfig};
+    use proto::vane::autoscaler::v1::scaling_target_server::ScalingTargetServer;
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    listener.set_nonblocking(true).unwrap();
+    let identity = Identity::from_pem(
+        std::fs::read(&certs.cert).unwrap(),
+        std::fs::read(&certs.key).unwrap(),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let front = vane_benches::funcsim::grpc::Front::new(platform);
+            let _ = Server::builder()
+                .tls_config(ServerTlsConfig::new().identity(identity))
+                .unwrap()
+                .add_service(ScalingTargetServer::new(front))
+                .serve_with_incoming_shutdown(
+                    proto::tonic::transport::server::TcpIncoming::from(listener),
+                    async {
+                        let _ = stopped.await;
+                    },
+                )
+                .await;
+        });
+    });
+    (addr, stop)
+}
+
+#[test]
+fn a_grpc_target_over_tls_checks_the_platforms_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = crate::peers::test_certs(dir.path(), "platform.test");
+    let mut sim = Funcsim::bind(&[
+        "web:profile=constant,rate=35",
+        "untrusted:profile=constant,rate=35",
+    ]);
+    sim.start();
+    let (tls, _stop) = tls_front(sim.platform.clone(), &certs);
+    // `web` trusts the private CA; `untrusted` only the public web roots.
+    let web = autoscaler("web", "web", &tls).replace(
+        "timeout: 2s}",
+        &format!(
+            "timeout: 2s, tls_config: {{ca_file: '{}', server_name: platform.test}}}}",
+            certs.ca.display()
+        ),
+    );
+    let untrusted = autoscaler("untrusted", "untrusted", &format!("https://{tls}"));
+    let cfg = config(
+        dir.path(),
+        &sim.http,
+        &format!("autoscalers:\n{web}{untrusted}"),
+    );
+    let v = Vane::start(&[&format!("--config.file={}", cfg.display())]);
+
+    wait_for(30, "web to reach 4 replicas over TLS", || {
+        sim.desired("web") == 4
+    });
+    let retried = |v: &Vane| {
+        let metrics = v.get("/metrics").body;
+        metrics.lines().any(|l| {
+            l.starts_with(
+                r#"vane_autoscaler_target_requests_total{autoscaler="untrusted",result="retry"}"#,
+            ) && !l.ends_with(" 0")
+        })
+    };
+    wait_for(30, "pushes of untrusted to fail and be retried", || {
+        retried(&v)
+    });
+    assert_eq!(
+        sim.desired("untrusted"),
+        1,
+        "an unverified server got a decision"
+    );
+    let list = api(&v, "/api/v1/autoscalers");
+    let all = list["autoscalers"].as_array().unwrap();
+    let target = |name: &str| {
+        all.iter().find(|a| a["name"] == name).unwrap()["target"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(target("web"), format!("grpc:https://{tls}"));
+    assert_eq!(target("untrusted"), format!("grpc:https://{tls}"));
+}

@@ -6,7 +6,7 @@
 //! - [`service`]: Vane's own `vane.autoscaler.v1.Autoscaler` service (list, get, watch
 //!   decisions), served from the same source.
 //! - [`target`]: [`GrpcTarget`], a [`crate::runtime::ScaleTarget`] that calls a platform's
-//!   `vane.autoscaler.v1.ScalingTarget` service with a deadline.
+//!   `vane.autoscaler.v1.ScalingTarget` service with a deadline, in plaintext or over TLS.
 //!
 //! [`serve`] runs both services on one address until `shutdown` completes; open streams
 //! (`StreamIsActive`, `WatchDecisions`) then end with `UNAVAILABLE`, so the server's graceful
@@ -29,7 +29,7 @@ use crate::runtime::AutoscalerSource;
 
 pub use keda::KedaScaler;
 pub use service::AutoscalerService;
-pub use target::GrpcTarget;
+pub use target::{GrpcTarget, Tls};
 
 /// Binds `addr` and serves KEDA's external scaler and Vane's `Autoscaler` service over
 /// `source` until `shutdown` completes (open streams are then ended with `UNAVAILABLE`;

@@ -99,3 +99,25 @@ async fn shutdown_ends_open_streams_with_unavailable() {
         .await
         .expect("the server did not shut down with streams open");
 }
+
+#[tokio::test]
+async fn tls_settings_that_cannot_work_are_refused_when_the_target_is_built() {
+    use super::{GrpcTarget, Tls};
+    use crate::runtime::ScaleTarget;
+
+    let url = "https://platform.test:443";
+    let t = GrpcTarget::with_tls(url, Duration::from_secs(1), &Tls::default()).unwrap();
+    assert_eq!(t.describe(), format!("grpc:{url}"));
+    let bad_identity = Tls {
+        identity_pem: Some((b"no certificate".to_vec(), b"no key".to_vec())),
+        ..Tls::default()
+    };
+    let err = GrpcTarget::with_tls(url, Duration::from_secs(1), &bad_identity)
+        .err()
+        .expect("a client identity without a certificate is refused");
+    assert!(
+        err.to_string()
+            .contains("TLS for \"https://platform.test:443\""),
+        "{err}"
+    );
+}
