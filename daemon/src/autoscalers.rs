@@ -127,7 +127,8 @@ impl GrpcConfig {
         Ok(())
     }
 
-    /// The target's client; TLS files are read now (again on every reload).
+    /// The target's client; TLS files are read now. A reload reads and checks them again,
+    /// but an autoscaler whose entry is unchanged keeps running with its client.
     fn target(&self) -> Result<autoscaler::grpc::GrpcTarget, String> {
         let (url, tls) = self.url()?;
         let timeout = self
@@ -525,7 +526,7 @@ mod tests {
             );
             assert!(err.contains(want), "{target}: {err}");
         }
-        // Files are read when the client is built: at start and on every reload.
+        // Files are read when the client is built (at start, and checked on every reload).
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.pem");
         let garbage = dir.path().join("garbage.pem");
