@@ -355,20 +355,32 @@ fn vane_run_serves_keda_and_the_autoscaler_service_over_grpc() {
 }
 
 #[test]
-fn a_grpc_address_in_use_stops_the_start() {
+fn a_grpc_address_in_use_or_in_agent_mode_stops_the_start() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = held.local_addr().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
-    let out = crate::harness::vane(&[
-        "run",
-        &format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-        "--web.listen-address=127.0.0.1:0",
-        &format!("--grpc.listen-address={addr}"),
-    ]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let run = |extra: &str| {
+        let out = crate::harness::vane(&[
+            "run",
+            &format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+            &format!(
+                "--storage.agent.path={}",
+                dir.path().join("agent").display()
+            ),
+            "--web.listen-address=127.0.0.1:0",
+            &format!("--grpc.listen-address={addr}"),
+            extra,
+        ]);
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let err = run("--log.level=info");
+    let want = format!("cannot listen for gRPC on {addr}");
+    assert!(err.contains(&want), "{err}");
+    // An agent runs no autoscalers, so it has nothing to serve over gRPC.
+    let err = run("--agent");
     assert!(
-        err.contains(&format!("cannot listen for gRPC on {addr}")),
+        err.contains("--grpc.listen-address is not allowed in agent mode"),
         "{err}"
     );
 }
