@@ -1,5 +1,6 @@
-//! Autoscalers in the daemon: the `autoscalers:` section of the configuration, checked into
-//! the controller's specs, and the adapter that lets the controller query through the same
+//! Autoscalers in the daemon: the `autoscalers:` section of the configuration (targets: the
+//! OpenFaaS gateway, the Kubernetes scale subresource, a platform's gRPC `ScalingTarget`),
+//! checked into the controller's specs, and the adapter that lets the controller query through the same
 //! engine as the rules (the local store, or `rule_evaluation.query_url`).
 
 use std::sync::Arc;
@@ -54,6 +55,124 @@ pub enum CurrentReplicasConfig {
 pub struct TargetConfig {
     pub http_openfaas: Option<OpenFaasConfig>,
     pub http_kubernetes: Option<KubernetesConfig>,
+    pub grpc: Option<GrpcConfig>,
+}
+
+/// `grpc`: a platform that implements Vane's `vane.autoscaler.v1.ScalingTarget` service.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcConfig {
+    /// `host:port`, or a URL `http://host:port` (plaintext) or `https://host:port` (TLS).
+    pub address: String,
+    /// The deadline of each call; default 2s.
+    pub timeout: Option<PromDuration>,
+    /// TLS (also for a bare `host:port`): `ca_file`, `cert_file` and `key_file`, `server_name`.
+    pub tls_config: Option<scraper::config::TlsConfig>,
+}
+
+impl GrpcConfig {
+    /// The endpoint's URL (a bare `host:port` gets `http://`, or `https://` with `tls_config`)
+    /// and whether it is TLS.
+    fn url(&self) -> Result<(String, bool), String> {
+        const FIELD: &str = "target.grpc.address";
+        let a = self.address.trim();
+        if a.is_empty() {
+            return Err(format!("{FIELD}: must not be empty"));
+        }
+        let (url, tls) = match a.split_once("://") {
+            None if self.tls_config.is_some() => (format!("https://{a}"), true),
+            None => (format!("http://{a}"), false),
+            Some(("http", _)) if self.tls_config.is_some() => {
+                return Err(format!(
+                    "{FIELD}: {a:?} is plaintext (http://) but tls_config is set; use https:// or host:port"
+                ));
+            }
+            Some(("http", _)) => (a.to_string(), false),
+            Some(("https", _)) => (a.to_string(), true),
+            Some(_) => {
+                return Err(format!(
+                    "{FIELD}: {a:?} is not host:port or an http(s):// URL"
+                ));
+            }
+        };
+        let endpoint = proto::tonic::transport::Endpoint::from_shared(url.clone())
+            .map_err(|e| format!("{FIELD}: {a:?}: {e}"))?;
+        let uri = endpoint.uri();
+        if uri.host().is_none_or(str::is_empty) || uri.port().is_none() {
+            return Err(format!("{FIELD}: {a:?} needs a host and a port"));
+        }
+        if !matches!(uri.path(), "" | "/") {
+            return Err(format!("{FIELD}: {a:?}: a gRPC address has no path"));
+        }
+        Ok((url, tls))
+    }
+
+    /// Checks `tls_config` without reading its files.
+    fn check_tls(&self) -> Result<(), String> {
+        let Some(t) = &self.tls_config else {
+            return Ok(());
+        };
+        if t.insecure_skip_verify {
+            return Err(
+                "target.grpc.tls_config.insecure_skip_verify: not supported for gRPC targets; give the server's CA in ca_file"
+                    .into(),
+            );
+        }
+        if t.cert_file.is_some() != t.key_file.is_some() {
+            return Err(
+                "target.grpc.tls_config: cert_file and key_file go together (client certificate)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The target's client; TLS files are read now. A reload reads and checks them again,
+    /// but an autoscaler whose entry is unchanged keeps running with its client.
+    fn target(&self) -> Result<autoscaler::grpc::GrpcTarget, String> {
+        let (url, tls) = self.url()?;
+        let timeout = self
+            .timeout
+            .map_or(autoscaler::grpc::target::DEFAULT_TIMEOUT, |d| d.0);
+        let target = if tls {
+            let t = self.tls_config.clone().unwrap_or_default();
+            // PEM files; `pem` is a section a usable file holds (a file without one would
+            // silently give no certificate).
+            let read = |field: &str, p: &std::path::Path, pem: &str| {
+                let err = |e: &dyn std::fmt::Display| {
+                    format!("target.grpc.tls_config.{field}: {}: {e}", p.display())
+                };
+                let bytes = std::fs::read(p).map_err(|e| err(&e))?;
+                let text = String::from_utf8_lossy(&bytes);
+                if !text
+                    .lines()
+                    .any(|l| l.starts_with("-----BEGIN ") && l.ends_with(&format!("{pem}-----")))
+                {
+                    return Err(err(&format!("holds no PEM {pem}")));
+                }
+                Ok(bytes)
+            };
+            let tls = autoscaler::grpc::Tls {
+                ca_pem: t
+                    .ca_file
+                    .as_deref()
+                    .map(|p| read("ca_file", p, "CERTIFICATE"))
+                    .transpose()?,
+                identity_pem: match (&t.cert_file, &t.key_file) {
+                    (Some(c), Some(k)) => Some((
+                        read("cert_file", c, "CERTIFICATE")?,
+                        read("key_file", k, "PRIVATE KEY")?,
+                    )),
+                    _ => None,
+                },
+                server_name: t.server_name.clone(),
+            };
+            autoscaler::grpc::GrpcTarget::with_tls(&url, timeout, &tls)
+        } else {
+            autoscaler::grpc::GrpcTarget::new(&url, timeout)
+        };
+        target.map_err(|e| format!("target.grpc: {e}"))
+    }
 }
 
 scraper::with_http_client_fields! {
@@ -137,14 +256,14 @@ impl AutoscalerConfig {
         }
         self.scaler()?;
         let t = &self.target;
-        match (&t.http_openfaas, &t.http_kubernetes) {
-            (Some(o), None) => {
+        match (&t.http_openfaas, &t.http_kubernetes, &t.grpc) {
+            (Some(o), None, None) => {
                 http_url("target.http_openfaas.gateway", &o.gateway)?;
                 if o.function.is_empty() {
                     return Err("target.http_openfaas.function: must not be empty".into());
                 }
             }
-            (None, Some(k)) => {
+            (None, Some(k), None) => {
                 http_url("target.http_kubernetes.api", &k.api)?;
                 if k.namespace.is_empty() {
                     return Err("target.http_kubernetes.namespace: must not be empty".into());
@@ -159,10 +278,16 @@ impl AutoscalerConfig {
                     ));
                 }
             }
+            (None, None, Some(g)) => {
+                g.url()?;
+                g.check_tls()?;
+                if g.timeout.is_some_and(|d| d.0.is_zero()) {
+                    return Err("target.grpc.timeout: must be greater than zero".into());
+                }
+            }
             _ => {
                 return Err(
-                    "target: must name exactly one of http_openfaas, http_kubernetes (grpc is coming)"
-                        .into(),
+                    "target: must name exactly one of http_openfaas, http_kubernetes, grpc".into(),
                 );
             }
         }
@@ -197,6 +322,8 @@ impl AutoscalerConfig {
                 authorize: Some(authorize),
                 timeout: k.timeout.map_or(DEFAULT_TARGET_TIMEOUT, |d| d.0),
             })
+        } else if let Some(g) = &self.target.grpc {
+            Arc::new(g.target()?)
         } else {
             return Err("target: no target".into());
         };
@@ -315,4 +442,107 @@ pub fn apply(
         tracing::info!(autoscalers = n, "autoscalers configured");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(target: &str) -> Vec<AutoscalerConfig> {
+        let text = format!(
+            "- name: fn\n  query: sum(load)\n  max_replicas: 5\n  policy: {{per_replica: {{target: 1}}}}\n  target: {target}\n"
+        );
+        yaml_serde::from_str(&text).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_grpc_target_takes_host_port_or_an_http_url() {
+        for (target, url) in [
+            (
+                "{address: '127.0.0.1:9401', timeout: 500ms}",
+                "http://127.0.0.1:9401",
+            ),
+            (
+                "{address: 'http://platform.local:50051'}",
+                "http://platform.local:50051",
+            ),
+            ("{address: 'http://[::1]:50051/'}", "http://[::1]:50051/"),
+            // TLS: with the public web roots, or as tls_config says.
+            (
+                "{address: 'https://platform.example:443'}",
+                "https://platform.example:443",
+            ),
+            (
+                "{address: 'p:1', tls_config: {server_name: p.example}}",
+                "https://p:1",
+            ),
+        ] {
+            let list = entry(&format!("{{grpc: {target}}}"));
+            check_all(&list).unwrap();
+            let spec = list[0].spec().unwrap();
+            assert_eq!(spec.target.describe(), format!("grpc:{url}"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bad_grpc_target_names_the_autoscaler_and_the_field() {
+        let cases = [
+            (
+                "{grpc: {address: ''}}",
+                "target.grpc.address: must not be empty",
+            ),
+            ("{grpc: {address: 'platform'}}", "needs a host and a port"),
+            (
+                "{grpc: {address: 'tcp://p:1'}}",
+                "is not host:port or an http(s):// URL",
+            ),
+            ("{grpc: {address: 'p:1/x'}}", "a gRPC address has no path"),
+            (
+                "{grpc: {address: 'p:1', timeout: 0s}}",
+                "target.grpc.timeout: must be greater than zero",
+            ),
+            (
+                "{grpc: {address: 'http://p:1', tls_config: {}}}",
+                "is plaintext (http://) but tls_config is set",
+            ),
+            (
+                "{grpc: {address: 'p:1', tls_config: {insecure_skip_verify: true}}}",
+                "target.grpc.tls_config.insecure_skip_verify: not supported",
+            ),
+            (
+                "{grpc: {address: 'p:1', tls_config: {cert_file: c.pem}}}",
+                "cert_file and key_file go together",
+            ),
+            (
+                "{grpc: {address: 'p:1'}, http_openfaas: {gateway: 'http://g', function: f}}",
+                "must name exactly one of http_openfaas, http_kubernetes, grpc",
+            ),
+        ];
+        for (target, want) in cases {
+            let err = check_all(&entry(target)).unwrap_err();
+            assert!(
+                err.starts_with(r#"autoscalers[0] ("fn"): "#),
+                "{target}: {err}"
+            );
+            assert!(err.contains(want), "{target}: {err}");
+        }
+        // Files are read when the client is built (at start, and checked on every reload).
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(&garbage, "not a certificate").unwrap();
+        for (file, want) in [
+            (&missing, "target.grpc.tls_config.ca_file: "),
+            (&garbage, "garbage.pem: holds no PEM CERTIFICATE"),
+        ] {
+            let list = entry(&format!(
+                "{{grpc: {{address: 'p:1', tls_config: {{ca_file: '{}'}}}}}}",
+                file.display()
+            ));
+            check_all(&list).unwrap();
+            let err = specs(&list).err().expect("an error");
+            assert!(err.starts_with(r#"autoscalers ("fn"): "#), "{err}");
+            assert!(err.contains(want), "{err}");
+        }
+    }
 }

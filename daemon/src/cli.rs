@@ -167,6 +167,12 @@ pub struct RunArgs {
     )]
     pub listen_address: String,
 
+    /// Address to serve gRPC on: KEDA's external scaler (`externalscaler.ExternalScaler`) and
+    /// Vane's `vane.autoscaler.v1.Autoscaler` service, over the configured autoscalers.
+    /// Empty (the default): no gRPC server.
+    #[arg(long = "grpc.listen-address", value_name = "ADDR", default_value = "")]
+    pub grpc_listen_address: String,
+
     /// Enable shutdown and reload over HTTP (`POST /-/reload`, `POST /-/quit`). Off by
     /// default, as in Prometheus; SIGHUP reloads regardless.
     #[arg(long = "web.enable-lifecycle")]
@@ -345,6 +351,7 @@ impl RunArgs {
                 self.agent_truncate_frequency.clone(),
             ),
             ("web.listen-address", self.listen_address.clone()),
+            ("grpc.listen-address", self.grpc_listen_address.clone()),
             ("web.enable-lifecycle", self.enable_lifecycle.to_string()),
             ("web.enable-admin-api", self.enable_admin_api.to_string()),
             ("storage.tsdb.retention.time", self.retention_time.clone()),
@@ -569,6 +576,11 @@ mod tests {
         assert_eq!(a.remote_read_sample_limit, 50_000_000);
         assert_eq!(a.remote_read_concurrent_limit, 10);
         assert_eq!(a.remote_read_max_bytes_in_frame, 1_048_576);
+        assert_eq!(a.grpc_listen_address, "", "no gRPC server by default");
+        let cli =
+            Cli::try_parse_from(["vane", "run", "--grpc.listen-address=127.0.0.1:9091"]).unwrap();
+        let Command::Run(a) = cli.cmd else { panic!() };
+        assert_eq!(a.grpc_listen_address, "127.0.0.1:9091");
     }
 
     #[test]

@@ -1,15 +1,18 @@
 //! `vane run`: wiring and lifecycle.
 //!
 //! Start-up: logging, configuration, self-telemetry, the HTTP listener (so `/-/healthy`
-//! answers at once and `/-/ready` says 503 while the store replays), then the store, then
+//! answers at once and `/-/ready` says 503 while the store replays) and the gRPC listener
+//! (`--grpc.listen-address`; either failing to bind stops the start), then the store, then
 //! remote write (it reads the WAL, so it starts before anything new is written), then the
-//! scrape manager, the rule manager and the periodic store maintenance. SIGHUP and `POST /-/reload` reload the
+//! scrape manager, the rule manager, the autoscalers with the gRPC services over them, and
+//! the periodic store maintenance. SIGHUP and `POST /-/reload` reload the
 //! configuration: a file that does not load is refused and the running one stays.
 //!
 //! Shutdown on SIGINT, SIGTERM or `POST /-/quit`, in order: `/-/ready` turns 503, ingest stops
 //! (scrape loops finish their batches), then rules and autoscalers, then alert delivery,
 //! then remote write (it sends what the WAL holds, up to `--storage.remote.flush-deadline`, and
-//! saves its positions), then the HTTP server (in-flight requests finish), then maintenance,
+//! saves its positions), then the HTTP and gRPC servers (in-flight requests finish, open gRPC
+//! streams end with `UNAVAILABLE`), then maintenance,
 //! and the store last, which syncs and closes its files so nothing acknowledged is lost.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -130,6 +133,11 @@ pub fn run(args: RunArgs) -> Result<()> {
     let opts = db_options(&args)?;
     if args.agent {
         agent_options(&args)?;
+        if !args.grpc_listen_address.is_empty() {
+            return Err(anyhow!(
+                "--grpc.listen-address is not allowed in agent mode: an agent runs no autoscalers"
+            ));
+        }
     }
     engine_options(&args)?;
     remote_flush_deadline(&args)?;
@@ -157,6 +165,19 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         .await
         .with_context(|| format!("cannot listen on {}", args.listen_address))?;
     tracing::info!(address = %args.listen_address, "listening");
+    let grpc_listener = match args.grpc_listen_address.as_str() {
+        "" => None,
+        a => {
+            let l = TcpListener::bind(a)
+                .await
+                .with_context(|| format!("cannot listen for gRPC on {a}"))?;
+            tracing::info!(
+                address = a,
+                "listening for gRPC (KEDA external scaler, vane.autoscaler.v1)"
+            );
+            Some(l)
+        }
+    };
     let ready = Arc::new(AtomicBool::new(false));
     let http_stop = CancellationToken::new();
     let quit = CancellationToken::new();
@@ -221,6 +242,9 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         status.set_notifier(e.notifier.clone());
         status.set_autoscalers(e.autoscalers.clone());
     }
+    let grpc_stop = CancellationToken::new();
+    let grpc = grpc_listener.zip(eval.as_ref().map(|e| e.autoscalers.clone()));
+    let mut grpc_task = tokio::spawn(serve_grpc(grpc, grpc_stop.clone()));
     let _ = storage_slot.set(storage.clone());
     status.set_storage(storage.clone());
     status.set_scrape(scrape.clone());
@@ -262,11 +286,12 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
                 break Ok(());
             }
             r = &mut http_task => break Err(anyhow!("HTTP server stopped: {:?}", r.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())))),
+            r = &mut grpc_task => break Err(anyhow!("gRPC server stopped: {:?}", r.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())))),
         }
     };
 
     // Ingest first (each loop commits or drops its batch), then rules and autoscalers (pending
-    // pushes to targets are abandoned), then the API; the store last.
+    // pushes to targets are abandoned), then the HTTP and gRPC APIs; the store last.
     ready.store(false, Ordering::Release);
     scrape.stop().await;
     tracing::info!("scrapers stopped");
@@ -279,8 +304,12 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     remote_write.stop().await;
     tracing::info!("remote write stopped");
     http_stop.cancel();
+    grpc_stop.cancel();
     if !http_task.is_finished() {
         let _ = tokio::time::timeout(Duration::from_secs(10), http_task).await;
+    }
+    if !grpc_task.is_finished() {
+        let _ = tokio::time::timeout(Duration::from_secs(10), grpc_task).await;
     }
     maint_stop.cancel();
     let _ = maint_task.await;
@@ -289,6 +318,24 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         .context("closing the store")?;
     tracing::info!("store closed; bye");
     outcome
+}
+
+/// Serves KEDA's external scaler and Vane's `Autoscaler` service on the listener over the
+/// live controller (a reload changes the autoscalers it shows, not the server) until `stop`;
+/// without them (no `--grpc.listen-address`), only waits for `stop`.
+async fn serve_grpc(
+    grpc: Option<(TcpListener, Arc<autoscaler::controller::Controller>)>,
+    stop: CancellationToken,
+) -> Result<(), autoscaler::Error> {
+    match grpc {
+        Some((l, autoscalers)) => {
+            autoscaler::grpc::serve_listener(l, autoscalers, stop.cancelled_owned()).await
+        }
+        None => {
+            stop.cancelled().await;
+            Ok(())
+        }
+    }
 }
 
 /// Runs `work` every `every` (not at once) until `stop`; `what` names it in the log when it

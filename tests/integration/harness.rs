@@ -27,18 +27,24 @@ pub fn vane(args: &[&str]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("vane starts");
+    output_within(child, 60, &format!("vane {args:?}"))
+}
+
+/// Waits for `child` (spawned with piped output) and its output, draining the pipes while it
+/// runs; kills it and panics naming `what` after `secs` seconds.
+pub fn output_within(child: Child, secs: u64, what: &str) -> Output {
     let pid = child.id();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
-    match rx.recv_timeout(Duration::from_secs(60)) {
+    match rx.recv_timeout(Duration::from_secs(secs)) {
         Ok(out) => out.unwrap(),
         Err(_) => {
             let _ = Command::new("kill")
                 .args(["-KILL", &pid.to_string()])
                 .status();
-            panic!("vane {args:?} did not finish within 60 s");
+            panic!("{what} did not finish within {secs} s");
         }
     }
 }

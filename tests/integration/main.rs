@@ -6,6 +6,7 @@ mod peers;
 mod alerting;
 mod api_golden;
 mod autoscaler;
+mod autoscaler_grpc;
 mod daemon;
 mod grafana;
 mod query;

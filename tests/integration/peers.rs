@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -303,4 +303,69 @@ pub fn run_ok(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// PEM files of a private CA and of a server certificate (EC P-256, valid two days) for
+/// `name`, made with `openssl`.
+pub struct TestCerts {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Writes [`TestCerts`] for the DNS name `name` into `dir`.
+pub fn test_certs(dir: &Path, name: &str) -> TestCerts {
+    let p = |n: &str| dir.join(n);
+    std::fs::write(p("ext"), format!("subjectAltName=DNS:{name}\n")).unwrap();
+    let path = |n: &str| p(n).display().to_string();
+    let openssl = |args: &[&str]| {
+        let ok = Command::new("openssl")
+            .args(args)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap_or_else(|e| panic!("openssl does not run (.ci/run installs it): {e}"));
+        assert!(ok.success(), "openssl {args:?}");
+    };
+    let new_key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let (ca, ca_key) = (path("ca.pem"), path("ca.key"));
+    let ca_args = ["req", "-x509", "-days", "2", "-subj", "/CN=vane-test-ca"];
+    openssl(&[&ca_args[..], &new_key, &["-keyout", &ca_key, "-out", &ca]].concat());
+    let (key, csr, cert) = (path("key.pem"), path("leaf.csr"), path("cert.pem"));
+    let subject = format!("/CN={name}");
+    openssl(
+        &[
+            &["req", "-subj", &subject][..],
+            &new_key,
+            &["-keyout", &key, "-out", &csr],
+        ]
+        .concat(),
+    );
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &path("ext"),
+        "-out",
+        &cert,
+    ]);
+    TestCerts {
+        ca: p("ca.pem"),
+        cert: p("cert.pem"),
+        key: p("key.pem"),
+    }
 }

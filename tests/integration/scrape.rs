@@ -463,75 +463,8 @@ fn authorization_and_tls_reach_protected_targets() {
     let cred = dir.path().join("cred");
     std::fs::write(&cred, "from-file\n").unwrap();
     // A private CA and a server certificate for a name that is not the address.
-    let p = |n: &str| dir.path().join(n);
-    std::fs::write(p("ext"), "subjectAltName=DNS:vane-test.example\n").unwrap();
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let openssl = |args: Vec<String>| {
-        let ok = std::process::Command::new("openssl")
-            .args(&args)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(ok.success(), "openssl {args:?}");
-    };
-    let s = |x: &str| x.to_string();
-    let path = |n: &str| p(n).display().to_string();
-    openssl(
-        [
-            vec![s("req"), s("-x509")],
-            ec.map(s).to_vec(),
-            vec![
-                s("-days"),
-                s("2"),
-                s("-subj"),
-                s("/CN=vane-test-ca"),
-                s("-keyout"),
-                path("ca.key"),
-                s("-out"),
-                path("ca.pem"),
-            ],
-        ]
-        .concat(),
-    );
-    openssl(
-        [
-            vec![s("req")],
-            ec.map(s).to_vec(),
-            vec![
-                s("-subj"),
-                s("/CN=vane-test.example"),
-                s("-keyout"),
-                path("key.pem"),
-                s("-out"),
-                path("leaf.csr"),
-            ],
-        ]
-        .concat(),
-    );
-    openssl(vec![
-        s("x509"),
-        s("-req"),
-        s("-in"),
-        path("leaf.csr"),
-        s("-CA"),
-        path("ca.pem"),
-        s("-CAkey"),
-        path("ca.key"),
-        s("-CAcreateserial"),
-        s("-days"),
-        s("2"),
-        s("-extfile"),
-        path("ext"),
-        s("-out"),
-        path("cert.pem"),
-    ]);
-    let (cert, key, ca) = (p("cert.pem"), p("key.pem"), p("ca.pem"));
+    let certs = crate::peers::test_certs(dir.path(), "vane-test.example");
+    let (cert, key, ca) = (certs.cert, certs.key, certs.ca);
     let web = dir.path().join("web.yml");
     std::fs::write(
         &web,

@@ -29,6 +29,7 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use super::Closing;
 use crate::runtime::{AutoscalerSource, AutoscalerView, DecisionEvent};
 
 /// How often `StreamIsActive` re-evaluates a query-based scaled object (named autoscalers
@@ -117,11 +118,21 @@ fn as_int(x: f64) -> i64 {
 /// The `ExternalScaler` service.
 pub struct KedaScaler {
     source: Arc<dyn AutoscalerSource>,
+    closing: Closing,
 }
 
 impl KedaScaler {
     pub fn new(source: Arc<dyn AutoscalerSource>) -> Self {
-        KedaScaler { source }
+        KedaScaler {
+            source,
+            closing: Closing::never(),
+        }
+    }
+
+    /// Open `StreamIsActive` calls end when `closing` fires.
+    pub(crate) fn closing(mut self, closing: Closing) -> Self {
+        self.closing = closing;
+        self
     }
 
     fn subject(r: &ScaledObjectRef) -> Result<Subject, Status> {
@@ -196,12 +207,9 @@ impl ExternalScaler for KedaScaler {
                 let events = self.source.watch();
                 let view = self.autoscaler(&name)?;
                 let first = view.last.as_ref().map(decision_active);
-                tokio::spawn(stream_autoscaler(
-                    self.source.clone(),
-                    name,
-                    first,
-                    events,
-                    tx,
+                tokio::spawn(self.closing.clone().guard(
+                    tx.clone(),
+                    stream_autoscaler(self.source.clone(), name, first, events, tx),
                 ));
             }
             Subject::Query {
@@ -218,12 +226,9 @@ impl ExternalScaler for KedaScaler {
                         })?,
                     None => QUERY_STREAM_INTERVAL,
                 };
-                tokio::spawn(stream_query(
-                    self.source.clone(),
-                    query,
-                    activation,
-                    every,
-                    tx,
+                tokio::spawn(self.closing.clone().guard(
+                    tx.clone(),
+                    stream_query(self.source.clone(), query, activation, every, tx),
                 ));
             }
         }

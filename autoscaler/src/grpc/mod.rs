@@ -6,9 +6,11 @@
 //! - [`service`]: Vane's own `vane.autoscaler.v1.Autoscaler` service (list, get, watch
 //!   decisions), served from the same source.
 //! - [`target`]: [`GrpcTarget`], a [`crate::runtime::ScaleTarget`] that calls a platform's
-//!   `vane.autoscaler.v1.ScalingTarget` service with a deadline.
+//!   `vane.autoscaler.v1.ScalingTarget` service with a deadline, in plaintext or over TLS.
 //!
-//! [`serve`] runs both services on one address until `shutdown` completes.
+//! [`serve`] runs both services on one address until `shutdown` completes; open streams
+//! (`StreamIsActive`, `WatchDecisions`) then end with `UNAVAILABLE`, so the server's graceful
+//! shutdown, which waits for every open call, does not wait for subscribers that never leave.
 
 pub mod keda;
 mod service;
@@ -21,15 +23,17 @@ use std::sync::Arc;
 use proto::externalscaler::external_scaler_server::ExternalScalerServer;
 use proto::vane::autoscaler::v1::autoscaler_server::AutoscalerServer;
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
 
 use crate::runtime::AutoscalerSource;
 
 pub use keda::KedaScaler;
 pub use service::AutoscalerService;
-pub use target::GrpcTarget;
+pub use target::{GrpcTarget, Tls};
 
 /// Binds `addr` and serves KEDA's external scaler and Vane's `Autoscaler` service over
-/// `source` until `shutdown` completes (in-flight calls and open streams are then ended).
+/// `source` until `shutdown` completes (open streams are then ended with `UNAVAILABLE`;
+/// unary calls in flight finish).
 pub async fn serve(
     addr: SocketAddr,
     source: Arc<dyn AutoscalerSource>,
@@ -47,15 +51,58 @@ pub async fn serve_listener(
     source: Arc<dyn AutoscalerSource>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), crate::Error> {
-    let keda = ExternalScalerServer::new(KedaScaler::new(source.clone()));
-    let vane = AutoscalerServer::new(AutoscalerService::new(source));
+    let (close, closing) = watch::channel(false);
+    let closing = Closing(closing);
+    let keda = ExternalScalerServer::new(KedaScaler::new(source.clone()).closing(closing.clone()));
+    let vane = AutoscalerServer::new(AutoscalerService::new(source).closing(closing));
     tonic::transport::Server::builder()
         .add_service(keda)
         .add_service(vane)
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener),
-            shutdown,
+            async move {
+                shutdown.await;
+                let _ = close.send(true);
+            },
         )
         .await
         .map_err(|e| crate::Error::Grpc(e.to_string()))
 }
+
+/// Tells the tasks behind open streams that the server is shutting down.
+#[derive(Clone)]
+pub(crate) struct Closing(watch::Receiver<bool>);
+
+impl Closing {
+    /// Never fires (a service used outside [`serve_listener`]).
+    pub(crate) fn never() -> Closing {
+        Closing(watch::channel(false).1)
+    }
+
+    /// Completes once the server shuts down; never, if its sender is gone without firing.
+    async fn wait(&mut self) {
+        while !*self.0.borrow_and_update() {
+            if self.0.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Runs the task that feeds a stream until the server shuts down, then ends the stream
+    /// with `UNAVAILABLE`.
+    pub(crate) async fn guard<T>(
+        mut self,
+        tx: mpsc::Sender<Result<T, tonic::Status>>,
+        task: impl Future<Output = ()>,
+    ) {
+        tokio::select! {
+            _ = task => {}
+            _ = self.wait() => {
+                let _ = tx.try_send(Err(tonic::Status::unavailable("the server is shutting down")));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -11,16 +11,27 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use super::Closing;
 use crate::runtime::{AutoscalerSource, AutoscalerView, DecisionEvent};
 
 /// The `Autoscaler` service.
 pub struct AutoscalerService {
     source: Arc<dyn AutoscalerSource>,
+    closing: Closing,
 }
 
 impl AutoscalerService {
     pub fn new(source: Arc<dyn AutoscalerSource>) -> Self {
-        AutoscalerService { source }
+        AutoscalerService {
+            source,
+            closing: Closing::never(),
+        }
+    }
+
+    /// Open watches end when `closing` fires.
+    pub(crate) fn closing(mut self, closing: Closing) -> Self {
+        self.closing = closing;
+        self
     }
 }
 
@@ -89,24 +100,28 @@ impl Autoscaler for AutoscalerService {
         }
         let mut events = self.source.watch();
         let (tx, rx) = mpsc::channel(64);
-        tokio::spawn(async move {
-            loop {
-                let d = tokio::select! {
-                    _ = tx.closed() => return,
-                    ev = events.recv() => match ev {
-                        Ok(d) => d,
-                        // A slow subscriber skips to the newest decisions (documented in the proto).
-                        Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                        Err(broadcast::error::RecvError::Closed) => return,
-                    },
-                };
-                if (only.is_empty() || d.autoscaler == only)
-                    && tx.send(Ok(decision_to_pb(&d))).await.is_err()
-                {
-                    return;
+        let feed = {
+            let tx = tx.clone();
+            async move {
+                loop {
+                    let d = tokio::select! {
+                        _ = tx.closed() => return,
+                        ev = events.recv() => match ev {
+                            Ok(d) => d,
+                            // A slow subscriber skips to the newest decisions (documented in the proto).
+                            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                            Err(broadcast::error::RecvError::Closed) => return,
+                        },
+                    };
+                    if (only.is_empty() || d.autoscaler == only)
+                        && tx.send(Ok(decision_to_pb(&d))).await.is_err()
+                    {
+                        return;
+                    }
                 }
             }
-        });
+        };
+        tokio::spawn(self.closing.clone().guard(tx, feed));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use proto::vane::autoscaler::v1 as pb;
 use proto::vane::autoscaler::v1::scaling_target_client::ScalingTargetClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Code, Status};
 
 use crate::runtime::{BoxFuture, DecisionEvent, ScaleTarget, TargetError};
@@ -22,13 +22,53 @@ pub struct GrpcTarget {
     client: ScalingTargetClient<Channel>,
 }
 
+/// TLS to a platform: PEM contents, as read from the configuration's files.
+#[derive(Debug, Clone, Default)]
+pub struct Tls {
+    /// CA certificates to trust instead of the public web roots.
+    pub ca_pem: Option<Vec<u8>>,
+    /// A client certificate and its key, for mutual TLS.
+    pub identity_pem: Option<(Vec<u8>, Vec<u8>)>,
+    /// The name the server's certificate must carry, when not the address's host.
+    pub server_name: Option<String>,
+}
+
 impl GrpcTarget {
-    /// A target at `url` (`http://host:port`) whose calls each take at most `timeout`.
-    /// Must be called inside a Tokio runtime (the channel's worker is spawned on it).
+    /// A target at `url` (`http://host:port`, plaintext HTTP/2) whose calls each take at most
+    /// `timeout`. Must be called inside a Tokio runtime (the channel's worker is spawned on it).
     pub fn new(url: &str, timeout: Duration) -> Result<GrpcTarget, crate::Error> {
-        let endpoint = Endpoint::from_shared(url.to_string())
+        Self::build(url, timeout, None)
+    }
+
+    /// A target at `url` (`https://host:port`) over TLS: the server's certificate is checked
+    /// against `tls.ca_pem`, or the public web roots without it.
+    pub fn with_tls(url: &str, timeout: Duration, tls: &Tls) -> Result<GrpcTarget, crate::Error> {
+        Self::build(url, timeout, Some(tls))
+    }
+
+    fn build(url: &str, timeout: Duration, tls: Option<&Tls>) -> Result<GrpcTarget, crate::Error> {
+        let mut endpoint = Endpoint::from_shared(url.to_string())
             .map_err(|e| crate::Error::Grpc(format!("target url {url:?}: {e}")))?
             .connect_timeout(timeout);
+        if let Some(t) = tls {
+            let mut c = ClientTlsConfig::new().timeout(timeout);
+            c = match &t.ca_pem {
+                Some(ca) => c.ca_certificate(Certificate::from_pem(ca)),
+                None => c.with_webpki_roots(),
+            };
+            if let Some((cert, key)) = &t.identity_pem {
+                c = c.identity(Identity::from_pem(cert, key));
+            }
+            if let Some(name) = &t.server_name {
+                c = c.domain_name(name.clone());
+            }
+            endpoint = endpoint.tls_config(c).map_err(|e| {
+                // The transport error's source says what is wrong with the certificates.
+                let why = std::error::Error::source(&e)
+                    .map_or_else(|| e.to_string(), ToString::to_string);
+                crate::Error::Grpc(format!("TLS for {url:?}: {why}"))
+            })?;
+        }
         Ok(GrpcTarget {
             url: url.to_string(),
             timeout,

@@ -1,14 +1,15 @@
 //! A function platform simulator for testing Vane's autoscaler: functions with cold
 //! starts, per-replica concurrency and bounded queues, a load generator, Prometheus metrics
-//! at `/metrics` and a scaling input at `POST /scale`. Prints a summary (cost, time
+//! at `/metrics` and a scaling input at `POST /scale` and, with `--grpc-listen`, through Vane's
+//! gRPC `ScalingTarget` service. Prints a summary (cost, time
 //! under-provisioned, latency) at exit. See docs/autoscaling.md, "A function platform to
 //! test against".
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use clap::Parser;
-use vane_benches::funcsim::{Platform, expose, http, spec};
+use vane_benches::funcsim::live::Live;
+use vane_benches::funcsim::{Platform, expose, spec};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -19,6 +20,10 @@ struct Args {
     /// Address of /metrics, /scale and /replicas.
     #[arg(long, default_value = "127.0.0.1:9400")]
     listen: std::net::SocketAddr,
+    /// Also serve Vane's gRPC `ScalingTarget` (`vane.autoscaler.v1`) here; the autoscaler's
+    /// name is the function's name. Off by default.
+    #[arg(long = "grpc-listen", value_name = "ADDR")]
+    grpc_listen: Option<std::net::SocketAddr>,
     /// A function, `NAME[:key=value,...]` (repeat for several); see the docs for the keys.
     #[arg(long = "function", value_parser = spec::parse_function, default_value = "fn")]
     functions: Vec<vane_benches::funcsim::FunctionSpec>,
@@ -86,33 +91,36 @@ fn run_virtual(mut p: Platform, tick: f64, duration: f64) -> Platform {
 
 async fn run_live(p: Platform, args: &Args) -> Result<Platform, Box<dyn std::error::Error>> {
     let shared = Arc::new(Mutex::new(p));
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let http = tokio::net::TcpListener::bind(args.listen).await?;
     eprintln!(
         "funcsim: serving /metrics, POST /scale, GET /replicas on http://{}",
-        listener.local_addr()?
+        http.local_addr()?
     );
-    let server = tokio::spawn(axum::serve(listener, http::router(shared.clone())).into_future());
+    let grpc = match args.grpc_listen {
+        Some(a) => {
+            let l = tokio::net::TcpListener::bind(a).await?;
+            eprintln!(
+                "funcsim: serving vane.autoscaler.v1.ScalingTarget on {}",
+                l.local_addr()?
+            );
+            Some(l)
+        }
+        None => None,
+    };
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut interval = tokio::time::interval(Duration::from_secs_f64(args.tick));
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let start = Instant::now();
-    loop {
+    let stop = async move {
         tokio::select! {
-            _ = interval.tick() => {}
-            _ = tokio::signal::ctrl_c() => break,
-            _ = term.recv() => break,
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
         }
-        // The clock moves in whole ticks, so a run's events do not depend on timer jitter.
-        let mut to = (start.elapsed().as_secs_f64() / args.tick).floor() * args.tick;
-        if let Some(d) = args.duration {
-            to = to.min(d);
-        }
-        shared.lock().unwrap().advance_to(to);
-        if args.duration.is_some_and(|d| to >= d) {
-            break;
-        }
-    }
-    server.abort();
+    };
+    let live = Live {
+        http,
+        grpc,
+        tick: args.tick,
+        duration: args.duration,
+    };
+    live.run(shared.clone(), stop).await;
     let p = shared.lock().unwrap().clone();
     Ok(p)
 }

@@ -4,7 +4,7 @@
 //! after a cold start; requests beyond capacity wait in a bounded queue and are dropped
 //! beyond it. A load generator (step, spike, ramp, diurnal; Poisson arrivals from a seed)
 //! drives them. The platform shows per-function metrics at `/metrics` and takes its scaling
-//! input as `POST /scale` (a gRPC `ScalingTarget` front will call the same
+//! input as `POST /scale` or through Vane's gRPC `ScalingTarget` (both call
 //! [`Platform::scale`]). Simulated time advances with real time in the binary, and by
 //! explicit `advance_to` calls in tests, where runs are deterministic for a seed.
 //!
@@ -14,9 +14,13 @@
 //! * `expose`: `/metrics` text and the exit summary.
 //! * `spec`: the `--function` flag.
 //! * `http`: the HTTP front.
+//! * `grpc`: the gRPC front (`vane.autoscaler.v1.ScalingTarget`).
+//! * `live`: serving the fronts while simulated time follows real time.
 
 pub mod expose;
+pub mod grpc;
 pub mod http;
+pub mod live;
 pub mod load;
 pub mod platform;
 pub mod spec;

@@ -320,3 +320,64 @@ fn function_flags() {
     assert_eq!(parse_duration("24h").unwrap(), 86_400.0);
     assert_eq!(parse_duration("250ms").unwrap(), 0.25);
 }
+
+/// Vane's own gRPC client, `GrpcTarget`, drives the gRPC front.
+#[tokio::test]
+async fn the_grpc_front_takes_decisions_from_vanes_grpc_target() {
+    use autoscaler::grpc::GrpcTarget;
+    use autoscaler::runtime::{DecisionEvent, ScaleTarget, TargetError};
+
+    let mut s = spec(0.0);
+    s.name = "api".into();
+    s.replicas = 1;
+    s.cold_start = 5.0;
+    let platform = std::sync::Arc::new(std::sync::Mutex::new(Platform::new(vec![s], 1.0, 1)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(super::grpc::serve(listener, platform.clone(), async {
+        let _ = stopped.await;
+    }));
+    let target = GrpcTarget::new(&url, std::time::Duration::from_secs(5)).unwrap();
+    let decision = |autoscaler: &str, id, desired| DecisionEvent {
+        autoscaler: autoscaler.into(),
+        id,
+        time_ms: 0,
+        desired,
+        current: Some(1),
+        signal: Some(40.0),
+        reason: "scaled".into(),
+        detail: String::new(),
+        active: true,
+        panic: false,
+    };
+    let calls = async {
+        assert_eq!(target.current_replicas("api").await, Ok(Some(1)));
+        target.set_replicas(&decision("api", 10, 4)).await.unwrap();
+        let counts = platform.lock().unwrap().replicas(Some("api")).unwrap()[0].counts;
+        assert_eq!((counts.desired, counts.ready, counts.starting), (4, 1, 3));
+        assert_eq!(target.current_replicas("api").await, Ok(Some(4)));
+        // A retry of an older decision is acknowledged without acting.
+        target.set_replicas(&decision("api", 9, 1)).await.unwrap();
+        assert_eq!(target.current_replicas("api").await, Ok(Some(4)));
+        target.set_replicas(&decision("api", 11, 2)).await.unwrap();
+        assert_eq!(target.current_replicas("api").await, Ok(Some(2)));
+        assert_eq!(
+            platform.lock().unwrap().functions()[0].last_decision,
+            Some(11)
+        );
+        // An unknown function is NOT_FOUND: final, not retried.
+        let err = target.set_replicas(&decision("nope", 12, 1)).await;
+        assert!(
+            matches!(err, Err(TargetError::Permanent(ref m)) if m.contains("NotFound")),
+            "{err:?}"
+        );
+        let err = target.current_replicas("nope").await;
+        assert!(matches!(err, Err(TargetError::Permanent(_))), "{err:?}");
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), calls)
+        .await
+        .expect("the gRPC front did not answer in time");
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
