@@ -8,6 +8,7 @@ use std::sync::Arc;
 use model::storage::{Appender, Error as StorageError, SeriesRef};
 use model::{Labels, LabelsBuilder};
 
+use super::notify::{Hit, Interest, NO_HIT};
 use super::{FailReason, ScrapeError};
 use crate::relabel::{self, RelabelConfig};
 use crate::textparse::{Format, Parser, RawEntry, RawSample, is_label_name, series_labels};
@@ -59,6 +60,8 @@ struct Entry {
     live: bool,
     /// False for samples with their own timestamps: those do not go stale (as in Prometheus).
     tracked: bool,
+    /// The index of the metric name in the cache's interest, or [`NO_HIT`].
+    hit: Hit,
 }
 
 const _: () = assert!(std::mem::size_of::<(u128, Entry)>() <= 64);
@@ -144,6 +147,10 @@ pub struct Cache {
     iter: u32,
     /// Bumped when the rules that turn series text into labels change.
     generation: u32,
+    /// The interest the entries' `hit` refer to.
+    interest: Option<Arc<Interest>>,
+    /// The interest indices the last scrape appended samples of: sorted, each once.
+    hits: Vec<Hit>,
 }
 
 impl Cache {
@@ -159,8 +166,46 @@ impl Cache {
         self.series.len()
     }
 
+    /// Follows `interest` from the next scrape on: every cached series learns the index of its
+    /// metric name once (a pass over the cache, only when the interest changed).
+    pub fn follow(&mut self, interest: Option<Arc<Interest>>) {
+        let same = match (&self.interest, &interest) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        if same {
+            return;
+        }
+        for e in self.series.values_mut() {
+            e.hit = hit_of(interest.as_deref(), &e.labels);
+        }
+        self.interest = interest;
+    }
+
+    /// Tells the followed interest which of its metrics the last scrape appended; call after
+    /// that scrape is committed.
+    pub fn committed(&self) {
+        if let Some(i) = &self.interest {
+            i.committed(&self.hits);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.series.is_empty()
+    }
+}
+
+fn hit_of(interest: Option<&Interest>, labels: &Labels) -> Hit {
+    interest.map_or(NO_HIT, |i| i.hit(labels.metric_name()))
+}
+
+/// Notes that a sample of `hit` was appended (samples of one family come together, so
+/// comparing with the last note removes most repeats).
+#[inline]
+fn note(hits: &mut Vec<Hit>, hit: Hit) {
+    if hit != NO_HIT && hits.last() != Some(&hit) {
+        hits.push(hit);
     }
 }
 
@@ -368,6 +413,7 @@ pub fn append_body(
     // The counts survive an early return with an error; the closure gives `?` a scope.
     let r = (|| -> Result<(), ScrapeError> {
         cache.iter = cache.iter.wrapping_add(1);
+        cache.hits.clear();
         let n = cache.iter;
         let generation = cache.generation;
         let mut over_limit = false;
@@ -423,6 +469,7 @@ pub fn append_body(
                                 continue;
                             }
                             Some(labels) => {
+                                e.hit = hit_of(cache.interest.as_deref(), &labels);
                                 e.labels = labels;
                                 e.r = NO_REF;
                                 e.live = false;
@@ -439,6 +486,7 @@ pub fn append_body(
                     continue;
                 }
                 stats.post_relabel += 1;
+                note(&mut cache.hits, e.hit);
                 if append_one(app, e, t, s.value, &mut stats)? && added {
                     stats.series_added += 1;
                 }
@@ -457,6 +505,8 @@ pub fn append_body(
                 continue;
             }
             stats.post_relabel += 1;
+            let hit = hit_of(cache.interest.as_deref(), &labels);
+            note(&mut cache.hits, hit);
             let e = cache.series.entry(key).or_insert(Entry {
                 r: NO_REF,
                 labels,
@@ -464,6 +514,7 @@ pub fn append_body(
                 live: false,
                 tracked,
                 generation,
+                hit,
             });
             if append_one(app, e, t, s.value, &mut stats)? {
                 stats.series_added += 1;
@@ -484,6 +535,10 @@ pub fn append_body(
             false
         });
         cache.dropped.retain(|_, seen| *seen == n);
+        if cache.hits.len() > 1 {
+            cache.hits.sort_unstable();
+            cache.hits.dedup();
+        }
         if meta_shape != cache.metadata_shape
             || cache
                 .metadata_at

@@ -11,6 +11,7 @@
 
 mod append;
 mod fetch;
+mod notify;
 mod pool;
 mod target_loop;
 
@@ -28,9 +29,12 @@ pub use append::{
     merge_target_labels,
 };
 pub use fetch::ACCEPT_HEADER;
+pub use notify::Interest;
 
 use crate::config::ScrapeConfig;
+use notify::InterestSlot;
 use pool::Pool;
+use target_loop::Sink;
 
 /// Why a scrape failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,7 +185,7 @@ impl ScrapeMetrics {
 
 /// Runs every job's discovery and scrape loops into `store`.
 pub struct ScrapeManager {
-    store: Arc<dyn model::storage::Appendable>,
+    sink: Sink,
     metrics: Arc<ScrapeMetrics>,
     pools: Mutex<Vec<Pool>>,
     external: CancellationToken,
@@ -190,7 +194,10 @@ pub struct ScrapeManager {
 impl ScrapeManager {
     pub fn new(store: Arc<dyn model::storage::Appendable>, registry: &Registry) -> Self {
         ScrapeManager {
-            store,
+            sink: Sink {
+                store,
+                interest: Arc::new(InterestSlot::default()),
+            },
             metrics: Arc::new(ScrapeMetrics::new(registry)),
             pools: Mutex::new(Vec::new()),
             external: CancellationToken::new(),
@@ -223,7 +230,7 @@ impl ScrapeManager {
                 None => pools.push(Pool::start(
                     cfg.clone(),
                     client,
-                    self.store.clone(),
+                    self.sink.clone(),
                     self.metrics.clone(),
                     pool::PoolTokens {
                         stop: self.external.child_token(),
@@ -236,6 +243,12 @@ impl ScrapeManager {
             p.stop(true);
         }
         Ok(())
+    }
+
+    /// From the next scrape of each target on, tells `interest` which of its metrics each
+    /// committed scrape appended samples of (`None`: nobody listens).
+    pub fn set_interest(&self, interest: Option<Interest>) {
+        self.sink.interest.set(interest);
     }
 
     /// Active and dropped targets of every job, in configuration order.

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::append::SampleRules;
-use super::target_loop::{JobSettings, LoopConfig, LoopHandle};
+use super::target_loop::{JobSettings, LoopConfig, LoopHandle, Sink};
 use super::{ActiveTarget, DroppedTarget, ScrapeMetrics};
 use crate::config::{ScrapeConfig, TargetGroup};
 use crate::discovery::JobDiscovery;
@@ -102,7 +102,7 @@ impl Pool {
     pub fn start(
         cfg: ScrapeConfig,
         client: reqwest::Client,
-        store: Arc<dyn model::storage::Appendable>,
+        sink: Sink,
         metrics: Arc<ScrapeMetrics>,
         tokens: PoolTokens,
     ) -> Pool {
@@ -114,7 +114,7 @@ impl Pool {
         let sync_task = tokio::spawn(sync_loop(
             settings_rx,
             state.clone(),
-            store,
+            sink,
             metrics.clone(),
             stop.clone(),
             shutdown,
@@ -208,7 +208,7 @@ impl Pool {
 async fn sync_loop(
     mut settings: watch::Receiver<Settings>,
     state: Arc<Mutex<State>>,
-    store: Arc<dyn model::storage::Appendable>,
+    sink: Sink,
     metrics: Arc<ScrapeMetrics>,
     stop: CancellationToken,
     shutdown: CancellationToken,
@@ -242,7 +242,7 @@ async fn sync_loop(
         if stop.is_cancelled() {
             return;
         }
-        sync(&mut st, &s, g, &store, &metrics, (&stop, &shutdown));
+        sync(&mut st, &s, g, &sink, &metrics, (&stop, &shutdown));
     }
 }
 
@@ -251,7 +251,7 @@ fn sync(
     st: &mut State,
     settings: &Settings,
     groups: &[TargetGroup],
-    store: &Arc<dyn model::storage::Appendable>,
+    sink: &Sink,
     metrics: &Arc<ScrapeMetrics>,
     (stop, shutdown): (&CancellationToken, &CancellationToken),
 ) {
@@ -309,7 +309,7 @@ fn sync(
             }
             None => {
                 let h =
-                    LoopHandle::start(lc, store.clone(), metrics.clone(), stop, shutdown.clone());
+                    LoopHandle::start(lc, sink.clone(), metrics.clone(), stop, shutdown.clone());
                 st.loops.insert(key, (t, h));
             }
         }

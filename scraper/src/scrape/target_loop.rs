@@ -24,6 +24,13 @@ use crate::target::Target;
 /// delta-of-delta of timestamps is zero and encodes in one bit (as Prometheus does).
 const ALIGN_TOLERANCE_MS: i64 = 2;
 
+/// Where a loop's batches go: the store, and who hears that a scrape was committed.
+#[derive(Clone)]
+pub(super) struct Sink {
+    pub store: Arc<dyn Appendable>,
+    pub interest: Arc<super::notify::InterestSlot>,
+}
+
 /// Settings shared by every loop of a job.
 pub(super) struct JobSettings {
     pub client: reqwest::Client,
@@ -63,7 +70,7 @@ pub(super) struct LoopHandle {
 impl LoopHandle {
     pub fn start(
         cfg: Arc<LoopConfig>,
-        store: Arc<dyn Appendable>,
+        sink: Sink,
         metrics: Arc<ScrapeMetrics>,
         parent: &CancellationToken,
         shutdown: CancellationToken,
@@ -83,7 +90,7 @@ impl LoopHandle {
         let l = ScrapeLoop {
             cfg: rx,
             report,
-            store,
+            sink,
             metrics,
             status: status.clone(),
             cache: Box::default(),
@@ -154,7 +161,7 @@ fn report_labels(target: &Labels) -> [Labels; 5] {
 
 struct ScrapeLoop {
     cfg: watch::Receiver<Arc<LoopConfig>>,
-    store: Arc<dyn Appendable>,
+    sink: Sink,
     metrics: Arc<ScrapeMetrics>,
     status: Arc<Mutex<Status>>,
     cache: Box<Cache>,
@@ -248,10 +255,11 @@ impl ScrapeLoop {
             }
         };
         let mut cache = std::mem::take(&mut self.cache);
+        cache.follow(self.sink.interest.get());
         let buf = std::mem::take(&mut self.buf);
         let refs = self.report_refs;
         let report = self.report.clone();
-        let store = self.store.clone();
+        let store = self.sink.store.clone();
         let cfg2 = cfg.clone();
         let done = tokio::task::spawn_blocking(move || {
             let t0 = std::time::Instant::now();
@@ -290,6 +298,11 @@ impl ScrapeLoop {
             ];
             append_report(&mut *app, &report, &mut refs, ts, values);
             let result = match app.commit() {
+                Ok(()) if result.is_ok() => {
+                    // The samples are visible now: whoever reads them may look.
+                    cache.committed();
+                    result
+                }
                 Ok(()) => result,
                 Err(e) => Err(ScrapeError {
                     reason: FailReason::Storage,
@@ -366,7 +379,7 @@ impl ScrapeLoop {
             _ = tokio::time::sleep_until(next.max(now) + cfg.target.interval) => {}
         }
         let mut cache = std::mem::take(&mut self.cache);
-        let store = self.store.clone();
+        let store = self.sink.store.clone();
         let mut refs = self.report_refs;
         let report = self.report.clone();
         let _ = tokio::task::spawn_blocking(move || {

@@ -292,3 +292,71 @@ fn metadata_is_kept_per_family_and_read_again_when_it_changes() {
     scrape(&mut app, &mut cache, &body4, 31_000 + 600_000, &r).unwrap();
     assert_eq!(cache.metadata[0].help, "All requests!");
 }
+
+/// What each committed scrape reported, in order.
+type Reports = Arc<std::sync::Mutex<Vec<Vec<u32>>>>;
+
+/// An interest in `names` that records what each committed scrape reported.
+fn listening(names: &[&str]) -> (Arc<Interest>, Reports) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let i = Interest::new(names.iter().map(|n| n.to_string()).collect(), move |h| {
+        s.lock().unwrap().push(h.to_vec())
+    });
+    (Arc::new(i), seen)
+}
+
+#[test]
+fn a_committed_scrape_names_the_metrics_of_interest_it_carried() {
+    let (mut app, mut cache) = (Recorder::default(), Cache::default());
+    let (interest, seen) = listening(&["load", "queue", "absent"]);
+    cache.follow(Some(interest.clone()));
+    let body = "queue{f=\"a\"} 1\nother 2\nload{f=\"a\"} 3\nload{f=\"b\"} 4\nqueue{f=\"b\"} 5\n";
+    scrape(&mut app, &mut cache, body, 10, &rules()).unwrap();
+    cache.committed();
+    // Sorted, each once, and only what the scrape carried.
+    assert_eq!(*seen.lock().unwrap(), vec![vec![0, 1]]);
+
+    // Cached series keep their mark; a scrape without those metrics reports nothing.
+    scrape(&mut app, &mut cache, "load{f=\"a\"} 6\n", 20, &rules()).unwrap();
+    cache.committed();
+    scrape(&mut app, &mut cache, "other 7\n", 30, &rules()).unwrap();
+    cache.committed();
+    assert_eq!(*seen.lock().unwrap(), vec![vec![0, 1], vec![0]]);
+
+    // A new interest re-marks the cached series once.
+    let (other, seen2) = listening(&["other"]);
+    scrape(&mut app, &mut cache, "other 8\nload 9\n", 40, &rules()).unwrap();
+    cache.follow(Some(other));
+    scrape(&mut app, &mut cache, "other 10\nload 11\n", 50, &rules()).unwrap();
+    cache.committed();
+    assert_eq!(*seen2.lock().unwrap(), vec![vec![0]]);
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        2,
+        "the old interest hears nothing more"
+    );
+
+    // Without an interest nothing is reported, and nothing breaks.
+    cache.follow(None);
+    scrape(&mut app, &mut cache, "other 12\n", 60, &rules()).unwrap();
+    cache.committed();
+    assert_eq!(seen2.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn relabeled_series_are_marked_by_their_final_name() {
+    let mut r = rules();
+    r.metric_relabel_configs = vec![
+        yaml_serde::from_str(
+            "{source_labels: [__name__], regex: raw_load, target_label: __name__, replacement: load}",
+        )
+        .unwrap(),
+    ];
+    let (mut app, mut cache) = (Recorder::default(), Cache::default());
+    let (interest, seen) = listening(&["load"]);
+    cache.follow(Some(interest));
+    scrape(&mut app, &mut cache, "raw_load 1\n", 10, &r).unwrap();
+    cache.committed();
+    assert_eq!(*seen.lock().unwrap(), vec![vec![0]]);
+}
