@@ -1,7 +1,9 @@
 //! Autoscalers in the daemon: the `autoscalers:` section of the configuration (targets: the
 //! OpenFaaS gateway, the Kubernetes scale subresource, a platform's gRPC `ScalingTarget`),
 //! checked into the controller's specs, and the adapter that lets the controller query through the same
-//! engine as the rules (the local store, or `rule_evaluation.query_url`).
+//! engine as the rules (the local store, or `rule_evaluation.query_url`). With the local
+//! store, the scrapers wake an autoscaler as soon as a scrape carrying a metric its signal
+//! reads is committed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +14,7 @@ use autoscaler::controller::{CurrentReplicas, SignalSource, Spec};
 use autoscaler::runtime::ScaleTarget;
 use autoscaler::target::{Authorize, Kubernetes, OpenFaas};
 use scraper::config::PromDuration;
+use scraper::scrape::{Interest, ScrapeManager};
 use serde::Deserialize;
 
 /// One entry of `autoscalers:`.
@@ -428,16 +431,30 @@ pub fn controller(
 }
 
 /// Runs the configuration's autoscalers (all or nothing); unchanged ones keep their state.
+/// Scrapes of the metrics their signals read wake them, unless the signals come from a remote
+/// API (`rule_evaluation.query_url`), where a local scrape says nothing.
 pub fn apply(
     c: &autoscaler::controller::Controller,
     config: &crate::config::Config,
     local: &Arc<dyn QueryEngine>,
+    scrape: &ScrapeManager,
 ) -> Result<(), String> {
     let specs = specs(&config.autoscalers)?;
     let query = crate::rules::query_engine(config, local)?;
     c.set_signal(Arc::new(Signals(query)));
     let n = specs.len();
     c.apply(specs);
+    let triggers = c.triggers();
+    scrape.set_interest(
+        (config.rule_evaluation.is_none() && !triggers.metrics.is_empty()).then(|| {
+            let names = triggers.metrics.clone();
+            Interest::new(names, move |hits| {
+                for &i in hits {
+                    triggers.wake(i as usize);
+                }
+            })
+        }),
+    );
     if n > 0 {
         tracing::info!(autoscalers = n, "autoscalers configured");
     }

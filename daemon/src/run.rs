@@ -233,7 +233,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
         .map_err(|e| anyhow!("cannot start scraping: {e}"))?;
     reloads.record(true);
     let eval = match storage.full() {
-        Some(db) => Some(Evaluation::start(&args, &config, db, &registry)?),
+        Some(db) => Some(Evaluation::start(&args, &config, db, &registry, &scrape)?),
         None => None,
     };
     if let (Some(db), Some(e)) = (storage.full(), &eval) {
@@ -500,6 +500,8 @@ struct Evaluation {
     rules: Arc<alerting::rules::Manager>,
     autoscalers: Arc<autoscaler::controller::Controller>,
     local_engine: Arc<dyn alerting::QueryEngine>,
+    /// Its scrapes wake the autoscalers.
+    scrape: Arc<ScrapeManager>,
 }
 
 impl Evaluation {
@@ -508,6 +510,7 @@ impl Evaluation {
         config: &Config,
         db: &Arc<Db>,
         registry: &Arc<Registry>,
+        scrape: &Arc<ScrapeManager>,
     ) -> Result<Evaluation> {
         let notifier = crate::rules::notifier(args, config, registry);
         crate::rules::apply_alerting(&notifier, config)
@@ -530,13 +533,14 @@ impl Evaluation {
             .map_err(|e| anyhow!("cannot start rule evaluation: {e}"))?;
         let autoscalers =
             crate::autoscalers::controller(config, db.clone(), &local_engine, registry)?;
-        crate::autoscalers::apply(&autoscalers, config, &local_engine)
+        crate::autoscalers::apply(&autoscalers, config, &local_engine, scrape)
             .map_err(|e| anyhow!("cannot start the autoscalers: {e}"))?;
         Ok(Evaluation {
             notifier,
             rules,
             autoscalers,
             local_engine,
+            scrape: scrape.clone(),
         })
     }
 
@@ -545,7 +549,7 @@ impl Evaluation {
     fn apply(&self, c: &Config) -> Result<(), String> {
         crate::rules::apply_alerting(&self.notifier, c)?;
         crate::rules::apply(&self.rules, c, &self.local_engine)?;
-        crate::autoscalers::apply(&self.autoscalers, c, &self.local_engine)
+        crate::autoscalers::apply(&self.autoscalers, c, &self.local_engine, &self.scrape)
     }
 }
 

@@ -270,3 +270,48 @@ fn a_bad_autoscaler_names_itself_and_the_field() {
     assert!(err.contains(r#"autoscalers[0] ("web")"#), "{err}");
     assert!(err.contains("policy.per_replica.target"), "{err}");
 }
+
+#[test]
+fn a_scrape_wakes_an_autoscaler_long_before_its_interval() {
+    let (srv, value) = demo_target();
+    set(&value, 5.0);
+    let state = Arc::new(Platform::default());
+    state.replicas.store(1, Ordering::SeqCst);
+    let faas = openfaas(state.clone());
+    let dir = tempfile::tempdir().unwrap();
+    // An hour between ticks: after the first evaluation at start, only scrapes of
+    // `demo_value` can make it evaluate again.
+    let yaml = format!(
+        r#"autoscalers:
+  - name: figlet
+    query: sum(demo_value)
+    interval: 1h
+    max_replicas: 10
+    policy: {{per_replica: {{target: 10}}}}
+    target:
+      http_openfaas:
+        gateway: http://{}
+        function: figlet
+        basic_auth: {{username: admin, password: pw}}
+"#,
+        faas.addr
+    );
+    let cfg = config(dir.path(), &srv.addr, &yaml);
+    let v = Vane::start(&[&format!("--config.file={}", cfg.display())]);
+    let last = |v: &Vane| json(v, "/api/v1/autoscalers")["autoscalers"][0]["last"].clone();
+    wait_for(20, "a decision on the scraped signal", || {
+        last(&v)["signal"] == 5.0
+    });
+    set(&value, 35.0);
+    wait_for(10, "the OpenFaaS function to reach 4 replicas", || {
+        state.replicas.load(Ordering::SeqCst) == 4
+    });
+    let d = last(&v);
+    assert_eq!(d["desired"], 4, "{d}");
+    assert_eq!(d["signal"], 35.0, "{d}");
+    assert!(
+        state.refused.lock().unwrap().is_empty(),
+        "{:?}",
+        state.refused
+    );
+}

@@ -9,6 +9,12 @@
 //! `Retryable` errors with backoff, and always pushes the newest decision (a newer decision
 //! supersedes a pending retry).
 //!
+//! Besides its interval, an autoscaler evaluates as soon as new samples of a metric its signal
+//! query reads have landed: [`Controller::triggers`] lists those metric names, and whoever
+//! commits samples (the daemon connects the scrapers) calls [`Triggers::wake`]. Wake-ups
+//! coalesce: while an evaluation runs, any number of them make one more evaluation, and each
+//! evaluation restarts the interval.
+//!
 //! [`Controller::apply`] takes the whole new list on a reload: an unchanged autoscaler keeps
 //! running untouched; a changed one restarts, keeping its policy state and decision history
 //! when its scaling configuration is unchanged; a removed one stops.
@@ -26,7 +32,7 @@ use std::time::Duration;
 
 use model::Labels;
 use model::storage::Appendable;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinHandle;
 
 pub use metrics::Metrics;
@@ -87,6 +93,8 @@ struct Shared {
 struct Running {
     spec: Spec,
     shared: Arc<Mutex<Shared>>,
+    /// Asks the evaluation task for an evaluation now.
+    wake: Arc<Notify>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -171,7 +179,21 @@ impl Controller {
         lock(&self.running).clear();
     }
 
+    /// The metric names the running autoscalers' signal queries read, and who to wake when
+    /// samples of each land. A snapshot: take a new one after every [`Controller::apply`].
+    pub fn triggers(&self) -> Triggers {
+        let mut by_name: BTreeMap<String, Vec<Arc<Notify>>> = BTreeMap::new();
+        for r in lock(&self.running).values() {
+            for name in signal_metrics(&r.spec.query) {
+                by_name.entry(name).or_default().push(r.wake.clone());
+            }
+        }
+        let (metrics, wakers) = by_name.into_iter().unzip();
+        Triggers { metrics, wakers }
+    }
+
     fn start(&self, env: &Env, spec: Spec, shared: Arc<Mutex<Shared>>) -> Running {
+        let wake = Arc::new(Notify::new());
         let (tx, rx) = watch::channel::<Option<DecisionEvent>>(None);
         let push = self.rt.spawn(push::run(
             spec.name.clone(),
@@ -183,12 +205,13 @@ impl Controller {
             spec.clone(),
             env.clone(),
             shared.clone(),
-            tx,
-            self.events.clone(),
+            wake.clone(),
+            (tx, self.events.clone()),
         ));
         Running {
             spec,
             shared,
+            wake,
             tasks: vec![eval, push],
         }
     }
@@ -216,6 +239,45 @@ impl Controller {
         let err = lock(&r.shared).last_error.clone();
         Some((r.spec.target.describe(), err))
     }
+}
+
+/// Which autoscalers to wake when samples of a metric land: see [`Controller::triggers`].
+#[derive(Clone, Default)]
+pub struct Triggers {
+    /// Sorted metric names.
+    pub metrics: Vec<String>,
+    /// Per metric, the autoscalers whose signal reads it.
+    wakers: Vec<Vec<Arc<Notify>>>,
+}
+
+impl Triggers {
+    /// New samples of `metrics[i]` were committed: the autoscalers reading it evaluate now,
+    /// or once more after the evaluation they are running. Cheap and never blocks.
+    pub fn wake(&self, i: usize) {
+        for w in self.wakers.get(i).into_iter().flatten() {
+            w.notify_one();
+        }
+    }
+}
+
+/// The metric names `query` selects by name (`__name__` equality), each once. A selector
+/// without one (`{__name__=~"..."}`) adds nothing: that autoscaler evaluates on its interval.
+pub fn signal_metrics(query: &str) -> Vec<String> {
+    let Ok(selectors) = promql::query_selectors(query) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = selectors
+        .into_iter()
+        .flatten()
+        .filter_map(|set| {
+            set.into_iter()
+                .find(|m| m.name == "__name__" && m.kind == model::matcher::MatchType::Equal)
+                .map(|m| m.value)
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 impl AutoscalerSource for Controller {
@@ -260,19 +322,26 @@ fn single(values: Vec<f64>) -> Result<Option<f64>, String> {
     }
 }
 
-/// Evaluates one autoscaler every `interval` until aborted.
+/// Evaluates one autoscaler every `interval`, and when woken, until aborted.
 async fn evaluate_loop(
     spec: Spec,
     env: Env,
     shared: Arc<Mutex<Shared>>,
-    push: watch::Sender<Option<DecisionEvent>>,
-    events: broadcast::Sender<DecisionEvent>,
+    wake: Arc<Notify>,
+    (push, events): (
+        watch::Sender<Option<DecisionEvent>>,
+        broadcast::Sender<DecisionEvent>,
+    ),
 ) {
     let mut tick = tokio::time::interval(spec.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let spec = Arc::new(spec);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            // Samples of the signal landed: evaluate now, and count the interval from here.
+            _ = wake.notified() => tick.reset(),
+        }
         let now = now_ms();
         // The count from the target comes first, so the queries and the decision see the
         // same moment.
