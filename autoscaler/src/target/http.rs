@@ -54,8 +54,10 @@ async fn send(
 }
 
 /// An OpenFaaS function behind its gateway: `POST /system/scale-function/{name}` with
-/// `{"serviceName": name, "replicas": n}` (and `namespace` when set) to scale, and
-/// `GET /system/function/{name}` (its `replicas` field) for the current count.
+/// `{"serviceName": name, "replicas": n}` to scale, and `GET /system/function/{name}` (its
+/// `replicas` field) for the current count. A namespace goes both in the query string
+/// (`?namespace=`, where faas-netes reads it) and in the body's `namespace` (where OpenFaaS's
+/// Go SDK puts it).
 pub struct OpenFaas {
     /// The gateway's base URL, without a trailing slash.
     pub gateway: String,
@@ -94,11 +96,7 @@ impl ScaleTarget for OpenFaas {
             }
             let req = self
                 .client
-                .post(format!(
-                    "{}/system/scale-function/{}",
-                    self.gateway.trim_end_matches('/'),
-                    self.function
-                ))
+                .post(self.url("scale-function"))
                 .header("Content-Type", "application/json")
                 .body(body.to_string());
             send("scale-function", req, &self.authorize, self.timeout)

@@ -1,4 +1,5 @@
-//! The HTTP front: `/metrics`, the scaling input (`POST /scale`) and `GET /replicas`.
+//! The HTTP front: `/metrics`, the scaling input (`POST /scale`) and `GET /replicas`, and
+//! OpenFaaS's gateway calls (see `openfaas`).
 //!
 //! Handlers only translate to and from [`Platform::scale`] and [`Platform::replicas`], so a
 //! gRPC `ScalingTarget` front (`SetReplicas`, `GetReplicas`) can call the same two methods.
@@ -22,6 +23,7 @@ pub fn router(platform: Shared) -> Router {
         .route("/metrics", get(metrics))
         .route("/scale", post(scale))
         .route("/replicas", get(replicas))
+        .merge(super::openfaas::routes())
         .with_state(platform)
 }
 

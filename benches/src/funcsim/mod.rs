@@ -16,12 +16,14 @@
 //! * `http`: the HTTP front.
 //! * `grpc`: the gRPC front (`vane.autoscaler.v1.ScalingTarget`).
 //! * `live`: serving the fronts while simulated time follows real time.
+//! * `openfaas`: OpenFaaS's gateway scale and status calls on the HTTP front.
 
 pub mod expose;
 pub mod grpc;
 pub mod http;
 pub mod live;
 pub mod load;
+pub mod openfaas;
 pub mod platform;
 pub mod spec;
 pub mod stats;
