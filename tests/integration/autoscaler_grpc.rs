@@ -132,10 +132,24 @@ fn replicas_follow_a_load_spike_up_and_down_over_grpc() {
     let v = Vane::start(&[&format!("--config.file={}", cfg.display())]);
     sim.start();
 
-    wait_for(30, "funcsim to run 4 replicas on the spike", || {
-        sim.desired("api") == 4
-    });
-    wait_for(30, "funcsim to go back to 1 replica after it", || {
+    // Vane's decision history, not a poll of funcsim, tells that the spike was followed (a
+    // loaded machine may poll too late to see 4 replicas on funcsim itself).
+    let decided = |v: &Vane| -> Vec<u64> {
+        api(v, "/api/v1/autoscalers")["autoscalers"][0]["recent"]
+            .as_array()
+            .map(|r| r.iter().filter_map(|d| d["desired"].as_u64()).collect())
+            .unwrap_or_default()
+    };
+    wait_for(
+        60,
+        "decisions of 4 replicas on the spike and 1 after it",
+        || {
+            let d = decided(&v);
+            let up = d.iter().position(|&x| x == 4);
+            matches!((up, d.iter().rposition(|&x| x == 1)), (Some(u), Some(l)) if u < l)
+        },
+    );
+    wait_for(30, "funcsim to run 1 replica after the spike", || {
         sim.desired("api") == 1
     });
     // The decisions came with Vane's ids.
