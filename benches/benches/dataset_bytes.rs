@@ -5,7 +5,6 @@
 //! encoded chunks alone), chunk file bytes, and whole-block bytes (index and meta included).
 //! The same for the first 10 minutes of the recording alone.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use model::Labels;
@@ -16,10 +15,7 @@ use tsdb::{Db, DbOptions};
 fn dataset() -> PathBuf {
     let p = std::env::var("VANE_DATASET")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/datasets/exporters-42m-5s.om.gz")
-        });
+        .unwrap_or_else(|_| vane_benches::shared_path("datasets/exporters-42m-5s.om.gz"));
     assert!(
         p.exists(),
         "dataset not found: {} (set VANE_DATASET)",
@@ -111,10 +107,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(dataset()).unwrap())
-        .read_to_string(&mut text)
-        .unwrap();
+    let text = vane_benches::read_gz(&dataset());
     let all = samples(&text, None);
     let t0 = all.iter().map(|s| s.1).min().unwrap();
     measure("exporters-42m-5s", all);

@@ -21,10 +21,6 @@ use scraper::scrape::{Cache, SampleRules, append_body};
 use scraper::textparse::Format;
 use tsdb::{Head, HeadOptions};
 
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
-}
-
 struct Body {
     name: &'static str,
     format: Format,
@@ -83,7 +79,7 @@ fn load(name: &'static str, path: PathBuf, format: Format) -> Body {
 }
 
 fn bodies() -> Vec<Body> {
-    let td = shared().join("conformance/prometheus/model/textparse/testdata");
+    let td = vane_benches::shared_path("conformance/prometheus/model/textparse/testdata");
     vec![
         load(
             "node_exporter",

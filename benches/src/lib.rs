@@ -4,7 +4,49 @@ pub mod fleet;
 pub mod funcsim;
 pub mod policies;
 
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
 use model::Labels;
+
+/// Criterion settings for suites made of many short benchmarks: 1 s of warm-up and 2 s of
+/// measurement each, which keeps `cargo bench -p vane-benches` within its time budget.
+/// Command-line options still override them.
+pub fn short_criterion() -> criterion::Criterion {
+    criterion::Criterion::default()
+        .warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(2))
+}
+
+/// `criterion_group!` and `criterion_main!` for a suite that runs with [`short_criterion`].
+#[macro_export]
+macro_rules! short_criterion_main {
+    ($($target:path),+ $(,)?) => {
+        criterion::criterion_group! {
+            name = benches;
+            config = $crate::short_criterion();
+            targets = $($target),+
+        }
+        criterion::criterion_main!(benches);
+    };
+}
+
+/// `shared/<rel>` beside the repository: the conformance data and the recordings.
+pub fn shared_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared")
+        .join(rel)
+}
+
+/// The text of a gzip-compressed file.
+pub fn read_gz(path: &Path) -> String {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_string(&mut text)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text
+}
 
 /// Resident set size of this process in bytes, from `/proc/self/status`.
 pub fn rss_bytes() -> u64 {
