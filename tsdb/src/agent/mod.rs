@@ -17,7 +17,7 @@ mod replay;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -269,6 +269,7 @@ impl AgentDb {
             db: self.clone(),
             pending: Vec::new(),
             batch_last: HashMap::new(),
+            defined: HashSet::new(),
             series_buf: Vec::new(),
             samples_buf: Vec::new(),
             ref_series: Vec::new(),
@@ -432,6 +433,8 @@ struct AgentAppender {
     /// The last sample this batch holds per series (by reference), to refuse out-of-order
     /// samples within the batch too.
     batch_last: HashMap<u64, (i64, u64)>,
+    /// References whose series record this commit writes (each once).
+    defined: HashSet<u64>,
     series_buf: Vec<u8>,
     samples_buf: Vec<u8>,
     ref_series: Vec<RefSeries>,
@@ -509,10 +512,11 @@ impl Appender for AgentAppender {
             }
         }
         self.ref_series.clear();
+        self.defined.clear();
         self.ref_samples.clear();
         let mut newest = i64::MIN;
         for (s, t, v) in &self.pending {
-            if !s.logged.load(Ordering::Acquire) && !self.ref_series.iter().any(|rs| rs.r == s.r) {
+            if !s.logged.load(Ordering::Acquire) && self.defined.insert(s.r) {
                 self.ref_series.push(RefSeries {
                     r: s.r,
                     labels: s.labels.clone(),
