@@ -7,10 +7,13 @@
 //! to the highest recommendation of the last five minutes.
 //!
 //! **Rate policies.** Every change is remembered as a scale event. For each policy the count at
-//! the start of its period is the current count minus the replicas added and plus those
-//! removed by the events of the last `period`; a `Pods` policy allows that start ± value, a
-//! `Percent` policy start × (1 ± value/100), rounded up on the way up (so a small count still
-//! grows) and down on the way down. `select_policy: Max` takes the policy allowing the largest
+//! the start of its period is the count the first event of the last `period` started from (the
+//! current count when there was none); with a platform that reports each decision at once this
+//! is the HPA's "current count minus the replicas added and plus those removed", and with one
+//! whose report lags the decision (a push in flight, running rather than requested replicas) it
+//! does not fall below what the period really started from. A `Pods` policy allows that
+//! start ± value, a `Percent` policy start × (1 ± value/100), rounded up on the way up (so a
+//! small count still grows) and down on the way down. `select_policy: Max` takes the policy allowing the largest
 //! change, `Min` the smallest, `Disabled` forbids the direction.
 //!
 //! Then the count is brought within `[min_replicas, max_replicas]`.
@@ -53,8 +56,8 @@ pub(crate) struct BehaviorState {
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct ScaleEvent {
     at_ms: u64,
-    /// Positive for a scale-up, negative for a scale-down.
-    change: i64,
+    /// The count before the change.
+    from: u32,
 }
 
 /// Whether `t` lies in the window of `len` ending at `now`: (now - len, now].
@@ -233,20 +236,18 @@ impl Behavior {
         if from != to && longest > 0 {
             state.events.push_back(ScaleEvent {
                 at_ms: now_ms,
-                change: i64::from(to) - i64::from(from),
+                from,
             });
         }
     }
 }
 
-/// The count at the start of the period ending now: current − added + removed by the events
-/// of the period.
+/// The count at the start of the period ending now: the one its first scale event started
+/// from, or the current count.
 fn period_start(state: &BehaviorState, now_ms: u64, current: u32, period_ms: u64) -> i64 {
-    let net: i64 = state
+    let first = state
         .events
         .iter()
-        .filter(|e| in_window(e.at_ms, now_ms, period_ms))
-        .map(|e| e.change)
-        .sum();
-    i64::from(current) - net
+        .find(|e| in_window(e.at_ms, now_ms, period_ms));
+    i64::from(first.map_or(current, |e| e.from))
 }

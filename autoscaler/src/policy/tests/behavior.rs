@@ -155,7 +155,8 @@ behavior:
 
 #[test]
 fn rate_period_counts_replicas_added_and_removed() {
-    // The period's start is the current count minus the replicas added and plus those removed
+    // The period's start is the count before its first change: with a platform reporting each
+    // decision at once, the current count minus the replicas added and plus those removed
     // within the period (Kubernetes counts both directions since 1.27).
     let mut run = run_with(
         "
@@ -173,6 +174,20 @@ behavior:
     expect(&run.at(10.0, Some(5.0), Some(14)), 5, Reason::Scaled);
     // Start of the period: 5 − 4 + 9 = 10, so at most 14.
     expect(&run.at(20.0, Some(20.0), Some(5)), 14, Reason::RateLimited);
+}
+
+#[test]
+fn a_current_count_that_lags_the_decision_does_not_shrink_the_limit() {
+    // A platform may report the old count for a while after a decision (the push is still in
+    // flight, or it reports running replicas). The period still started at 1, so 4 stays
+    // allowed: the limit is not taken from "current − added" (1 − 3 = −2, which would allow
+    // only 2).
+    let mut run = run_with("", 1, 100);
+    expect(&run.at(0.0, Some(4.0), Some(1)), 4, Reason::Scaled);
+    expect(&run.at(0.5, Some(4.0), Some(1)), 4, Reason::Scaled);
+    expect(&run.at(1.0, Some(4.0), Some(1)), 4, Reason::Scaled);
+    // Once it reports 4, the period's start is still 1: at most max(1 + 4, 1 × 2) = 5.
+    expect(&run.at(2.0, Some(9.0), Some(4)), 5, Reason::RateLimited);
 }
 
 #[test]
