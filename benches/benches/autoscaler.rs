@@ -13,7 +13,7 @@
 //! request rate); the platform is taken to have the replicas of the previous decision. One
 //! iteration is the whole hour from a new autoscaler state.
 
-use autoscaler::policy::{Input, Scaler, State};
+use autoscaler::policy::{Input, Scaler, ServiceStats, State};
 use criterion::{Criterion, Throughput};
 use vane_benches::policies::{Config, Signal, configs};
 
@@ -46,8 +46,9 @@ fn signal(kind: &Signal, t: u64, replicas: u32) -> f64 {
     }
 }
 
-/// Runs one hour; returns the last decision's count.
-fn run(scaler: &Scaler, kind: &Signal, interval_s: u64) -> u32 {
+/// Runs one hour; returns the last decision's count. `service`: the service time each
+/// evaluation observes (for a `predictive` policy reading a histogram).
+fn run(scaler: &Scaler, kind: &Signal, interval_s: u64, service: Option<ServiceStats>) -> u32 {
     let mut state = State::default();
     let mut replicas = 6;
     for t in (0..HOUR_S).step_by(interval_s as usize) {
@@ -55,7 +56,7 @@ fn run(scaler: &Scaler, kind: &Signal, interval_s: u64) -> u32 {
             now_ms: t * 1_000,
             signal: Some(signal(kind, t, replicas)),
             current: Some(replicas),
-            service: None,
+            service,
         };
         let (d, next) = scaler.decide(&input, state);
         state = next;
@@ -70,6 +71,7 @@ fn with_behavior() -> Config {
         about: "per_replica with stabilization windows and rate policies both ways",
         signal: Signal::Concurrency { window: 10.0 },
         interval: 1.0,
+        service_window: None,
         yaml: "max_replicas: 100
 policy: {per_replica: {target: 7}}
 behavior:
@@ -92,7 +94,12 @@ fn bench(c: &mut Criterion) {
         let scaler = cfg.scaler();
         let interval = cfg.interval as u64;
         g.throughput(Throughput::Elements(HOUR_S.div_ceil(interval)));
-        g.bench_function(cfg.name, |b| b.iter(|| run(&scaler, &cfg.signal, interval)));
+        let service = cfg
+            .service_window
+            .map(|_| ServiceStats::from_moments(SERVICE_S, 0.001));
+        g.bench_function(cfg.name, |b| {
+            b.iter(|| run(&scaler, &cfg.signal, interval, service))
+        });
     }
     g.finish();
 }

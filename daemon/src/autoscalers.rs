@@ -400,12 +400,12 @@ pub fn specs(list: &[AutoscalerConfig]) -> Result<Vec<Spec>, String> {
 pub struct Signals(pub Arc<dyn QueryEngine>);
 
 impl SignalSource for Signals {
-    fn instant(&self, query: &str, t_ms: i64) -> Result<Vec<f64>, String> {
+    fn instant(&self, query: &str, t_ms: i64) -> Result<Vec<(model::Labels, f64)>, String> {
         Ok(self
             .0
             .instant(query, t_ms)?
             .into_iter()
-            .map(|s| s.value)
+            .map(|s| (s.labels, s.value))
             .collect())
     }
 }

@@ -24,3 +24,8 @@ pub use engine::{Engine, EngineOptions, MAX_DEPTH, parse_selector, query_selecto
 pub use promql_parser::parser::Expr;
 pub use stats::{QueryStats, StatsDetail};
 pub use value::{Annotations, Error, QueryResult, RangeSeries, Sample, Value};
+
+/// A classic histogram bucket's `le` label as `histogram_quantile` reads it.
+pub fn parse_bucket_bound(le: &str) -> Option<f64> {
+    eval::parse_go_float(le)
+}

@@ -179,6 +179,46 @@ fn replicas_follow_a_load_spike_up_and_down_over_grpc() {
     assert!(ok.is_some_and(|n| n >= 2.0), "{metrics}");
 }
 
+#[test]
+fn the_predictive_policy_sizes_from_the_service_times_it_observes() {
+    // 40 requests/s, each served in exactly 200 ms by replicas of 2 slots: 8 in service.
+    let mut sim = Funcsim::bind(&["fn:rate=40,service=200ms,jitter=0,concurrency=2,cold_start=1s"]);
+    let dir = tempfile::tempdir().unwrap();
+    let autoscaler = format!(
+        r#"autoscalers:
+  - name: fn
+    query: sum(funcsim_load_rate{{function="fn"}})
+    max_replicas: 20
+    policy:
+      predictive:
+        per_replica_concurrency: 2
+        cold_start: 1s
+        service_time_histogram:
+          selector: 'funcsim_service_duration_seconds{{function="fn"}}'
+          window: 5s
+    target:
+      grpc: {{address: '{}', timeout: 2s}}
+"#,
+        sim.grpc
+    );
+    let cfg = config(dir.path(), &sim.http, &autoscaler);
+    let v = Vane::start(&[&format!("--config.file={}", cfg.display())]);
+    sim.start();
+    // No service time is configured: nothing is decided until one is observed. Then 0.2 s,
+    // all in one bucket (cv 0, headroom (1 + 0)/2 × 0.25 = 0.125): 40 × 0.2 × 1.125 / 2 = 4.5,
+    // so 5 replicas.
+    let last = |v: &Vane| api(v, "/api/v1/autoscalers")["autoscalers"][0]["last"].clone();
+    wait_for(60, "a decision on the observed service time", || {
+        last(&v)["desired"] == 5
+    });
+    let d = last(&v);
+    let detail = d["detail"].as_str().unwrap();
+    assert!(detail.contains("× 0.2s × (1 + 0.125) / 2) = 5"), "{d}");
+    wait_for(30, "funcsim to be asked for 5 replicas", || {
+        sim.desired("fn") == 5
+    });
+}
+
 fn keda_proto() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/protocols/keda")
 }

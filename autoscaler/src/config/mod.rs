@@ -159,12 +159,25 @@ pub struct PredictiveConfig {
     pub trend_window: Option<DurationMs>,
     /// Mean service time used when an evaluation brings none.
     pub service_time: Option<DurationMs>,
+    /// A classic histogram of service times the mean and its variability are observed from.
+    pub service_time_histogram: Option<ServiceTimeHistogramConfig>,
     /// Utilisation accepted when service times are exponential (CV = 1). Default 0.8.
     pub target_utilization: Option<f64>,
     /// A fixed headroom instead of the one derived from the service-time variability.
     pub headroom: Option<f64>,
     /// Upper bound of the derived headroom. Default 1.
     pub max_headroom: Option<f64>,
+}
+
+/// `service_time_histogram`: where the `predictive` policy observes service times.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceTimeHistogramConfig {
+    /// The histogram's name without `_bucket`/`_sum`/`_count`, with optional matchers:
+    /// `funcsim_service_duration_seconds{function="a"}`. Observations in seconds.
+    pub selector: String,
+    /// The window of the rates. Default 1m.
+    pub window: Option<DurationMs>,
 }
 
 /// `behavior`: the HPA's scaling behaviour.

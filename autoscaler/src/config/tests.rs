@@ -244,6 +244,18 @@ fn errors_name_the_field() {
             "max_replicas: 4\npolicy: {predictive: {per_replica_concurrency: 1, cold_start: 10s, service_time: 0s}}",
             "policy.predictive.service_time: must be more than 0s",
         ),
+        (
+            "max_replicas: 4\npolicy: {predictive: {per_replica_concurrency: 1, cold_start: 10s, service_time_histogram: {selector: 'x{a=\"b\"} offset 1m'}}}",
+            "policy.predictive.service_time_histogram.selector: must be a metric name with optional {matchers}, got \"x{a=\\\"b\\\"} offset 1m\"",
+        ),
+        (
+            "max_replicas: 4\npolicy: {predictive: {per_replica_concurrency: 1, cold_start: 10s, service_time_histogram: {selector: '{job=\"a\"}'}}}",
+            "policy.predictive.service_time_histogram.selector: must start with a histogram's metric name, got \"{job=\\\"a\\\"}\"",
+        ),
+        (
+            "max_replicas: 4\npolicy: {predictive: {per_replica_concurrency: 1, cold_start: 10s, service_time_histogram: {selector: x, window: 0s}}}",
+            "policy.predictive.service_time_histogram.window: must be more than 0s",
+        ),
     ];
     for (yaml, expected) in cases {
         assert_eq!(parse(yaml).unwrap_err(), expected, "{yaml}");

@@ -5,7 +5,7 @@ use super::*;
 use crate::Error;
 use crate::policy::{
     Behavior, Concurrency, Fallback, PerReplica, Policy, Predictive, RatePolicy, Ratio, Rules,
-    ScaleToZero, Scaler, Step, StepAdjustment, Tolerances,
+    ScaleToZero, Scaler, ServiceQueries, Step, StepAdjustment, Tolerances,
 };
 
 /// The HPA controller's default tolerance (`--horizontal-pod-autoscaler-tolerance`).
@@ -400,6 +400,11 @@ fn predictive(p: &PredictiveConfig) -> Result<Predictive> {
     if p.service_time.is_some_and(|s| s.0 == 0) {
         return err(format!("{F}.service_time"), "must be more than 0s");
     }
+    let service_queries = p
+        .service_time_histogram
+        .as_ref()
+        .map(|h| service_queries(&format!("{F}.service_time_histogram"), h))
+        .transpose()?;
     let target_utilization = match p.target_utilization {
         Some(u) if u.is_finite() && u > 0.0 && u < 1.0 => u,
         Some(u) => {
@@ -420,10 +425,55 @@ fn predictive(p: &PredictiveConfig) -> Result<Predictive> {
         cold_start_ms: p.cold_start.0,
         trend_window_ms,
         service_time_seconds: p.service_time.map(|s| s.0 as f64 / 1000.0),
+        service_queries,
         target_utilization,
         headroom,
         max_headroom,
     })
+}
+
+/// The queries of a service-time histogram: the mean (`_sum` rate over `_count` rate) and the
+/// bucket rates by `le`.
+fn service_queries(field: &str, h: &ServiceTimeHistogramConfig) -> Result<ServiceQueries> {
+    let selector = h.selector.trim();
+    let split = selector.find('{').unwrap_or(selector.len());
+    let (name, matchers) = selector.split_at(split);
+    let name = name.trim_end();
+    let name_ok = name.chars().enumerate().all(|(i, c)| {
+        c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit())
+    });
+    if name.is_empty() || !name_ok {
+        return err(
+            format!("{field}.selector"),
+            format!(
+                "must start with a histogram's metric name, got {:?}",
+                h.selector
+            ),
+        );
+    }
+    if !matchers.is_empty() && !matchers.ends_with('}') {
+        return err(
+            format!("{field}.selector"),
+            format!(
+                "must be a metric name with optional {{matchers}}, got {:?}",
+                h.selector
+            ),
+        );
+    }
+    let window = h.window.unwrap_or(DurationMs(60_000));
+    if window.0 == 0 {
+        return err(format!("{field}.window"), "must be more than 0s");
+    }
+    let rate = |suffix: &str| format!("rate({name}_{suffix}{matchers}[{window}])");
+    let queries = ServiceQueries {
+        mean: format!("sum({}) / sum({})", rate("sum"), rate("count")),
+        buckets: format!("sum by (le) ({})", rate("bucket")),
+    };
+    for q in [&queries.mean, &queries.buckets] {
+        promql::Engine::parse(q)
+            .map_err(|e| Error::config(format!("{field}.selector"), e.to_string()))?;
+    }
+    Ok(queries)
 }
 
 fn scale_to_zero(z: &ScaleToZeroConfig) -> Result<ScaleToZero> {

@@ -37,7 +37,7 @@ use tokio::task::JoinHandle;
 
 pub use metrics::Metrics;
 
-use crate::policy::{Input, Scaler, State};
+use crate::policy::{Input, Scaler, ServiceQueries, ServiceStats, State};
 use crate::runtime::{AutoscalerSource, AutoscalerView, DecisionEvent, ScaleTarget};
 
 /// How many decisions each autoscaler keeps for the API (those that changed the count or the
@@ -50,9 +50,9 @@ const WATCH_CAPACITY: usize = 1024;
 /// Runs PromQL instant queries for the controller: the daemon adapts its local engine or a
 /// remote Prometheus API to it. Blocking; the controller calls it off the async threads.
 pub trait SignalSource: Send + Sync {
-    /// The values of `query` at `t_ms` (ms since the epoch): one per series of a vector, one
-    /// for a scalar.
-    fn instant(&self, query: &str, t_ms: i64) -> Result<Vec<f64>, String>;
+    /// The series of `query` at `t_ms` (ms since the epoch) with their values: one per series
+    /// of a vector, one without labels for a scalar.
+    fn instant(&self, query: &str, t_ms: i64) -> Result<Vec<(Labels, f64)>, String>;
 }
 
 /// Where an autoscaler learns the current replica count.
@@ -311,10 +311,10 @@ fn now_ms() -> u64 {
 }
 
 /// The one value of a query's answer: none for an empty vector, an error for several series.
-fn single(values: Vec<f64>) -> Result<Option<f64>, String> {
+fn single(values: Vec<(Labels, f64)>) -> Result<Option<f64>, String> {
     match values.as_slice() {
         [] => Ok(None),
-        [v] => Ok(Some(*v)),
+        [(_, v)] => Ok(Some(*v)),
         many => Err(format!(
             "the query returned {} series; aggregate it to one (e.g. with sum)",
             many.len()
@@ -358,7 +358,13 @@ async fn evaluate_loop(
         let (s, e) = (spec.clone(), env.clone());
         let queried =
             tokio::task::spawn_blocking(move || query_inputs(&s, e.signal.as_ref(), now)).await;
-        let Ok((signal, current, error)) = queried else {
+        let Ok(Inputs {
+            signal,
+            current,
+            service,
+            error,
+        }) = queried
+        else {
             continue;
         };
         let current = from_target.or(current);
@@ -369,7 +375,7 @@ async fn evaluate_loop(
                 now_ms: now,
                 signal,
                 current,
-                service: None,
+                service,
             };
             let (d, state) = spec.scaler.decide(&input, state);
             sh.state = state;
@@ -416,12 +422,19 @@ async fn evaluate_loop(
     }
 }
 
-/// The signal and (if it is a query) the current count; the error of the signal query.
-fn query_inputs(
-    spec: &Spec,
-    source: &dyn SignalSource,
-    now: u64,
-) -> (Option<f64>, Option<u32>, Option<String>) {
+/// What one evaluation reads from the metrics.
+struct Inputs {
+    signal: Option<f64>,
+    /// When the current count is a query.
+    current: Option<u32>,
+    /// When the policy observes service times.
+    service: Option<ServiceStats>,
+    /// The error of the signal query.
+    error: Option<String>,
+}
+
+/// The signal, the current count (if it is a query) and the service time (if observed).
+fn query_inputs(spec: &Spec, source: &dyn SignalSource, now: u64) -> Inputs {
     let t = now as i64;
     let (signal, error) = match source.instant(&spec.query, t).and_then(single) {
         Ok(Some(v)) if v.is_finite() => (Some(v), None),
@@ -440,7 +453,39 @@ fn query_inputs(
         },
         CurrentReplicas::Target => None,
     };
-    (signal, current, error)
+    let service = spec.scaler.service_queries().and_then(|q| {
+        let observed = service_time(source, q, t);
+        if let Err(e) = &observed {
+            tracing::debug!(autoscaler = %spec.name, error = %e, "service time query failed");
+        }
+        observed.ok().flatten()
+    });
+    Inputs {
+        signal,
+        current,
+        service,
+        error,
+    }
+}
+
+/// The service time from a histogram's queries; `None` when the window saw no request.
+fn service_time(
+    source: &dyn SignalSource,
+    q: &ServiceQueries,
+    t: i64,
+) -> Result<Option<ServiceStats>, String> {
+    let Some(mean) = single(source.instant(&q.mean, t)?)? else {
+        return Ok(None);
+    };
+    let buckets: Vec<(f64, f64)> = source
+        .instant(&q.buckets, t)?
+        .into_iter()
+        .filter_map(|(labels, rate)| {
+            let le = promql::parse_bucket_bound(labels.get("le"))?;
+            Some((le, rate))
+        })
+        .collect();
+    Ok(ServiceStats::from_histogram(mean, &buckets))
 }
 
 /// The decision series: desired, signal (when known), current (when known), panic mode.

@@ -14,9 +14,10 @@ use crate::runtime::{BoxFuture, TargetError};
 
 #[test]
 fn a_signal_is_one_value() {
+    let v = |x: f64| (Labels::default(), x);
     assert_eq!(single(vec![]), Ok(None));
-    assert_eq!(single(vec![2.5]), Ok(Some(2.5)));
-    let e = single(vec![1.0, 2.0]).unwrap_err();
+    assert_eq!(single(vec![v(2.5)]), Ok(Some(2.5)));
+    let e = single(vec![v(1.0), v(2.0)]).unwrap_err();
     assert!(e.contains("2 series"), "{e}");
 }
 
@@ -41,11 +42,12 @@ fn the_metrics_a_signal_reads_are_its_named_selectors() {
     assert!(signal_metrics("sum(").is_empty());
 }
 
-/// Answers every query with the value set for it; `None` fails it. Counts calls, and holds
-/// them while the gate is closed.
+/// Answers every query with the series or the value set for it; `None` fails it. Counts
+/// calls, and holds them while the gate is closed.
 #[derive(Default)]
 struct FakeSignal {
     values: Mutex<HashMap<String, Option<f64>>>,
+    series: Mutex<HashMap<String, Vec<(Labels, f64)>>>,
     calls: AtomicUsize,
     gate: (Mutex<bool>, std::sync::Condvar),
 }
@@ -53,6 +55,10 @@ struct FakeSignal {
 impl FakeSignal {
     fn set(&self, query: &str, v: Option<f64>) {
         lock(&self.values).insert(query.to_string(), v);
+    }
+
+    fn set_series(&self, query: &str, series: Vec<(Labels, f64)>) {
+        lock(&self.series).insert(query.to_string(), series);
     }
 
     fn close(&self) {
@@ -66,14 +72,17 @@ impl FakeSignal {
 }
 
 impl SignalSource for FakeSignal {
-    fn instant(&self, query: &str, _t_ms: i64) -> Result<Vec<f64>, String> {
+    fn instant(&self, query: &str, _t_ms: i64) -> Result<Vec<(Labels, f64)>, String> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let mut closed = lock(&self.gate.0);
         while *closed {
             closed = self.gate.1.wait(closed).unwrap();
         }
+        if let Some(series) = lock(&self.series).get(query) {
+            return Ok(series.clone());
+        }
         match lock(&self.values).get(query).copied().flatten() {
-            Some(v) => Ok(vec![v]),
+            Some(v) => Ok(vec![(Labels::default(), v)]),
             None => Err(format!("no value for {query}")),
         }
     }
@@ -247,6 +256,75 @@ async fn a_wake_up_evaluates_without_waiting_for_the_interval() {
     // Waking a metric nobody reads, or an index out of range, does nothing.
     triggers.wake(7);
     c.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_predictive_policy_observes_service_times_from_a_histogram() {
+    let yaml = "max_replicas: 100
+policy:
+  predictive:
+    per_replica_concurrency: 5
+    cold_start: 10s
+    service_time: 1s
+    service_time_histogram: {selector: 'svc_seconds{fn=\"a\"}', window: 30s}
+";
+    let c: crate::config::ScalerConfig = yaml_serde::from_str(yaml).unwrap();
+    let scaler = c.validate().unwrap();
+    let q = scaler.service_queries().unwrap().clone();
+    assert_eq!(
+        q.mean,
+        "sum(rate(svc_seconds_sum{fn=\"a\"}[30s])) / sum(rate(svc_seconds_count{fn=\"a\"}[30s]))"
+    );
+    assert_eq!(
+        q.buckets,
+        "sum by (le) (rate(svc_seconds_bucket{fn=\"a\"}[30s]))"
+    );
+    let signal = Arc::new(FakeSignal::default());
+    signal.set("rate_in", Some(100.0));
+    // Half the requests take 0.1–0.2 s, half 0.2–0.3 s, mean 0.2 s (placed at 0.15 and 0.25:
+    // cv 0.25); the buckets out of order as a query may return them.
+    signal.set(
+        "sum(rate(svc_seconds_sum{fn=\"a\"}[30s])) / sum(rate(svc_seconds_count{fn=\"a\"}[30s]))",
+        Some(0.2),
+    );
+    let le = |b: &str, r: f64| (Labels::from_pairs([("le", b)]), r);
+    signal.set_series(
+        &q.buckets,
+        vec![
+            le("+Inf", 4.0),
+            le("0.1", 0.0),
+            le("0.3", 4.0),
+            le("0.2", 2.0),
+        ],
+    );
+    let target = FakeTarget::at(1);
+    let ctl = controller(signal.clone());
+    let mut s = spec("fn", "rate_in", HOUR, target.clone());
+    s.scaler = scaler;
+    ctl.apply(vec![s]);
+    // 100/s × 0.2 s = 20 in service; h = (1 + 0.25²)/2 × 0.25 = 0.133 → 22.7 / 5 → 5 (the
+    // configured 1 s would give 100 × 1.25 / 5 = 25).
+    until("a decision on the observed service time", || {
+        last(&ctl, "fn").is_some_and(|d| d.desired == 5)
+    })
+    .await;
+    let d = last(&ctl, "fn").unwrap();
+    assert!(d.detail.contains("× 0.2s × (1 + 0.133)"), "{}", d.detail);
+
+    // A window without requests (0 / 0) brings nothing: the last observed time still holds.
+    signal.set(
+        "sum(rate(svc_seconds_sum{fn=\"a\"}[30s])) / sum(rate(svc_seconds_count{fn=\"a\"}[30s]))",
+        Some(f64::NAN),
+    );
+    ctl.triggers().wake(0);
+    until("a decision on the remembered service time", || {
+        last(&ctl, "fn").is_some_and(|e| e.id > d.id)
+    })
+    .await;
+    let e = last(&ctl, "fn").unwrap();
+    assert_eq!(e.desired, 5, "{}", e.detail);
+    assert!(e.detail.contains("× 0.2s × (1 + 0.133)"), "{}", e.detail);
+    ctl.stop();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

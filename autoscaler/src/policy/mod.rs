@@ -38,6 +38,7 @@ use std::fmt;
 pub(crate) use behavior::{Behavior, BehaviorState, RatePolicy, Rules};
 pub(crate) use concurrency::{Concurrency, ConcurrencyState};
 pub(crate) use fallback::Fallback;
+pub use predictive::ServiceQueries;
 pub(crate) use predictive::{Predictive, PredictiveState};
 pub(crate) use step::{Step, StepAdjustment, StepState};
 pub(crate) use target::{PerReplica, Ratio, Tolerances};
@@ -89,6 +90,15 @@ impl Scaler {
         }
     }
 
+    /// The queries the service time is observed with (`predictive` with
+    /// `service_time_histogram`); their results go to [`ServiceStats::from_histogram`].
+    pub fn service_queries(&self) -> Option<&ServiceQueries> {
+        match &self.policy {
+            Policy::Predictive(p) => p.service_queries.as_ref(),
+            _ => None,
+        }
+    }
+
     /// The activation threshold, when scale to zero is enabled.
     pub fn activation_threshold(&self) -> Option<f64> {
         self.scale_to_zero.as_ref().map(|z| z.activation_threshold)
@@ -135,6 +145,26 @@ impl ServiceStats {
     pub fn from_moments(mean_seconds: f64, variance: f64) -> ServiceStats {
         let cv = (mean_seconds > 0.0 && variance >= 0.0).then(|| variance.sqrt() / mean_seconds);
         ServiceStats { mean_seconds, cv }
+    }
+
+    /// From a classic histogram of service times over a window: the mean (its `_sum` rate over
+    /// its `_count` rate, exact) and the rates of its cumulative `_bucket` series as
+    /// `(le, rate)` in any order; the variance is estimated from the buckets (see
+    /// [`predictive::histogram_variance`]), and without usable buckets the variability stays
+    /// unknown. `None` when the mean is not a positive number (no request in the window).
+    pub fn from_histogram(mean_seconds: f64, buckets: &[(f64, f64)]) -> Option<ServiceStats> {
+        if !(mean_seconds.is_finite() && mean_seconds > 0.0) {
+            return None;
+        }
+        Some(
+            match predictive::histogram_variance(mean_seconds, buckets) {
+                Some(variance) => ServiceStats::from_moments(mean_seconds, variance),
+                None => ServiceStats {
+                    mean_seconds,
+                    cv: None,
+                },
+            },
+        )
     }
 }
 

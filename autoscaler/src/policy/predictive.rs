@@ -29,6 +29,12 @@
 //! With u = 0.8: deterministic service (Cs = 0) gives h = 0.125, exponential (Cs = 1) 0.25,
 //! Cs = 2 gives 0.625. A fixed `headroom` replaces the formula.
 //!
+//! **Observed service time.** With `service_time_histogram`, each evaluation brings S and Cs
+//! from a classic histogram of service times over a window: S is the `_sum` rate over the
+//! `_count` rate (exact), the variance is estimated from the `_bucket` rates (see
+//! [`histogram_variance`]). A window without requests brings nothing, and the last observed S
+//! and Cs are used; before any, `service_time`.
+//!
 //! Limits: Kingman's formula is a heavy-traffic approximation for one server; a pool of
 //! replicas queues less than one server of the same total capacity, so for large pools h is
 //! conservative. Arrivals are assumed Poisson (bursty arrivals need more), the trend linear
@@ -47,15 +53,28 @@ pub(crate) struct Predictive {
     pub trend_window_ms: u64,
     /// Mean service time in seconds, when the evaluation brings none.
     pub service_time_seconds: Option<f64>,
+    /// Where the controller observes the service time.
+    pub service_queries: Option<ServiceQueries>,
     pub target_utilization: f64,
     pub headroom: Option<f64>,
     pub max_headroom: f64,
+}
+
+/// The PromQL queries of a service-time histogram, built from `service_time_histogram`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceQueries {
+    /// The mean service time in seconds: `sum(rate(_sum)) / sum(rate(_count))`.
+    pub mean: String,
+    /// The bucket rates: `sum by (le) (rate(_bucket))`.
+    pub buckets: String,
 }
 
 /// Recent arrival rates.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct PredictiveState {
     samples: VecDeque<(u64, f64)>,
+    /// The last service time an evaluation brought.
+    service: Option<ServiceStats>,
 }
 
 impl Predictive {
@@ -80,11 +99,13 @@ impl Predictive {
         let predicted = predict_linear(&state.samples, now_ms, self.cold_start_ms);
         let sized = predicted.map_or(rate, |p| rate.max(p));
 
-        let (mean, cv) = match service {
-            Some(s) if s.mean_seconds.is_finite() && s.mean_seconds > 0.0 => {
-                (s.mean_seconds, s.cv.filter(|c| c.is_finite() && *c >= 0.0))
-            }
-            _ => (self.service_time_seconds?, None),
+        let observed = service.filter(|s| s.mean_seconds.is_finite() && s.mean_seconds > 0.0);
+        if observed.is_some() {
+            state.service = observed;
+        }
+        let (mean, cv) = match state.service {
+            Some(s) => (s.mean_seconds, s.cv.filter(|c| c.is_finite() && *c >= 0.0)),
+            None => (self.service_time_seconds?, None),
         };
         let headroom = self.headroom.unwrap_or_else(|| {
             let cv = cv.unwrap_or(1.0);
@@ -148,4 +169,56 @@ pub(crate) fn predict_linear(
     let slope = sxy / sxx;
     let intercept = my - slope * mx;
     Some((intercept + slope * ahead_ms as f64 / 1000.0).max(0.0))
+}
+
+/// The variance of the observations in a classic histogram whose mean is known exactly (its
+/// `_sum` over its `_count`), from its cumulative buckets `(le, count)` in any order (counts
+/// may be rates). Each bucket's observations are placed at one point, the same fraction `t` of
+/// the way through every bucket `(a, b]` (the first starting at 0), with `t` in [0, 1] chosen
+/// so the points have the known mean; the `+Inf` bucket's sit at the last finite bound. A
+/// count below the one before it is taken as equal, as `histogram_quantile` does. `None`
+/// without a `+Inf` bucket, a finite bound or any observation.
+///
+/// Placing each bucket's mass where the mean says it lies tracks the spread across buckets
+/// closely (exponential service times over the client libraries' default buckets: cv 1.03 for
+/// a true 1.00); what happens inside one bucket is not seen, so observations all within one
+/// bucket look constant and a narrow spread across a bound looks as wide as the buckets.
+pub(crate) fn histogram_variance(mean: f64, buckets: &[(f64, f64)]) -> Option<f64> {
+    let mut b: Vec<(f64, f64)> = buckets
+        .iter()
+        .copied()
+        .filter(|(le, c)| !le.is_nan() && c.is_finite())
+        .collect();
+    b.sort_by(|x, y| x.0.total_cmp(&y.0));
+    b.dedup_by(|later, earlier| later.0 == earlier.0);
+    let (&(last, total), finite) = b.split_last()?;
+    if last != f64::INFINITY || finite.is_empty() || !mean.is_finite() {
+        return None;
+    }
+    // (observations, lower bound, upper bound) of every bucket; the +Inf bucket has no width.
+    let mut rows = Vec::with_capacity(b.len());
+    let (mut lower, mut below) = (None, 0.0_f64);
+    for &(le, cumulative) in finite {
+        let count = cumulative.max(below);
+        rows.push((count - below, lower.unwrap_or(le.min(0.0)), le));
+        (lower, below) = (Some(le), count);
+    }
+    let top = lower.unwrap_or(0.0);
+    rows.push((total.max(below) - below, top, top));
+    let n: f64 = rows.iter().map(|r| r.0).sum();
+    if n <= 0.0 {
+        return None;
+    }
+    let at_lower: f64 = rows.iter().map(|&(k, a, _)| k * a).sum();
+    let width: f64 = rows.iter().map(|&(k, a, b)| k * (b - a)).sum();
+    let t = if width > 0.0 {
+        ((mean * n - at_lower) / width).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let squares: f64 = rows
+        .iter()
+        .map(|&(k, a, b)| k * (a + t * (b - a) - mean).powi(2))
+        .sum();
+    Some(squares / n)
 }

@@ -49,6 +49,11 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
         "Time from arrival to response (queueing included).",
     ),
     (
+        "funcsim_service_duration_seconds",
+        "histogram",
+        "Time a replica spent serving a request (queueing excluded).",
+    ),
+    (
         "funcsim_replica_seconds_total",
         "counter",
         "Replica-seconds of all replicas (starting, ready, draining): the cost.",
@@ -102,8 +107,12 @@ fn samples(out: &mut String, family: &str, f: &Function) {
         }
         "funcsim_desired_replicas" => line("", "", f.replica_counts().desired.into()),
         "funcsim_replica_concurrency" => line("", "", f.spec.concurrency.into()),
-        "funcsim_request_duration_seconds" => {
-            let h = &c.duration;
+        "funcsim_request_duration_seconds" | "funcsim_service_duration_seconds" => {
+            let h = if family == "funcsim_service_duration_seconds" {
+                &c.service
+            } else {
+                &c.duration
+            };
             let les = BUCKETS
                 .iter()
                 .map(|b| value(*b))

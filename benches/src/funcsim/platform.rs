@@ -65,6 +65,8 @@ struct Done {
     end: f64,
     replica: u64,
     arrival: f64,
+    /// When a replica took it up.
+    start: f64,
 }
 
 impl PartialEq for Done {
@@ -100,7 +102,10 @@ pub struct Counters {
     pub replica_seconds: f64,
     /// Time with a non-empty queue, or within a tick that dropped requests.
     pub under_provisioned_seconds: f64,
+    /// Arrival to response (queueing included).
     pub duration: Histogram,
+    /// Service alone: from a replica taking the request up to the response.
+    pub service: Histogram,
     pub latency: Sketch,
 }
 
@@ -301,6 +306,7 @@ impl Function {
         let latency = d.end - d.arrival;
         self.counters.completed += 1;
         self.counters.duration.observe(latency);
+        self.counters.service.observe(d.end - d.start);
         self.counters.latency.observe(latency);
         if let Some(i) = self.replicas.iter().position(|r| r.id == d.replica) {
             let r = &mut self.replicas[i];
@@ -340,6 +346,7 @@ impl Function {
             end: self.now + service,
             replica: id,
             arrival,
+            start: self.now,
         });
         true
     }

@@ -7,7 +7,7 @@ pub const BUCKETS: [f64; 11] = [
 ];
 
 /// A classic histogram: per-bucket counts (not cumulative), sum and count.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Histogram {
     /// `counts[i]` observations in `(BUCKETS[i-1], BUCKETS[i]]`; the last is above 10 s.
     pub counts: [u64; BUCKETS.len() + 1],

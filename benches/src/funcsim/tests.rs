@@ -249,6 +249,14 @@ fn metrics_page() {
         "funcsim_request_duration_seconds_count{{function=\"a\"}} {count}\n"
     )));
     assert!(text.contains("funcsim_request_duration_seconds_bucket{function=\"a\",le=\"0.005\"}"));
+    // Service times exclude queueing: as many, never longer in sum.
+    let service = &f.counters.service;
+    assert_eq!(service.count, count);
+    assert!(service.sum <= f.counters.duration.sum + 1e-9);
+    assert!(text.contains(&format!(
+        "funcsim_service_duration_seconds_count{{function=\"a\"}} {count}\n"
+    )));
+    assert!(text.contains("# TYPE funcsim_service_duration_seconds histogram\n"));
     assert!(text.contains("funcsim_replicas{function=\"a\",state=\"ready\"} 6\n"));
     assert!(text.contains("funcsim_desired_replicas{function=\"b\"} 1\n"));
     assert!(text.contains("# TYPE funcsim_request_duration_seconds histogram\n"));

@@ -40,6 +40,9 @@ pub struct Config {
     pub signal: Signal,
     /// Seconds between evaluations (a multiple of [`SCRAPE`]).
     pub interval: f64,
+    /// The window (seconds) of the service-time histogram the `predictive` policy observes,
+    /// as `service_time_histogram` reads it; `None`: no service statistics.
+    pub service_window: Option<f64>,
     /// The policy as the `autoscalers:` entry writes it (without name, query and target).
     pub yaml: &'static str,
 }
@@ -62,6 +65,7 @@ pub fn configs() -> Vec<Config> {
             about: "concurrency (in flight + queued, 10 s mean) / 7 per replica; HPA default behaviour",
             signal: Signal::Concurrency { window: 10.0 },
             interval: 1.0,
+            service_window: None,
             yaml: "max_replicas: 100\npolicy: {per_replica: {target: 7}}\n",
         },
         Config {
@@ -72,6 +76,7 @@ pub fn configs() -> Vec<Config> {
                 lag: 0.0,
             },
             interval: 1.0,
+            service_window: None,
             yaml: "max_replicas: 100\npolicy: {ratio: {target: 0.7}}\n",
         },
         Config {
@@ -79,6 +84,7 @@ pub fn configs() -> Vec<Config> {
             about: "KPA: concurrency 10 at 70 %, stable 60 s, panic 6 s",
             signal: Signal::Concurrency { window: 1.0 },
             interval: 1.0,
+            service_window: None,
             yaml: "max_replicas: 100\npolicy: {concurrency: {target: 10}}\n",
         },
         Config {
@@ -89,14 +95,16 @@ pub fn configs() -> Vec<Config> {
                 lag: 0.0,
             },
             interval: 1.0,
+            service_window: None,
             yaml: "max_replicas: 100\npolicy:\n  step:\n    threshold: 0.7\n    adjustment_type: PercentChangeInCapacity\n    min_adjustment_magnitude: 1\n    cooldown: 30s\n    steps:\n      - {upper: -0.3, adjustment: -20}\n      - {lower: -0.3, upper: 0, adjustment: 0}\n      - {lower: 0, upper: 0.2, adjustment: 20}\n      - {lower: 0.2, adjustment: 50}\n",
         },
         Config {
             name: "predictive",
-            about: "request rate (10 s), 10 per replica, cold start 2 s, service 100 ms; HPA default behaviour",
+            about: "request rate (10 s), 10 per replica, cold start 2 s, service time observed (10 s histogram); HPA default behaviour",
             signal: Signal::Rate { window: 10.0 },
             interval: 1.0,
-            yaml: "max_replicas: 100\npolicy: {predictive: {per_replica_concurrency: 10, cold_start: 2s, service_time: 100ms}}\n",
+            service_window: Some(10.0),
+            yaml: "max_replicas: 100\npolicy: {predictive: {per_replica_concurrency: 10, cold_start: 2s, service_time_histogram: {selector: funcsim_service_duration_seconds}}}\n",
         },
         Config {
             name: "hpa-like",
@@ -106,6 +114,7 @@ pub fn configs() -> Vec<Config> {
                 lag: 30.0,
             },
             interval: 15.0,
+            service_window: None,
             yaml: "max_replicas: 100\npolicy: {ratio: {target: 0.7}}\n",
         },
         Config {
@@ -113,6 +122,7 @@ pub fn configs() -> Vec<Config> {
             about: "concurrency 10 at 70 %, stable 60 s, panic 6 s, 2 s tick",
             signal: Signal::Concurrency { window: 1.0 },
             interval: 2.0,
+            service_window: None,
             yaml: "max_replicas: 100\npolicy: {concurrency: {target: 10, stable_window: 60s, panic_window_percentage: 10}}\n",
         },
     ]
@@ -225,7 +235,9 @@ pub fn run(config: &Config, scenario: &Scenario, seed: u64) -> Outcome {
             now_ms: (now * 1000.0).round() as u64,
             signal: config.signal.read(&samples, now, concurrency),
             current: Some(counts.desired),
-            service: None,
+            service: config
+                .service_window
+                .and_then(|w| samples.service_time(now, w)),
         };
         let (d, next) = scaler.decide(&input, std::mem::take(&mut state));
         state = next;

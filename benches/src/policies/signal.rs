@@ -3,7 +3,10 @@
 
 use std::collections::VecDeque;
 
+use autoscaler::policy::ServiceStats;
+
 use crate::funcsim::platform::Function;
+use crate::funcsim::stats::{BUCKETS, Histogram};
 
 /// How long scrapes are kept, seconds (more than any window plus lag below).
 const KEEP: f64 = 300.0;
@@ -19,6 +22,8 @@ pub struct Sample {
     pub queued: u64,
     /// Replicas taking or finishing requests (ready and draining).
     pub serving: u32,
+    /// Service times so far (a histogram's counters).
+    pub service: Histogram,
 }
 
 impl Sample {
@@ -30,6 +35,7 @@ impl Sample {
             in_flight: f.in_flight() as u64,
             queued: f.queued() as u64,
             serving: c.ready + c.draining,
+            service: f.counters.service,
         }
     }
 
@@ -61,6 +67,21 @@ impl Samples {
     /// The scrapes in `(from, to]`.
     fn within(&self, from: f64, to: f64) -> impl Iterator<Item = &Sample> {
         self.0.iter().filter(move |s| s.t > from && s.t <= to)
+    }
+
+    /// The service time over the last `window` seconds as the controller reads it from a
+    /// histogram: the increase of its sum over that of its count, and the increases of its
+    /// cumulative buckets; `None` without the scrapes or without a request.
+    pub fn service_time(&self, now: f64, window: f64) -> Option<ServiceStats> {
+        let (new, old) = (&self.at(now)?.service, &self.at(now - window)?.service);
+        let count = new.count.checked_sub(old.count)?;
+        let mean = (new.sum - old.sum) / count as f64;
+        let les = BUCKETS.iter().copied().chain([f64::INFINITY]);
+        let buckets: Vec<(f64, f64)> = les
+            .zip(new.cumulative().zip(old.cumulative()))
+            .map(|(le, (n, o))| (le, n.saturating_sub(o) as f64))
+            .collect();
+        ServiceStats::from_histogram(mean, &buckets)
     }
 
     /// The newest scrape at or before `t`.

@@ -7,7 +7,34 @@ fn sample(t: f64, invocations: u64, in_flight: u64, queued: u64, serving: u32) -
         in_flight,
         queued,
         serving,
+        service: Default::default(),
     }
+}
+
+#[test]
+fn the_service_time_is_read_from_the_histogram_increase_over_the_window() {
+    let mut s = Samples::default();
+    // Every second 10 requests: 5 taking 0.07 s, 5 taking 0.2 s.
+    let mut h = crate::funcsim::stats::Histogram::default();
+    for k in 1..=20u64 {
+        for _ in 0..5 {
+            h.observe(0.07);
+            h.observe(0.2);
+        }
+        let mut x = sample(k as f64, 10 * k, 0, 0, 1);
+        x.service = h;
+        s.push(x);
+    }
+    let st = s.service_time(20.0, 10.0).unwrap();
+    assert!((st.mean_seconds - 0.135).abs() < 1e-9, "{st:?}");
+    // Half in (0.05, 0.1], half in (0.1, 0.25], placed to average 0.135: a real spread.
+    assert!(st.cv.unwrap() > 0.3, "{st:?}");
+    // No scrape a window back, or no request within the window: nothing.
+    assert_eq!(s.service_time(5.0, 10.0), None);
+    let mut idle = sample(21.0, 200, 0, 0, 1);
+    idle.service = h;
+    s.push(idle);
+    assert_eq!(s.service_time(21.0, 1.0), None);
 }
 
 #[test]

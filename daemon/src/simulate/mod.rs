@@ -18,6 +18,7 @@ mod tests;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
+use autoscaler::policy::ServiceStats;
 use model::Queryable;
 use model::metrics::Registry;
 use tsdb::db::ReadOnlyBlocks;
@@ -117,6 +118,21 @@ fn sample(
     n: i64,
 ) -> Result<Vec<Answer>> {
     let mut out = vec![Answer::Nothing; n as usize];
+    sample_each(engine, store, query, (start, step, n), |i, _, v| {
+        out[i] = out[i].add(v)
+    })?;
+    Ok(out)
+}
+
+/// Calls `each(step index, series, value)` for every value of `query` at the `n` steps from
+/// `start`, `step` apart, by range queries of at most [`CHUNK_STEPS`] steps.
+fn sample_each(
+    engine: &promql::Engine,
+    store: &dyn Queryable,
+    query: &str,
+    (start, step, n): (i64, i64, i64),
+    mut each: impl FnMut(usize, &model::Labels, f64),
+) -> Result<()> {
     let mut first = 0;
     while first < n {
         let last = (first + CHUNK_STEPS - 1).min(n - 1);
@@ -134,13 +150,40 @@ fn sample(
         };
         for s in series {
             for (t, v) in s.points {
-                let i = ((t - start) / step) as usize;
-                out[i] = out[i].add(v);
+                each(((t - start) / step) as usize, &s.labels, v);
             }
         }
         first = last + 1;
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The service time at each step, for a `predictive` policy observing a histogram: its
+/// queries sampled as the controller reads them at each evaluation.
+fn sample_service(
+    engine: &promql::Engine,
+    store: &dyn Queryable,
+    q: &autoscaler::policy::ServiceQueries,
+    (start, step, n): (i64, i64, i64),
+) -> Result<Vec<Option<ServiceStats>>> {
+    let mean = sample(engine, store, &q.mean, start, step, n)?;
+    let mut buckets: Vec<Vec<(f64, f64)>> = vec![Vec::new(); n as usize];
+    sample_each(
+        engine,
+        store,
+        &q.buckets,
+        (start, step, n),
+        |i, labels, v| {
+            if let Some(le) = promql::parse_bucket_bound(labels.get("le")) {
+                buckets[i].push((le, v));
+            }
+        },
+    )?;
+    Ok(mean
+        .into_iter()
+        .zip(&buckets)
+        .map(|(m, b)| ServiceStats::from_histogram(m.value()?, b))
+        .collect())
 }
 
 /// `--override`: scaling fields that replace the configured ones for the replay, so a
@@ -281,11 +324,17 @@ pub fn simulate(args: &SimulateArgs) -> Result<String> {
                     .map(|v| v.round().min(f64::from(u32::MAX)) as u32)
             })
             .collect();
+        let service = match scaler.service_queries() {
+            Some(sq) => sample_service(&engine, q, sq, (start, step, n))
+                .with_context(|| format!("autoscaler {:?}: service time", a.name))?,
+            None => vec![None; n as usize],
+        };
         let points: Vec<Point> = (0..n as usize)
             .map(|k| Point {
                 t_ms: start + k as i64 * step,
                 signal: signal[k].value(),
                 observed: observed[k],
+                service: service[k],
             })
             .collect();
         let params = Params {

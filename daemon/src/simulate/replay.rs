@@ -9,7 +9,7 @@
 //! by what one replica is meant to carry. An interval whose end has no load is not measured.
 //! The last step ends the range: its decision is shown but covers no interval.
 
-use autoscaler::policy::{Input, Reason, Scaler, State, ceil_count};
+use autoscaler::policy::{Input, Reason, Scaler, ServiceStats, State, ceil_count};
 
 /// How the replay reads the signal and sizes the need.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +35,8 @@ pub struct Point {
     pub signal: Option<f64>,
     /// Replicas observed at that time, if known.
     pub observed: Option<u32>,
+    /// The service time observed then (`predictive` with `service_time_histogram`).
+    pub service: Option<ServiceStats>,
 }
 
 /// One simulated step.
@@ -110,7 +112,7 @@ pub fn replay(scaler: &Scaler, params: &Params, points: &[Point]) -> (Vec<Row>, 
             now_ms: p.t_ms.max(0) as u64,
             signal,
             current: Some(current),
-            service: None,
+            service: p.service,
         };
         let (d, next) = scaler.decide(&input, std::mem::take(&mut state));
         state = next;

@@ -20,6 +20,7 @@ fn points(signals: &[Option<f64>], observed: Option<u32>) -> Vec<Point> {
             t_ms: 1_000_000 + i as i64 * 1000,
             signal,
             observed,
+            service: None,
         })
         .collect()
 }
@@ -197,6 +198,66 @@ fn sampling_reads_one_value_per_step_across_range_query_chunks() {
         &t[..3]
     );
     assert!(sample(&engine, db.as_ref(), "sum(", 0, 1000, 1).is_err());
+    db.close().unwrap();
+}
+
+#[test]
+fn the_service_time_is_sampled_from_a_stored_histogram() {
+    // 10 requests a second, half in (0.05, 0.1], half in (0.1, 0.25], 1.35 s of service a
+    // second (mean 0.135 s), for 60 s; nothing after.
+    let dir = tempfile::tempdir().unwrap();
+    let db = tsdb::Db::open(dir.path(), tsdb::DbOptions::default(), &Registry::new()).unwrap();
+    let mut app = db.appender();
+    let series = |suffix: &str, le: Option<&str>| {
+        let name = format!("svc_seconds_{suffix}");
+        let mut pairs = vec![("__name__", name.as_str()), ("fn", "a")];
+        if let Some(le) = le {
+            pairs.push(("le", le));
+        }
+        model::Labels::from_pairs(pairs)
+    };
+    for t in 0..=120i64 {
+        let k = t.min(60) as f64;
+        let mut put = |l: model::Labels, v: f64| app.append(None, &l, t * 1000, v).unwrap();
+        put(series("sum", None), 1.35 * k);
+        put(series("count", None), 10.0 * k);
+        put(series("bucket", Some("0.05")), 0.0);
+        put(series("bucket", Some("0.1")), 5.0 * k);
+        put(series("bucket", Some("0.25")), 10.0 * k);
+        put(series("bucket", Some("+Inf")), 10.0 * k);
+    }
+    app.commit().unwrap();
+    let cfg = autoscaler::config::ScalerConfig {
+        min_replicas: None,
+        max_replicas: 10,
+        policy: yaml_serde::from_str(
+            "{predictive: {per_replica_concurrency: 1, cold_start: 1s, service_time_histogram: {selector: 'svc_seconds{fn=\"a\"}', window: 10s}}}",
+        )
+        .unwrap(),
+        behavior: None,
+        scale_to_zero: None,
+        fallback: None,
+    };
+    let scaler = cfg.validate().unwrap();
+    let engine = promql::Engine::default();
+    let got = super::sample_service(
+        &engine,
+        db.as_ref(),
+        scaler.service_queries().unwrap(),
+        (30_000, 30_000, 3),
+    )
+    .unwrap();
+    let s = got[0].unwrap();
+    assert!((s.mean_seconds - 0.135).abs() < 1e-9, "{s:?}");
+    assert!(s.cv.unwrap() > 0.3, "{s:?}");
+    let same = got[1].unwrap();
+    assert!(
+        (same.mean_seconds - s.mean_seconds).abs() < 1e-9,
+        "{same:?}"
+    );
+    assert!((same.cv.unwrap() - s.cv.unwrap()).abs() < 1e-9, "{same:?}");
+    // At 90 s nothing was served in the window: no service time.
+    assert_eq!(got[2], None);
     db.close().unwrap();
 }
 

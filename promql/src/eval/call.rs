@@ -657,7 +657,7 @@ fn format_openmetrics_float(v: f64) -> String {
 }
 
 /// Parses a float as Go's `strconv.ParseFloat` does for `le` labels.
-fn parse_go_float(s: &str) -> Option<f64> {
+pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
     let t = s.trim_start_matches('+');
     match t.to_ascii_lowercase().as_str() {
         "inf" | "infinity" => {

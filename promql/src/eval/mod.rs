@@ -10,6 +10,8 @@ mod aggregate;
 mod binary;
 mod call;
 
+pub(crate) use call::parse_go_float;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use super::super::predictive::predict_linear;
+use super::super::predictive::{histogram_variance, predict_linear};
 use super::super::{Input, Reason, ServiceStats};
 use super::{Run, expect};
 
@@ -118,4 +118,87 @@ fn without_a_service_time_there_is_no_data() {
     // A configured service time is used when the evaluation brings none.
     let mut run = predictive("service_time: 200ms\n    headroom: 0");
     expect(&run.at(0.0, Some(100.0), Some(3)), 4, Reason::Scaled);
+}
+
+#[test]
+fn histogram_variance_places_each_bucket_where_the_mean_says() {
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+    // Half in (0.1, 0.2], half in (0.2, 0.3], mean 0.2: halfway through each, 0.15 and 0.25.
+    let v = histogram_variance(
+        0.2,
+        &[(0.1, 0.0), (0.2, 2.0), (0.3, 4.0), (f64::INFINITY, 4.0)],
+    )
+    .unwrap();
+    assert!(close(v, 0.0025), "{v}");
+    // All within one bucket: seen as constant.
+    let v = histogram_variance(0.07, &[(0.05, 0.0), (0.1, 9.0), (f64::INFINITY, 9.0)]);
+    assert!(close(v.unwrap(), 0.0));
+    // The first bucket starts at 0; the +Inf bucket sits at the last bound; order does not
+    // matter; a count below the one before it is taken as equal. 1 in (0, 1], 1 in (2, 3] and
+    // 2 at 3 cannot average 1.5 (t would be −1): t is clamped to 0, points 0, 2, 3 and 3,
+    // deviations taken from the known mean.
+    let v = histogram_variance(
+        1.5,
+        &[(f64::INFINITY, 4.0), (1.0, 1.0), (2.0, 0.5), (3.0, 2.0)],
+    )
+    .unwrap();
+    let expected = (1.5f64.powi(2) + 0.5f64.powi(2) + 2.0 * 1.5f64.powi(2)) / 4.0;
+    assert!(close(v, expected), "{v} {expected}");
+    // No +Inf bucket, no finite bound, no observations: nothing.
+    assert_eq!(histogram_variance(1.0, &[(1.0, 3.0)]), None);
+    assert_eq!(histogram_variance(1.0, &[(f64::INFINITY, 3.0)]), None);
+    assert_eq!(
+        histogram_variance(1.0, &[(1.0, 0.0), (f64::INFINITY, 0.0)]),
+        None
+    );
+    assert_eq!(histogram_variance(1.0, &[]), None);
+}
+
+#[test]
+fn service_stats_from_a_histogram() {
+    let buckets = [(0.1, 0.0), (0.2, 2.0), (0.3, 4.0), (f64::INFINITY, 4.0)];
+    let s = ServiceStats::from_histogram(0.2, &buckets).unwrap();
+    assert_eq!(s.mean_seconds, 0.2);
+    assert!((s.cv.unwrap() - 0.25).abs() < 1e-9, "{s:?}");
+    // Exponential service times (mean 0.1) over the client libraries' default buckets: the
+    // estimate is close to the true cv of 1.
+    let bounds = [
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ];
+    let mut buckets: Vec<(f64, f64)> = bounds
+        .iter()
+        .map(|&b| (b, 1000.0 * (1.0 - (-b / 0.1f64).exp())))
+        .collect();
+    buckets.push((f64::INFINITY, 1000.0));
+    let cv = ServiceStats::from_histogram(0.1, &buckets)
+        .unwrap()
+        .cv
+        .unwrap();
+    assert!((cv - 1.0).abs() < 0.1, "{cv}");
+    // A mean that is not a positive number (0 / 0 with no request) brings nothing; without
+    // usable buckets the variability stays unknown.
+    assert_eq!(ServiceStats::from_histogram(f64::NAN, &buckets), None);
+    assert_eq!(ServiceStats::from_histogram(0.0, &buckets), None);
+    assert_eq!(
+        ServiceStats::from_histogram(0.2, &[]),
+        Some(ServiceStats {
+            mean_seconds: 0.2,
+            cv: None
+        })
+    );
+}
+
+#[test]
+fn the_last_observed_service_time_holds_through_a_window_without_requests() {
+    let mut run = predictive("headroom: 0\n    service_time: 1s");
+    // Observed 0.2 s: 100 × 0.2 / 5 = 4.
+    assert_eq!(eval(&mut run, 0, 100.0, 0.2, None).desired, 4);
+    // No observation now: the last one (0.2 s) rather than the configured 1 s.
+    let d = run.eval(Input {
+        now_ms: 1000,
+        signal: Some(100.0),
+        current: Some(4),
+        service: None,
+    });
+    assert_eq!(d.desired, 4, "{}", d.detail);
 }
