@@ -20,9 +20,6 @@ use super::Head;
 use super::series::{MemSeries, SeriesData};
 use crate::wal::{RefSample, RefSeries, encode_samples, encode_series};
 
-/// How many samples ahead `commit` prefetches an open chunk's bytes.
-const PREFETCH_AHEAD: usize = 8;
-
 struct Pending {
     series: Arc<MemSeries>,
     t: i64,
