@@ -102,6 +102,20 @@ impl AsRef<[u8]> for MmapSlice {
     }
 }
 
+/// Asks the CPU to bring the cache line holding `p` closer, so a read a little later does not
+/// wait for memory. Only a hint: nothing is read, and any address is allowed.
+#[inline(always)]
+pub(crate) fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the prefetch instruction never faults, whatever the address, and SSE (which
+    // provides it) is part of every x86-64 CPU.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,18 +138,4 @@ mod tests {
         std::fs::File::create(&e).unwrap();
         assert!(MmapFile::open(&e).unwrap().is_empty());
     }
-}
-
-/// Asks the CPU to bring the cache line holding `p` closer, so a read a little later does not
-/// wait for memory. Only a hint: nothing is read, and any address is allowed.
-#[inline(always)]
-pub(crate) fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: the prefetch instruction never faults, whatever the address, and SSE (which
-    // provides it) is part of every x86-64 CPU.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
