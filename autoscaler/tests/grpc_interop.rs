@@ -121,9 +121,14 @@ async fn keda_client_from_kedas_proto_calls_vanes_scaler() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(autoscaler::grpc::serve_listener(listener, source, async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(autoscaler::grpc::serve_listener(
+        listener,
+        source,
+        None,
+        async {
+            let _ = stopped.await;
+        },
+    ));
 
     let keda_proto = manifest().join("../../shared/protocols/keda");
     let out = tempfile::tempdir().unwrap();

@@ -173,6 +173,24 @@ pub struct RunArgs {
     #[arg(long = "grpc.listen-address", value_name = "ADDR", default_value = "")]
     pub grpc_listen_address: String,
 
+    /// PEM certificate (chain) of the gRPC server. With --grpc.tls-key-file, gRPC is served
+    /// over TLS only; empty (the default): plaintext.
+    #[arg(long = "grpc.tls-cert-file", value_name = "FILE", default_value = "")]
+    pub grpc_tls_cert_file: String,
+
+    /// PEM private key of --grpc.tls-cert-file.
+    #[arg(long = "grpc.tls-key-file", value_name = "FILE", default_value = "")]
+    pub grpc_tls_key_file: String,
+
+    /// PEM CA certificates: with it, gRPC clients must present a certificate signed by one of
+    /// them (mutual TLS). Needs --grpc.tls-cert-file.
+    #[arg(
+        long = "grpc.tls-client-ca-file",
+        value_name = "FILE",
+        default_value = ""
+    )]
+    pub grpc_tls_client_ca_file: String,
+
     /// Enable shutdown and reload over HTTP (`POST /-/reload`, `POST /-/quit`). Off by
     /// default, as in Prometheus; SIGHUP reloads regardless.
     #[arg(long = "web.enable-lifecycle")]
@@ -352,6 +370,12 @@ impl RunArgs {
             ),
             ("web.listen-address", self.listen_address.clone()),
             ("grpc.listen-address", self.grpc_listen_address.clone()),
+            ("grpc.tls-cert-file", self.grpc_tls_cert_file.clone()),
+            ("grpc.tls-key-file", self.grpc_tls_key_file.clone()),
+            (
+                "grpc.tls-client-ca-file",
+                self.grpc_tls_client_ca_file.clone(),
+            ),
             ("web.enable-lifecycle", self.enable_lifecycle.to_string()),
             ("web.enable-admin-api", self.enable_admin_api.to_string()),
             ("storage.tsdb.retention.time", self.retention_time.clone()),

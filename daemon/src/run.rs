@@ -141,16 +141,22 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     engine_options(&args)?;
     remote_flush_deadline(&args)?;
+    let grpc_tls = grpc_tls(&args)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // Query evaluation recurses over the query's tree (bounded by promql::MAX_DEPTH).
         .thread_stack_size(8 << 20)
         .build()
         .context("cannot start the runtime")?;
-    rt.block_on(run_async(args, config, opts))
+    rt.block_on(run_async(args, config, opts, grpc_tls))
 }
 
-async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()> {
+async fn run_async(
+    args: RunArgs,
+    config: Config,
+    opts: DbOptions,
+    grpc_tls: Option<autoscaler::grpc::ServerTls>,
+) -> Result<()> {
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         mode = if args.agent { "agent" } else { "server" },
@@ -244,7 +250,7 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
     }
     let grpc_stop = CancellationToken::new();
     let grpc = grpc_listener.zip(eval.as_ref().map(|e| e.autoscalers.clone()));
-    let mut grpc_task = tokio::spawn(serve_grpc(grpc, grpc_stop.clone()));
+    let mut grpc_task = tokio::spawn(serve_grpc(grpc, grpc_tls, grpc_stop.clone()));
     let _ = storage_slot.set(storage.clone());
     status.set_storage(storage.clone());
     status.set_scrape(scrape.clone());
@@ -325,17 +331,55 @@ async fn run_async(args: RunArgs, config: Config, opts: DbOptions) -> Result<()>
 /// without them (no `--grpc.listen-address`), only waits for `stop`.
 async fn serve_grpc(
     grpc: Option<(TcpListener, Arc<autoscaler::controller::Controller>)>,
+    tls: Option<autoscaler::grpc::ServerTls>,
     stop: CancellationToken,
 ) -> Result<(), autoscaler::Error> {
     match grpc {
         Some((l, autoscalers)) => {
-            autoscaler::grpc::serve_listener(l, autoscalers, stop.cancelled_owned()).await
+            autoscaler::grpc::serve_listener(l, autoscalers, tls, stop.cancelled_owned()).await
         }
         None => {
             stop.cancelled().await;
             Ok(())
         }
     }
+}
+
+/// The gRPC server's TLS from `--grpc.tls-*`: `None` for plaintext; files that are missing,
+/// unreadable or not a usable certificate and key stop the start.
+fn grpc_tls(args: &RunArgs) -> Result<Option<autoscaler::grpc::ServerTls>> {
+    let (cert, key, ca) = (
+        args.grpc_tls_cert_file.as_str(),
+        args.grpc_tls_key_file.as_str(),
+        args.grpc_tls_client_ca_file.as_str(),
+    );
+    if cert.is_empty() && key.is_empty() && ca.is_empty() {
+        return Ok(None);
+    }
+    if cert.is_empty() || key.is_empty() {
+        return Err(anyhow!(
+            "--grpc.tls-cert-file and --grpc.tls-key-file go together (--grpc.tls-client-ca-file needs both)"
+        ));
+    }
+    if args.grpc_listen_address.is_empty() {
+        return Err(anyhow!(
+            "--grpc.tls-cert-file needs --grpc.listen-address (no gRPC server otherwise)"
+        ));
+    }
+    let read = |flag: &str, path: &str| {
+        std::fs::read(path).with_context(|| format!("--grpc.{flag} {path}"))
+    };
+    let tls = autoscaler::grpc::ServerTls {
+        cert_pem: read("tls-cert-file", cert)?,
+        key_pem: read("tls-key-file", key)?,
+        client_ca_pem: (!ca.is_empty())
+            .then(|| read("tls-client-ca-file", ca))
+            .transpose()?,
+    };
+    tls.check().map_err(|e| {
+        anyhow!("gRPC TLS (--grpc.tls-cert-file {cert}, --grpc.tls-key-file {key}): {e}")
+    })?;
+    Ok(Some(tls))
 }
 
 /// Runs `work` every `every` (not at once) until `stop`; `what` names it in the log when it

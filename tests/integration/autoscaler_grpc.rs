@@ -225,6 +225,11 @@ fn keda_proto() -> PathBuf {
 
 /// Runs the Python KEDA client's `calls` against `address`; one JSON value per call.
 fn python_keda(address: &str, calls: &Value) -> Vec<Value> {
+    python_keda_with(address, calls, &[])
+}
+
+/// [`python_keda`] with environment variables (the client's TLS settings).
+fn python_keda_with(address: &str, calls: &Value, env: &[(&str, &Path)]) -> Vec<Value> {
     let ok = std::process::Command::new("python3")
         .args(["-c", "import grpc, grpc_tools"])
         .output()
@@ -242,6 +247,7 @@ fn python_keda(address: &str, calls: &Value) -> Vec<Value> {
         .arg(out_dir.path())
         .arg(address)
         .arg(calls.to_string())
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -535,4 +541,137 @@ fn a_grpc_target_over_tls_checks_the_platforms_certificate() {
     };
     assert_eq!(target("web"), format!("grpc:https://{tls}"));
     assert_eq!(target("untrusted"), format!("grpc:https://{tls}"));
+}
+
+#[test]
+fn keda_reaches_vane_over_tls_and_mutual_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["server", "client"] {
+        std::fs::create_dir(dir.path().join(d)).unwrap();
+    }
+    let server = crate::peers::test_certs(&dir.path().join("server"), "vane.test");
+    // A second CA and its certificate stand for KEDA's client identity.
+    let client = crate::peers::test_certs(&dir.path().join("client"), "keda.test");
+    let mut sim = Funcsim::bind(&["web:profile=constant,rate=35"]);
+    sim.start();
+    let cfg = config(
+        dir.path(),
+        &sim.http,
+        &format!("autoscalers:\n{}", autoscaler("web", "web", &sim.grpc)),
+    );
+    let grpc = format!("127.0.0.1:{}", free_port());
+    let tls_flags = |extra: Option<&Path>| {
+        let mut f = vec![
+            format!("--config.file={}", cfg.display()),
+            format!("--grpc.listen-address={grpc}"),
+            format!("--grpc.tls-cert-file={}", server.cert.display()),
+            format!("--grpc.tls-key-file={}", server.key.display()),
+        ];
+        if let Some(ca) = extra {
+            f.push(format!("--grpc.tls-client-ca-file={}", ca.display()));
+        }
+        f
+    };
+    // KEDA passes its whole trigger metadata, its TLS settings included.
+    let is_active = json!([{"call": "IsActive", "metadata": {
+        "autoscaler": "web", "scalerAddress": grpc, "caCert": server.ca,
+        "tlsClientCert": client.cert, "tlsClientKey": client.key,
+    }}]);
+    let trust: [(&str, &Path); 2] = [
+        ("KEDA_CA", &server.ca),
+        ("KEDA_SERVER_NAME", Path::new("vane.test")),
+    ];
+
+    // TLS: a client trusting the server's CA is served; a plaintext client is not.
+    let flags = tls_flags(None);
+    let v = Vane::start(&flags.iter().map(String::as_str).collect::<Vec<_>>());
+    wait_for(30, "web's decision of 4 replicas", || {
+        api(&v, "/api/v1/autoscalers")["autoscalers"][0]["last"]["desired"] == 4
+    });
+    assert_eq!(
+        python_keda_with(&grpc, &is_active, &trust),
+        vec![json!({"result": true})]
+    );
+    // (Refused connections are expected from here on: the client waits 3 s for one.)
+    let short = ("KEDA_READY_TIMEOUT", Path::new("3"));
+    assert_eq!(
+        python_keda_with(&grpc, &is_active, &[short]),
+        vec![json!({"code": "UNAVAILABLE"})]
+    );
+    drop(v);
+
+    // Mutual TLS: only a client with a certificate of the configured CA is served.
+    let flags = tls_flags(Some(&client.ca));
+    let v = Vane::start(&flags.iter().map(String::as_str).collect::<Vec<_>>());
+    wait_for(30, "web's decision of 4 replicas", || {
+        api(&v, "/api/v1/autoscalers")["autoscalers"][0]["last"]["desired"] == 4
+    });
+    let with_cert: Vec<(&str, &Path)> = trust
+        .iter()
+        .copied()
+        .chain([
+            ("KEDA_CERT", client.cert.as_path()),
+            ("KEDA_KEY", client.key.as_path()),
+        ])
+        .collect();
+    assert_eq!(
+        python_keda_with(&grpc, &is_active, &with_cert),
+        vec![json!({"result": true})]
+    );
+    let no_cert: Vec<(&str, &Path)> = trust.iter().copied().chain([short]).collect();
+    let refused = python_keda_with(&grpc, &is_active, &no_cert);
+    assert_eq!(
+        refused,
+        vec![json!({"code": "UNAVAILABLE"})],
+        "no client certificate"
+    );
+    drop(v);
+
+    // Bad TLS flags stop the start with a clear error.
+    let bad = |args: &[String], want: &str| {
+        let mut all = vec![
+            "run".to_string(),
+            format!("--storage.tsdb.path={}", dir.path().join("bad").display()),
+            "--web.listen-address=127.0.0.1:0".to_string(),
+        ];
+        all.extend_from_slice(args);
+        let out = crate::harness::vane(&all.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(err.contains(want), "{args:?}: {err}");
+    };
+    let listen = format!("--grpc.listen-address={grpc}");
+    bad(
+        &[
+            listen.clone(),
+            format!("--grpc.tls-cert-file={}", server.cert.display()),
+        ],
+        "--grpc.tls-cert-file and --grpc.tls-key-file go together",
+    );
+    bad(
+        &[
+            format!("--grpc.tls-cert-file={}", server.cert.display()),
+            format!("--grpc.tls-key-file={}", server.key.display()),
+        ],
+        "--grpc.tls-cert-file needs --grpc.listen-address",
+    );
+    bad(
+        &[
+            listen.clone(),
+            format!("--grpc.tls-cert-file={}", server.cert.display()),
+            format!("--grpc.tls-key-file={}", server.cert.display()),
+        ],
+        "gRPC TLS",
+    );
+    bad(
+        &[
+            listen,
+            format!("--grpc.tls-cert-file={}", server.cert.display()),
+            format!(
+                "--grpc.tls-key-file={}",
+                dir.path().join("missing.pem").display()
+            ),
+        ],
+        "missing.pem",
+    );
 }

@@ -64,6 +64,7 @@ async fn shutdown_ends_open_streams_with_unavailable() {
     let server = tokio::spawn(super::serve_listener(
         listener,
         Arc::new(OneAutoscaler { events }),
+        None,
         async {
             let _ = stopped.await;
         },

@@ -6,8 +6,14 @@ CALLS (a JSON list of {"call": "IsActive" | "GetMetricSpec" | "GetMetrics", "met
 against the scaler at ADDRESS with a ScaledObjectRef carrying that metadata, and prints one JSON
 line per call: {"result": ...} (IsActive), {"specs": [...]}, {"values": [...]}, or {"code": NAME}
 when the call fails.
+
+TLS, as KEDA's `caCert`, `tlsClientCert` and `tlsClientKey` give it, from the environment:
+KEDA_CA (PEM file of the CA to trust; set: TLS), KEDA_SERVER_NAME (the name to check the
+server's certificate against), KEDA_CERT and KEDA_KEY (a client certificate and key).
+KEDA_READY_TIMEOUT: seconds to wait for a connection (default 10).
 """
 import json
+import os
 import sys
 
 from grpc_tools import protoc
@@ -22,8 +28,26 @@ import grpc  # noqa: E402
 import externalscaler_pb2 as pb  # noqa: E402
 import externalscaler_pb2_grpc as pbg  # noqa: E402
 
-channel = grpc.insecure_channel(address)
-grpc.channel_ready_future(channel).result(timeout=10)
+def read(var):
+    path = os.environ.get(var)
+    return open(path, "rb").read() if path else None
+
+
+if os.environ.get("KEDA_CA"):
+    creds = grpc.ssl_channel_credentials(read("KEDA_CA"), read("KEDA_KEY"), read("KEDA_CERT"))
+    name = os.environ.get("KEDA_SERVER_NAME")
+    options = [("grpc.ssl_target_name_override", name)] if name else []
+    channel = grpc.secure_channel(address, creds, options=options)
+else:
+    channel = grpc.insecure_channel(address)
+try:
+    grpc.channel_ready_future(channel).result(
+        timeout=float(os.environ.get("KEDA_READY_TIMEOUT", "10")))
+except grpc.FutureTimeoutError:
+    # No connection (a refused handshake): every call fails as KEDA would see it.
+    for _ in json.loads(calls):
+        print(json.dumps({"code": "UNAVAILABLE"}), flush=True)
+    sys.exit(0)
 stub = pbg.ExternalScalerStub(channel)
 
 for c in json.loads(calls):
