@@ -256,6 +256,10 @@ fn errors_name_the_field() {
             "max_replicas: 4\npolicy: {predictive: {per_replica_concurrency: 1, cold_start: 10s, service_time_histogram: {selector: x, window: 0s}}}",
             "policy.predictive.service_time_histogram.window: must be more than 0s",
         ),
+        (
+            "max_replicas: 4\npolicy: {predictive: {per_replica_concurrency: 1, cold_start: 10s, service_time_histogram: {selector: x_bucket}}}",
+            "policy.predictive.service_time_histogram.selector: names the histogram without _bucket, got \"x_bucket\"",
+        ),
     ];
     for (yaml, expected) in cases {
         assert_eq!(parse(yaml).unwrap_err(), expected, "{yaml}");
@@ -312,4 +316,25 @@ fn durations_are_prometheus_durations() {
     let d: DurationMs = yaml_serde::from_str("250ms").unwrap();
     assert_eq!(d.0, 250);
     assert_eq!(format!("{:?}", DurationMs(90_000)), "1m30s");
+}
+
+#[test]
+fn a_service_time_selector_is_one_plain_selector() {
+    let with = |sel: &str| {
+        parse(&format!(
+            "max_replicas: 4\npolicy: {{predictive: {{per_replica_concurrency: 1, cold_start: 10s, service_time_histogram: {{selector: '{sel}'}}}}}}"
+        ))
+    };
+    // Braces inside a label value are the value's.
+    let s = with(r#"svc{a="}", b="{"}"#).unwrap();
+    assert_eq!(
+        s.service_queries().unwrap().buckets,
+        r#"sum by (le) (rate(svc_bucket{a="}", b="{"}[1m]))"#
+    );
+    // Text that would splice another expression into the queries is refused.
+    let e = with(r#"x{a="b"}[1m])) or vector(1) or sum(rate(x{a="b"}"#).unwrap_err();
+    assert!(
+        e.starts_with("policy.predictive.service_time_histogram.selector: must be a metric name"),
+        "{e}"
+    );
 }

@@ -460,6 +460,22 @@ fn service_queries(field: &str, h: &ServiceTimeHistogramConfig) -> Result<Servic
             ),
         );
     }
+    if let Some(suffix) = ["_bucket", "_sum", "_count"]
+        .into_iter()
+        .find(|x| name.ends_with(x))
+    {
+        return err(
+            format!("{field}.selector"),
+            format!("names the histogram without {suffix}, got {:?}", h.selector),
+        );
+    }
+    // One plain series selector (the matchers are spliced into the queries below).
+    promql::parse_selector(&format!("{name}_count{matchers}")).map_err(|e| {
+        Error::config(
+            format!("{field}.selector"),
+            format!("must be a metric name with optional {{matchers}}: {e}"),
+        )
+    })?;
     let window = h.window.unwrap_or(DurationMs(60_000));
     if window.0 == 0 {
         return err(format!("{field}.window"), "must be more than 0s");

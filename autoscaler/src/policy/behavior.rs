@@ -58,6 +58,8 @@ struct ScaleEvent {
     at_ms: u64,
     /// The count before the change.
     from: u32,
+    /// The count decided.
+    to: u32,
 }
 
 /// Whether `t` lies in the window of `len` ending at `now`: (now - len, now].
@@ -233,10 +235,17 @@ impl Behavior {
         {
             state.events.pop_front();
         }
-        if from != to && longest > 0 {
+        // The same decision again (the platform still reports the count before it) is not a
+        // new change: recording it would keep the period open for as long as the report lags.
+        let again = state
+            .events
+            .back()
+            .is_some_and(|e| e.from == from && e.to == to);
+        if from != to && longest > 0 && !again {
             state.events.push_back(ScaleEvent {
                 at_ms: now_ms,
                 from,
+                to,
             });
         }
     }

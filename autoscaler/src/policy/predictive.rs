@@ -100,9 +100,14 @@ impl Predictive {
         let sized = predicted.map_or(rate, |p| rate.max(p));
 
         let observed = service.filter(|s| s.mean_seconds.is_finite() && s.mean_seconds > 0.0);
-        if observed.is_some() {
+        let source = if observed.is_some() {
             state.service = observed;
-        }
+            "observed"
+        } else if state.service.is_some() {
+            "last observed"
+        } else {
+            "configured"
+        };
         let (mean, cv) = match state.service {
             Some(s) => (s.mean_seconds, s.cv.filter(|c| c.is_finite() && *c >= 0.0)),
             None => (self.service_time_seconds?, None),
@@ -128,7 +133,7 @@ impl Predictive {
             replicas,
             reason: Reason::Scaled,
             detail: format!(
-                "{trend}: ceil({} × {}s × (1 + {}) / {}) = {replicas}",
+                "{trend}: ceil({} × {}s × (1 + {}) / {}) = {replicas} (service time {source})",
                 num(sized),
                 num(mean),
                 num(headroom),
@@ -176,21 +181,30 @@ pub(crate) fn predict_linear(
 /// may be rates). Each bucket's observations are placed at one point, the same fraction `t` of
 /// the way through every bucket `(a, b]` (the first starting at 0), with `t` in [0, 1] chosen
 /// so the points have the known mean; the `+Inf` bucket's sit at the last finite bound. A
-/// count below the one before it is taken as equal, as `histogram_quantile` does. `None`
-/// without a `+Inf` bucket, a finite bound or any observation.
+/// count below the one before it is taken as equal, and buckets with the same bound add up, as
+/// in `histogram_quantile`; a `-Inf` or NaN bound is ignored. `None` without a `+Inf` bucket, a
+/// finite bound or any observation.
 ///
 /// Placing each bucket's mass where the mean says it lies tracks the spread across buckets
-/// closely (exponential service times over the client libraries' default buckets: cv 1.03 for
-/// a true 1.00); what happens inside one bucket is not seen, so observations all within one
+/// closely (exponential service times with a mean of 0.02–0.1 s over the client libraries'
+/// default buckets: cv 1.03–1.08 for a true 1.00); what happens inside one bucket is not seen, so observations all within one
 /// bucket look constant and a narrow spread across a bound looks as wide as the buckets.
 pub(crate) fn histogram_variance(mean: f64, buckets: &[(f64, f64)]) -> Option<f64> {
     let mut b: Vec<(f64, f64)> = buckets
         .iter()
         .copied()
-        .filter(|(le, c)| !le.is_nan() && c.is_finite())
+        .filter(|(le, c)| !le.is_nan() && *le > f64::NEG_INFINITY && c.is_finite())
         .collect();
     b.sort_by(|x, y| x.0.total_cmp(&y.0));
-    b.dedup_by(|later, earlier| later.0 == earlier.0);
+    // Buckets with the same bound (`le="1"` and `le="1.0"`) add up, as in
+    // `histogram_quantile`.
+    b.dedup_by(|later, earlier| {
+        let same = later.0 == earlier.0;
+        if same {
+            earlier.1 += later.1;
+        }
+        same
+    });
     let (&(last, total), finite) = b.split_last()?;
     if last != f64::INFINITY || finite.is_empty() || !mean.is_finite() {
         return None;

@@ -104,7 +104,7 @@ pub fn configs() -> Vec<Config> {
             signal: Signal::Rate { window: 10.0 },
             interval: 1.0,
             service_window: Some(10.0),
-            yaml: "max_replicas: 100\npolicy: {predictive: {per_replica_concurrency: 10, cold_start: 2s, service_time_histogram: {selector: funcsim_service_duration_seconds}}}\n",
+            yaml: "max_replicas: 100\npolicy: {predictive: {per_replica_concurrency: 10, cold_start: 2s, service_time_histogram: {selector: funcsim_service_duration_seconds, window: 10s}}}\n",
         },
         Config {
             name: "hpa-like",

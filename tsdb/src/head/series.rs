@@ -193,7 +193,7 @@ struct Leaf {
     live: u32,
 }
 
-/// `LEAVES` leaves (32 KiB of lock words), created on first use and then kept.
+/// `LEAVES` leaves (64 KiB of lock words and pointers), created on first use and then kept.
 struct Dir {
     leaves: Box<[RwLock<Option<Box<Leaf>>>]>,
 }
@@ -204,7 +204,7 @@ struct Dir {
 /// a bucket. Creating and removing a series take a leaf's write lock. Leaves that hold no
 /// series and lie wholly below the highest id ever inserted are freed, so churn does not
 /// accumulate memory: a leaf (8 KiB) stays only while one of its 1,024 ids is live. A
-/// directory, once created, stays (32 KiB per 4 M ids ever handed out), so finding it takes
+/// directory, once created, stays (64 KiB per 4 M ids ever handed out), so finding it takes
 /// no lock.
 struct IdTable {
     dirs: Box<[OnceLock<Dir>]>,

@@ -188,6 +188,31 @@ fn a_current_count_that_lags_the_decision_does_not_shrink_the_limit() {
     expect(&run.at(1.0, Some(4.0), Some(1)), 4, Reason::Scaled);
     // Once it reports 4, the period's start is still 1: at most max(1 + 4, 1 × 2) = 5.
     expect(&run.at(2.0, Some(9.0), Some(4)), 5, Reason::RateLimited);
+    // The decisions made again while the report lagged were not new changes, so the first
+    // change leaves the period at 15 s: the period then starts at the 4 → 5 of 2 s, at most
+    // max(4 + 4, 4 × 2) = 8; once that has left too, from 5: max(9, 10), and 9 is asked.
+    expect(&run.at(15.0, Some(9.0), Some(5)), 8, Reason::RateLimited);
+    expect(&run.at(17.0, Some(9.0), Some(8)), 9, Reason::Scaled);
+}
+
+#[test]
+fn a_count_changed_outside_vane_does_not_move_the_period_start() {
+    // Unlike the HPA's "current − added + removed", the period starts where Vane's first
+    // change of the period started, whatever the platform reports since (documented): after
+    // 10 → 14 and an operator's 30, a 100 % policy allows 20, so 30 is held, not raised.
+    let mut run = run_with(
+        "
+behavior:
+  scale_up:
+    policies: [{type: Percent, value: 100, period: 60s}]
+",
+        1,
+        100,
+    );
+    expect(&run.at(0.0, Some(14.0), Some(10)), 14, Reason::Scaled);
+    expect(&run.at(10.0, Some(60.0), Some(30)), 30, Reason::RateLimited);
+    // Once the period has passed: from 30, at most 60.
+    expect(&run.at(60.0, Some(60.0), Some(30)), 60, Reason::Scaled);
 }
 
 #[test]

@@ -202,3 +202,19 @@ fn the_last_observed_service_time_holds_through_a_window_without_requests() {
     });
     assert_eq!(d.desired, 4, "{}", d.detail);
 }
+
+#[test]
+fn histogram_variance_adds_buckets_of_one_bound_and_ignores_minus_infinity() {
+    // `le="0.2"` and `le="0.20"` are one bucket: 1 + 1 of 2 below 0.2, so all in (0.1, 0.2].
+    let v = histogram_variance(
+        0.15,
+        &[
+            (0.1, 0.0),
+            (0.2, 1.0),
+            (0.2, 1.0),
+            (f64::NEG_INFINITY, 0.0),
+            (f64::INFINITY, 2.0),
+        ],
+    );
+    assert_eq!(v, Some(0.0));
+}
