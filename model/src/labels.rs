@@ -50,6 +50,11 @@ impl Default for Labels {
 }
 
 impl Labels {
+    /// Whether both are the same copy in memory (not merely equal).
+    pub fn ptr_eq(a: &Labels, b: &Labels) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
     /// The empty label set.
     pub fn empty() -> Self {
         Labels {

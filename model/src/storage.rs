@@ -75,6 +75,14 @@ pub trait Appender: Send {
 
     /// Discards the batch.
     fn rollback(&mut self) -> Result<(), Error>;
+
+    /// The store's own copy of the labels of series `r`, when it keeps one worth sharing (with
+    /// interned strings): a caller that keeps labels beside its references, as a scrape cache
+    /// does, can hold this copy instead of its own and save the memory of a second one. `None`
+    /// (the default) when there is nothing to share.
+    fn stored_labels(&self, _r: SeriesRef) -> Option<Labels> {
+        None
+    }
 }
 
 /// Hints a querier may use to do less work. All fields are optional refinements.

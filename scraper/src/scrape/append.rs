@@ -337,6 +337,13 @@ fn append_one(
 ) -> Result<bool, ScrapeError> {
     match app.append(e.series_ref(), &e.labels, t, v) {
         Ok(r) => {
+            if e.r != r.0 {
+                // A new reference: keep the store's copy of the labels (its strings are
+                // interned) rather than a second one of our own.
+                if let Some(l) = app.stored_labels(r).filter(|l| *l == e.labels) {
+                    e.labels = l;
+                }
+            }
             e.r = r.0;
             Ok(true)
         }

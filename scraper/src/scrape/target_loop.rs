@@ -95,6 +95,7 @@ impl LoopHandle {
             status: status.clone(),
             cache: Box::default(),
             buf: Vec::new(),
+            body_size: 0,
             last_ts: None,
             report_refs: [None; 5],
         };
@@ -165,7 +166,10 @@ struct ScrapeLoop {
     metrics: Arc<ScrapeMetrics>,
     status: Arc<Mutex<Status>>,
     cache: Box<Cache>,
+    /// The body being fetched. Not kept between scrapes (with many targets the bodies would
+    /// stay in memory all the time); its last size sizes the next one.
     buf: Vec<u8>,
+    body_size: usize,
     last_ts: Option<i64>,
     report_refs: [Option<SeriesRef>; 5],
     /// Labels of the synthetic series.
@@ -248,6 +252,7 @@ impl ScrapeLoop {
             }),
             None => {
                 let job = &cfg.job;
+                self.buf.reserve(self.body_size);
                 tokio::select! {
                     r = fetch(&job.client, &job.http, &cfg.target.url, cfg.target.timeout, job.body_limit, &mut self.buf) => r,
                     _ = stop.cancelled() => return,
@@ -323,7 +328,8 @@ impl ScrapeLoop {
             return;
         };
         self.cache = done.cache;
-        self.buf = done.buf;
+        self.body_size = done.buf.len();
+        drop(done.buf);
         let metadata = self.cache.metadata.clone();
         self.report_refs = done.refs;
         self.metrics

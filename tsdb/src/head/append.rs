@@ -264,6 +264,11 @@ impl Appender for HeadAppender {
         self.sync(pos)
     }
 
+    fn stored_labels(&self, r: SeriesRef) -> Option<Labels> {
+        let s = self.head.series.get(u32::try_from(r.0).ok()?)?;
+        Some(s.labels.clone())
+    }
+
     fn rollback(&mut self) -> Result<(), SampleError> {
         // Series created by this batch exist in memory and other batches may already use
         // them, so they are logged even though the samples are discarded.

@@ -358,3 +358,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_appender_shares_the_heads_copy_of_a_series_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = open(dir.path());
+    let mut app = h.appender();
+    let r = app.append(None, &series(1), 1000, 1.0).unwrap();
+    // Known as soon as appended (before the commit), equal to the labels given.
+    assert_eq!(app.stored_labels(r), Some(series(1)));
+    app.commit().unwrap();
+    let again = h.appender();
+    let stored = again.stored_labels(r).unwrap();
+    assert!(Labels::ptr_eq(&stored, &again.stored_labels(r).unwrap()));
+    assert_eq!(again.stored_labels(model::SeriesRef(r.0 + 100)), None);
+}

@@ -29,7 +29,9 @@ impl Appender for Recorder {
         let id = match self.by_ref.iter().position(|x| *x == labels) {
             Some(i) => i,
             None => {
-                self.by_ref.push(labels.clone());
+                // The store's own copy, as a store that interns labels keeps one.
+                self.by_ref
+                    .push(Labels::from_sorted(labels.iter().cloned().collect()));
                 self.by_ref.len() - 1
             }
         };
@@ -43,6 +45,9 @@ impl Appender for Recorder {
     fn rollback(&mut self) -> Result<(), Error> {
         self.pending.clear();
         Ok(())
+    }
+    fn stored_labels(&self, r: SeriesRef) -> Option<Labels> {
+        self.by_ref.get(r.0 as usize).cloned()
     }
 }
 
@@ -359,4 +364,16 @@ fn relabeled_series_are_marked_by_their_final_name() {
     scrape(&mut app, &mut cache, "raw_load 1\n", 10, &r).unwrap();
     cache.committed();
     assert_eq!(*seen.lock().unwrap(), vec![vec![0]]);
+}
+
+#[test]
+fn the_cache_keeps_the_stores_copy_of_each_series_labels() {
+    let (mut app, mut cache) = (Recorder::default(), Cache::default());
+    let body = "a{x=\"1\"} 1\nb 2\n";
+    scrape(&mut app, &mut cache, body, 1000, &rules()).unwrap();
+    assert_eq!(cache.series.len(), 2);
+    for e in cache.series.values() {
+        let stored = &app.by_ref[e.r as usize];
+        assert!(Labels::ptr_eq(&e.labels, stored), "{:?}", e.labels);
+    }
 }
