@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use model::labels::Labels;
 use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
 
-use super::{ABSENT, Evaluator, Grid, Series, Val, is_present, set_label};
+use super::{ABSENT, Evaluator, Grid, Series, Val, is_present, picks_label, set_label};
 use crate::functions::buckets::{invalid_quantile_warning, quantile};
 use crate::functions::math::format_go_float;
 use crate::functions::window::kahan_inc;
@@ -82,13 +82,7 @@ impl Grouping {
         if !self.without && self.labels.is_empty() {
             return Labels::empty();
         }
-        let mut b = l.to_builder();
-        if self.without {
-            b.retain(|x| &*x.name != "__name__" && !self.labels.iter().any(|n| **n == *x.name));
-        } else {
-            b.retain(|x| self.labels.iter().any(|n| **n == *x.name));
-        }
-        b.build()
+        l.filter(|x| picks_label(&self.labels, !self.without, &x.name))
     }
 }
 

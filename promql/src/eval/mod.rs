@@ -990,9 +990,18 @@ pub(crate) fn drop_metric_name(l: &Labels) -> Labels {
     if !l.iter().any(|x| is_metadata_label(&x.name)) {
         return l.clone();
     }
-    let mut b = l.to_builder();
-    b.retain(|x| !is_metadata_label(&x.name));
-    b.build()
+    l.filter(|x| !is_metadata_label(&x.name))
+}
+
+/// Whether label `name` is one of `names` (`on`, `by`), or with `listed` false, whether it is
+/// neither one of them nor the metric name (`ignoring`, `without`).
+pub(crate) fn picks_label(names: &[String], listed: bool, name: &str) -> bool {
+    let named = names.iter().any(|n| n == name);
+    if listed {
+        named
+    } else {
+        !named && name != "__name__"
+    }
 }
 
 pub(crate) fn is_metadata_label(name: &str) -> bool {
