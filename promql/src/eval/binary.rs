@@ -8,7 +8,8 @@ use promql_parser::parser::{
 };
 
 use super::{
-    ABSENT, Evaluator, Grid, Series, Val, is_metadata_label, is_present, picks_label, set_label,
+    ABSENT, Evaluator, Grid, Ordinals, Series, Val, is_metadata_label, is_present, picks_label,
+    set_label,
 };
 use crate::value::Error;
 
@@ -109,20 +110,6 @@ struct Matching {
 }
 
 impl Matching {
-    /// The signature of `l` (its matching labels) into `key`.
-    fn signature(&self, l: &Labels, key: &mut String) {
-        key.clear();
-        for lab in l
-            .iter()
-            .filter(|x| picks_label(&self.labels, self.on, &x.name))
-        {
-            key.push_str(&lab.name);
-            key.push('\u{ff}');
-            key.push_str(&lab.value);
-            key.push('\u{ff}');
-        }
-    }
-
     /// The matching labels of `l` (a filled side's labels, and for error messages).
     fn match_labels(&self, l: &Labels) -> Labels {
         l.filter(|x| picks_label(&self.labels, self.on, &x.name))
@@ -131,25 +118,13 @@ impl Matching {
 
 /// Assigns each series an ordinal for its signature; equal signatures share one.
 fn ordinals(m: &Matching, sides: [&[Series]; 2]) -> (Vec<usize>, Vec<usize>, usize) {
-    let mut map: HashMap<String, usize> = HashMap::new();
-    let mut out = [Vec::new(), Vec::new()];
-    let mut key = String::new();
-    for (k, side) in sides.iter().enumerate() {
-        out[k].reserve(side.len());
-        for s in side.iter() {
-            m.signature(&s.labels, &mut key);
-            let id = match map.get(key.as_str()) {
-                Some(&id) => id,
-                None => {
-                    map.insert(key.clone(), map.len());
-                    map.len() - 1
-                }
-            };
-            out[k].push(id);
-        }
-    }
-    let [a, b] = out;
-    (a, b, map.len())
+    let mut ids = Ordinals::with_capacity(sides[0].len().max(sides[1].len()));
+    let [a, b] = sides.map(|side| {
+        side.iter()
+            .map(|s| ids.of(&s.labels, &m.labels, m.on).0)
+            .collect::<Vec<usize>>()
+    });
+    (a, b, ids.len())
 }
 
 impl Evaluator<'_> {
@@ -524,7 +499,10 @@ impl<'a> Join<'a> {
         &mut self,
         check: &dyn Fn() -> Result<(), Error>,
     ) -> Result<Option<Vec<Series>>, Error> {
-        let mut outs = Outs::default();
+        let mut outs = Outs {
+            series: Vec::with_capacity(self.many.len()),
+            index: HashMap::with_capacity(self.many.len()),
+        };
         let Some(pairs) = self.pairs(&mut outs) else {
             return Ok(None);
         };

@@ -1004,6 +1004,48 @@ pub(crate) fn picks_label(names: &[String], listed: bool, name: &str) -> bool {
     }
 }
 
+/// Numbers label sets by their picked labels ([`picks_label`]) in order of first sight.
+pub(crate) struct Ordinals {
+    index: std::collections::HashMap<Vec<u8>, usize>,
+    key: Vec<u8>,
+}
+
+impl Ordinals {
+    pub fn with_capacity(n: usize) -> Ordinals {
+        Ordinals {
+            index: std::collections::HashMap::with_capacity(n),
+            key: Vec::new(),
+        }
+    }
+
+    /// The ordinal of `l`'s picked labels, and whether it is new.
+    pub fn of(&mut self, l: &Labels, names: &[String], listed: bool) -> (usize, bool) {
+        signature(l, names, listed, &mut self.key);
+        if let Some(&id) = self.index.get(&self.key) {
+            return (id, false);
+        }
+        let id = self.index.len();
+        self.index.insert(self.key.clone(), id);
+        (id, true)
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+}
+
+/// The labels of `l` that [`picks_label`] picks, as a key: each name and value followed by a
+/// 0xff byte, which UTF-8 text never holds, so equal keys mean equal picked labels.
+pub(crate) fn signature(l: &Labels, names: &[String], listed: bool, key: &mut Vec<u8>) {
+    key.clear();
+    for lab in l.iter().filter(|x| picks_label(names, listed, &x.name)) {
+        key.extend_from_slice(lab.name.as_bytes());
+        key.push(0xff);
+        key.extend_from_slice(lab.value.as_bytes());
+        key.push(0xff);
+    }
+}
+
 pub(crate) fn is_metadata_label(name: &str) -> bool {
     matches!(name, "__name__" | "__type__" | "__unit__")
 }

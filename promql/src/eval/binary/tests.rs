@@ -39,6 +39,8 @@ const SERIES: &str = r#"
     w{k="1"} 3 3 3 3 3 _
     v{k="1"} NaN 6 _ 6 6 6
     s{k="1"} 1 stale 3 3 3 3
+    ya{a="1ÿbÿ2"} 1 1
+    yb{a="1", b="2"} 2 2
 "#;
 
 /// A store with [`SERIES`].
@@ -260,6 +262,20 @@ fn comparisons_nan_and_staleness_step_by_step() {
         range(&db, "1 - v / w", 5).unwrap(),
         [r#"{k="1"} NaN -1 _ -1 -1 _"#]
     );
+}
+
+#[test]
+fn signatures_of_different_label_sets_differ_whatever_the_values_hold() {
+    let (_d, db) = load();
+    // Joined with a printable separator, {a="1ÿbÿ2"} and {a="1", b="2"} would be alike.
+    for q in [
+        "ya + yb",
+        "ya and yb",
+        "sum by (a, b) ({__name__=~\"ya|yb\"})",
+    ] {
+        let r = range(&db, q, 1).unwrap();
+        assert!(r.len() != 1, "{q}: {r:?}");
+    }
 }
 
 /// A small deterministic generator (xorshift).
