@@ -2,6 +2,7 @@
 
 pub mod fleet;
 pub mod funcsim;
+pub mod kube_fixture;
 pub mod policies;
 
 use std::io::Read;
@@ -98,6 +99,24 @@ pub fn value(i: usize, k: usize) -> f64 {
     }
 }
 
+/// Every sample of `series`, scrape by scrape: `points` scrapes `step_ms` apart from
+/// `start_ms`; `sample(series, k)` gives a series' labels and value at scrape `k`, if it has
+/// one then.
+pub fn scrape_by_scrape<'a, S>(
+    series: &'a [S],
+    start_ms: i64,
+    step_ms: i64,
+    points: usize,
+    sample: impl Fn(&'a S, usize) -> Option<(&'a Labels, f64)> + Copy + 'a,
+) -> impl Iterator<Item = (Labels, i64, f64)> + 'a {
+    (0..points).flat_map(move |k| {
+        let t = start_ms + k as i64 * step_ms;
+        series
+            .iter()
+            .filter_map(move |s| sample(s, k).map(|(l, v)| (l.clone(), t, v)))
+    })
+}
+
 /// The store the PromQL benchmarks query: 10,000 series over one day at a 15 s interval
 /// (5,760 samples each, 57.6 M in all).
 ///
@@ -189,11 +208,8 @@ pub mod query_fixture {
 
     /// Every sample, scrape by scrape.
     pub fn samples(series: &[FixtureSeries]) -> impl Iterator<Item = (Labels, i64, f64)> + '_ {
-        (0..POINTS).flat_map(move |k| {
-            let t = START_MS + k as i64 * STEP_MS;
-            series
-                .iter()
-                .map(move |s| (s.labels.clone(), t, s.value(k)))
+        super::scrape_by_scrape(series, START_MS, STEP_MS, POINTS, |s, k| {
+            Some((&s.labels, s.value(k)))
         })
     }
 

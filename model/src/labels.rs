@@ -145,13 +145,12 @@ impl Labels {
         if !self.has(METRIC_NAME) {
             return self.clone();
         }
-        let v: Vec<Label> = self
-            .inner
-            .iter()
-            .filter(|l| &*l.name != METRIC_NAME)
-            .cloned()
-            .collect();
-        Labels::from_sorted(v)
+        self.filter(|l| &*l.name != METRIC_NAME)
+    }
+
+    /// The labels for which `keep` is true (cloning only those, unlike a builder).
+    pub fn filter(&self, mut keep: impl FnMut(&Label) -> bool) -> Labels {
+        Labels::from_sorted(self.inner.iter().filter(|l| keep(l)).cloned().collect())
     }
 
     /// Total bytes of all names and values (for size limits and accounting).

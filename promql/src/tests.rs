@@ -206,3 +206,21 @@ fn query_selectors_lists_every_selector_with_its_name_matcher() {
     assert!(crate::query_selectors("up +").is_err());
     assert!(crate::query_selectors("1 + 2").unwrap().is_empty());
 }
+
+#[test]
+fn a_large_selection_is_read_in_parts_each_series_whole() {
+    let (_d, db) = store();
+    // 100 series × 3,801 steps: enough work to be split across threads.
+    let r = Engine::default()
+        .range_query(db.as_ref(), "m", 0, 190_000, 50)
+        .unwrap();
+    let Value::Matrix(m) = r.value else { panic!() };
+    assert_eq!(m.len(), 100);
+    for s in &m {
+        let i: i64 = s.labels.get("i").parse().unwrap();
+        assert_eq!(s.points.len(), 3_801, "{}", s.labels);
+        for &(t, v) in &s.points {
+            assert_eq!(v, ((t / 10_000) * (i + 1)) as f64, "{} at {t}", s.labels);
+        }
+    }
+}

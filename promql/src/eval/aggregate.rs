@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use model::labels::Labels;
 use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
 
-use super::{ABSENT, Evaluator, Grid, Series, Val, is_present, set_label};
+use super::{ABSENT, Evaluator, Grid, Ordinals, Series, Val, is_present, picks_label, set_label};
 use crate::functions::buckets::{invalid_quantile_warning, quantile};
 use crate::functions::math::format_go_float;
 use crate::functions::window::kahan_inc;
@@ -82,13 +82,7 @@ impl Grouping {
         if !self.without && self.labels.is_empty() {
             return Labels::empty();
         }
-        let mut b = l.to_builder();
-        if self.without {
-            b.retain(|x| &*x.name != "__name__" && !self.labels.iter().any(|n| **n == *x.name));
-        } else {
-            b.retain(|x| self.labels.iter().any(|n| **n == *x.name));
-        }
-        b.build()
+        l.filter(|x| picks_label(&self.labels, !self.without, &x.name))
     }
 }
 
@@ -201,18 +195,18 @@ impl Evaluator<'_> {
         let input = self.eval_vector(&a.expr, g)?;
         let held: usize = input.len() * g.len;
 
-        // Group index of every input series, in order of first appearance.
-        let mut index: HashMap<Labels, usize> = HashMap::new();
+        // Group index of every input series, in order of first appearance; a group's labels
+        // are built once.
+        let mut ids = Ordinals::with_capacity(input.len().min(1 << 16));
         let mut groups: Vec<Labels> = Vec::new();
         let member: Vec<usize> = input
             .iter()
             .map(|s| {
-                let key = grouping.group_labels(&s.labels);
-                let n = groups.len();
-                *index.entry(key.clone()).or_insert_with(|| {
-                    groups.push(key);
-                    n
-                })
+                let (id, new) = ids.of(&s.labels, &grouping.labels, !grouping.without);
+                if new {
+                    groups.push(grouping.group_labels(&s.labels));
+                }
+                id
             })
             .collect();
 

@@ -7,7 +7,10 @@ use promql_parser::parser::{
     BinaryExpr, LabelModifier, VectorMatchCardinality, VectorMatchFillValues,
 };
 
-use super::{ABSENT, Evaluator, Grid, Series, Val, is_metadata_label, is_present, set_label};
+use super::{
+    ABSENT, Evaluator, Grid, Ordinals, Series, Val, is_metadata_label, is_present, picks_label,
+    set_label,
+};
 use crate::value::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,54 +110,21 @@ struct Matching {
 }
 
 impl Matching {
-    fn signature(&self, l: &Labels) -> String {
-        let mut key = String::new();
-        for lab in l.iter() {
-            let name: &str = &lab.name;
-            let listed = self.labels.iter().any(|x| x == name);
-            let take = if self.on {
-                listed
-            } else {
-                !listed && name != "__name__"
-            };
-            if take {
-                key.push_str(name);
-                key.push('\u{ff}');
-                key.push_str(&lab.value);
-                key.push('\u{ff}');
-            }
-        }
-        key
-    }
-
-    /// The matching labels of `l`, for error messages.
+    /// The matching labels of `l` (a filled side's labels, and for error messages).
     fn match_labels(&self, l: &Labels) -> Labels {
-        let mut b = l.to_builder();
-        b.retain(|x| {
-            let listed = self.labels.iter().any(|n| **n == *x.name);
-            if self.on {
-                listed
-            } else {
-                !listed && &*x.name != "__name__"
-            }
-        });
-        b.build()
+        l.filter(|x| picks_label(&self.labels, self.on, &x.name))
     }
 }
 
 /// Assigns each series an ordinal for its signature; equal signatures share one.
 fn ordinals(m: &Matching, sides: [&[Series]; 2]) -> (Vec<usize>, Vec<usize>, usize) {
-    let mut map: HashMap<String, usize> = HashMap::new();
-    let mut out = [Vec::new(), Vec::new()];
-    for (k, side) in sides.iter().enumerate() {
-        for s in side.iter() {
-            let n = map.len();
-            let id = *map.entry(m.signature(&s.labels)).or_insert(n);
-            out[k].push(id);
-        }
-    }
-    let [a, b] = out;
-    (a, b, map.len())
+    let mut ids = Ordinals::with_capacity(sides[0].len().max(sides[1].len()));
+    let [a, b] = sides.map(|side| {
+        side.iter()
+            .map(|s| ids.of(&s.labels, &m.labels, m.on).0)
+            .collect::<Vec<usize>>()
+    });
+    (a, b, ids.len())
 }
 
 impl Evaluator<'_> {
@@ -224,9 +194,12 @@ impl Evaluator<'_> {
         }
     }
 
-    /// Arithmetic and comparisons between two vectors, one step at a time. The "many" side is
-    /// iterated and the "one" side looked up by signature; `fill` supplies a value for a side
-    /// without a match (`fill`, `fill_left`, `fill_right`).
+    /// Arithmetic and comparisons between two vectors. The "many" side's series are paired
+    /// with the "one" side's series of the same signature once for the whole range, each pair
+    /// with its output series; then every pair's steps are computed in one pass. Should two
+    /// series meet in one output series or signature at a step (which Prometheus may reject
+    /// as a duplicate), the join is evaluated again step by step, which finds the exact error.
+    /// `fill` supplies a value for a side without a match (`fill`, `fill_left`, `fill_right`).
     #[allow(clippy::too_many_arguments)]
     fn vector_binop(
         &mut self,
@@ -245,200 +218,539 @@ impl Evaluator<'_> {
         }
         let one_to_many = matches!(card, VectorMatchCardinality::OneToMany(_));
         let include: Vec<String> = card.labels().map(|l| l.labels.clone()).unwrap_or_default();
-        let one_to_one = matches!(card, VectorMatchCardinality::OneToOne);
         let (many, one) = if one_to_many { (rhs, lhs) } else { (lhs, rhs) };
-        let (sig_many, sig_one, nsigs) = ordinals(m, [&many, &one]);
-
-        let mut b = BinopState {
-            op,
-            return_bool,
-            one_to_many,
-            one_to_one,
-            include: &include,
-            m,
-            g,
-            matched_at: vec![usize::MAX; nsigs],
-            inserted: HashMap::new(),
-            label_cache: HashMap::new(),
-            out: Vec::new(),
-            out_index: HashMap::new(),
-            out_step: Vec::new(),
+        let mut join = Join::new(
+            JoinOptions {
+                op,
+                return_bool,
+                one_to_many,
+                one_to_one: matches!(card, VectorMatchCardinality::OneToOne),
+                include: &include,
+                m,
+                fill_one: fill.rhs,
+                fill_many: fill.lhs,
+                g,
+            },
+            many,
+            one,
+        );
+        let held = (join.many.len() + join.one.len()) * g.len;
+        let check = || self.check_deadline();
+        let mut out = match join.by_pair(&check)? {
+            Some(out) => out,
+            None => join.by_step(&check)?,
         };
-        let mut one_at: Vec<(usize, usize)> = vec![(usize::MAX, 0); nsigs]; // (step, series)
-        for i in 0..g.len {
-            if i % 64 == 0 {
-                self.check_deadline()?;
-            }
-            for (ri, rs) in one.iter().enumerate() {
-                if !is_present(rs.vals[i]) {
-                    continue;
-                }
-                let sig = sig_one[ri];
-                if one_at[sig].0 == i {
-                    let other = &one[one_at[sig].1];
-                    let side = if one_to_many { "left" } else { "right" };
-                    let (mut a, mut b) = (rs.labels.to_string(), other.labels.to_string());
-                    if a > b {
-                        std::mem::swap(&mut a, &mut b);
-                    }
-                    return Err(Error::Execution(format!(
-                        "found duplicate series for the match group {} on the {side} hand-side of the operation: [{a}, {b}];many-to-many matching not allowed: matching labels must be unique on one side",
-                        m.match_labels(&rs.labels)
-                    )));
-                }
-                one_at[sig] = (i, ri);
-            }
-            for (li, ls) in many.iter().enumerate() {
-                let lv = ls.vals[i];
-                if !is_present(lv) {
-                    continue;
-                }
-                let sig = sig_many[li];
-                if one_at[sig].0 == i {
-                    let ri = one_at[sig].1;
-                    b.apply(
-                        i,
-                        sig,
-                        Side::Real(&ls.labels, li),
-                        lv,
-                        Side::Real(&one[ri].labels, ri),
-                        one[ri].vals[i],
-                    )?;
-                } else if let Some(f) = fill.rhs {
-                    b.apply(i, sig, Side::Real(&ls.labels, li), lv, Side::Filled, f)?;
-                }
-            }
-            if let Some(f) = fill.lhs {
-                for (ri, rs) in one.iter().enumerate() {
-                    let sig = sig_one[ri];
-                    if !is_present(rs.vals[i]) || b.matched_at[sig] == i {
-                        continue;
-                    }
-                    b.apply(
-                        i,
-                        sig,
-                        Side::Filled,
-                        f,
-                        Side::Real(&rs.labels, ri),
-                        rs.vals[i],
-                    )?;
-                }
-            }
-        }
-        let mut out = b.out;
         out.retain(|s| s.vals.iter().any(|v| is_present(*v)));
         self.hold(out.len() * g.len)?;
-        self.release((many.len() + one.len()) * g.len);
+        self.release(held);
         Ok(out)
     }
 }
 
-/// One side of a vector-vector match: a real series (labels, index) or a fill value.
-#[derive(Clone, Copy)]
-enum Side<'a> {
-    Real(&'a Labels, usize),
-    Filled,
-}
-
-/// The per-query state of [`Evaluator::vector_binop`].
-struct BinopState<'a> {
+/// The settings of a vector-vector arithmetic or comparison.
+#[derive(Clone)]
+struct JoinOptions<'a> {
     op: Op,
     return_bool: bool,
+    /// `group_right`: the left side is the "one" side.
     one_to_many: bool,
     one_to_one: bool,
+    /// The `group_left`/`group_right` labels copied from the "one" side.
     include: &'a [String],
     m: &'a Matching,
+    /// The value of a missing "one" side (`fill_right`).
+    fill_one: Option<f64>,
+    /// The value of a missing "many" side (`fill_left`).
+    fill_many: Option<f64>,
     g: Grid,
-    /// Step at which each signature last matched.
-    matched_at: Vec<usize>,
-    /// Step at which each (signature, output labels) was last produced (many-to-one).
-    inserted: HashMap<(usize, Labels), usize>,
-    /// Output series of each (many, one) pair; `usize::MAX` for a filled side.
-    label_cache: HashMap<(usize, usize), usize>,
-    out: Vec<Series>,
-    out_index: HashMap<Labels, usize>,
-    /// Step at which each output series last got a value.
-    out_step: Vec<usize>,
 }
 
-impl BinopState<'_> {
-    #[allow(clippy::too_many_arguments)]
-    fn apply(
+/// First and last step at which a series (or a pair of series) has a value.
+type Span = (usize, usize);
+
+fn span(vals: &[f64]) -> Option<Span> {
+    let first = vals.iter().position(|v| is_present(*v))?;
+    let last = vals.iter().rposition(|v| is_present(*v))?;
+    Some((first, last))
+}
+
+/// Series indices grouped by signature, each group in series order.
+struct BySig {
+    /// Group `sig` is `items[start[sig]..start[sig + 1]]`.
+    start: Vec<usize>,
+    items: Vec<usize>,
+}
+
+impl BySig {
+    /// Groups the series that have a span.
+    fn new(sigs: &[usize], spans: &[Option<Span>], nsigs: usize) -> BySig {
+        let mut start = vec![0usize; nsigs + 1];
+        for (&sig, s) in sigs.iter().zip(spans) {
+            if s.is_some() {
+                start[sig + 1] += 1;
+            }
+        }
+        for k in 0..nsigs {
+            start[k + 1] += start[k];
+        }
+        let mut next = start.clone();
+        let mut items = vec![0; start[nsigs]];
+        for (k, (&sig, s)) in sigs.iter().zip(spans).enumerate() {
+            if s.is_some() {
+                items[next[sig]] = k;
+                next[sig] += 1;
+            }
+        }
+        BySig { start, items }
+    }
+
+    fn members(&self, sig: usize) -> &[usize] {
+        &self.items[self.start[sig]..self.start[sig + 1]]
+    }
+}
+
+/// Whether two members of one group have overlapping spans; `members` are `(group, span)`.
+fn overlap_in_group(members: impl Iterator<Item = (usize, Span)>, ngroups: usize) -> bool {
+    let members: Vec<(usize, Span)> = members.collect();
+    let mut count = vec![0u32; ngroups];
+    for &(group, _) in &members {
+        count[group] += 1;
+    }
+    let mut shared: Vec<(usize, Span)> = members
+        .into_iter()
+        .filter(|(group, _)| count[*group] > 1)
+        .collect();
+    shared.sort_unstable();
+    shared
+        .windows(2)
+        .any(|w| w[0].0 == w[1].0 && w[1].1.0 <= w[0].1.1)
+}
+
+/// A "many" series paired with a "one" series (`None`: the fill value stands in for the
+/// side), with the output series it writes and the steps at which both can have values.
+struct Pair {
+    many: Option<usize>,
+    one: Option<usize>,
+    sig: usize,
+    out: usize,
+    span: Span,
+}
+
+/// The output series of a join, one per label set.
+#[derive(Default)]
+struct Outs {
+    series: Vec<Series>,
+    index: HashMap<Labels, usize>,
+}
+
+/// What [`Join::by_step`] remembers of the current step.
+struct StepMarks {
+    /// Step at which each signature last matched.
+    matched_at: Vec<usize>,
+    /// Step at which each (signature, output series) was last produced (many-to-one).
+    inserted: HashMap<(usize, usize), usize>,
+}
+
+/// Both sides of a vector-vector arithmetic or comparison, with their signatures.
+struct Join<'a> {
+    o: JoinOptions<'a>,
+    many: Vec<Series>,
+    one: Vec<Series>,
+    sig_many: Vec<usize>,
+    sig_one: Vec<usize>,
+    span_many: Vec<Option<Span>>,
+    span_one: Vec<Option<Span>>,
+    many_by_sig: BySig,
+    one_by_sig: BySig,
+    nsigs: usize,
+}
+
+impl<'a> Join<'a> {
+    fn new(o: JoinOptions<'a>, many: Vec<Series>, one: Vec<Series>) -> Join<'a> {
+        let (sig_many, sig_one, nsigs) = ordinals(o.m, [&many, &one]);
+        let span_many: Vec<Option<Span>> = many.iter().map(|s| span(&s.vals)).collect();
+        let span_one: Vec<Option<Span>> = one.iter().map(|s| span(&s.vals)).collect();
+        Join {
+            many_by_sig: BySig::new(&sig_many, &span_many, nsigs),
+            one_by_sig: BySig::new(&sig_one, &span_one, nsigs),
+            o,
+            many,
+            one,
+            sig_many,
+            sig_one,
+            span_many,
+            span_one,
+            nsigs,
+        }
+    }
+
+    /// The output series of `many` paired with `one`, added on first use (its values are
+    /// left empty).
+    fn out_of(&self, outs: &mut Outs, many: Option<usize>, one: Option<usize>) -> usize {
+        let matched;
+        let (ml, ol) = match (many, one) {
+            (Some(a), Some(b)) => (&self.many[a].labels, &self.one[b].labels),
+            (Some(a), None) => {
+                matched = self.o.m.match_labels(&self.many[a].labels);
+                (&self.many[a].labels, &matched)
+            }
+            (None, Some(b)) => {
+                matched = self.o.m.match_labels(&self.one[b].labels);
+                (&matched, &self.one[b].labels)
+            }
+            (None, None) => unreachable!("one side is always real"),
+        };
+        let o = &self.o;
+        let labels = result_metric(ml, ol, o.op, o.m, o.one_to_one, o.include);
+        let Outs { series, index } = outs;
+        *index.entry(labels).or_insert_with_key(|labels| {
+            series.push(Series {
+                labels: labels.clone(),
+                vals: Vec::new(),
+                drop_name: o.return_bool,
+            });
+            series.len() - 1
+        })
+    }
+
+    /// `(value, keep)` of the operation on a "many" and a "one" value.
+    #[inline]
+    fn apply(&self, mv: f64, ov: f64) -> (f64, bool) {
+        let (l, r) = if self.o.one_to_many {
+            (ov, mv)
+        } else {
+            (mv, ov)
+        };
+        let (v, keep) = self.o.op.apply(l, r);
+        if self.o.return_bool {
+            (if keep { 1.0 } else { 0.0 }, true)
+        } else {
+            (v, keep)
+        }
+    }
+
+    /// Every pair whose series can both have values at a step, or `None` if two "one" series
+    /// of a signature (or, one-to-one, two "many" series) have values at overlapping steps.
+    fn pairs(&self, outs: &mut Outs) -> Option<Vec<Pair>> {
+        let ones = (0..self.one.len()).filter_map(|k| Some((self.sig_one[k], self.span_one[k]?)));
+        if overlap_in_group(ones, self.nsigs) {
+            return None;
+        }
+        if self.o.one_to_one {
+            let matchable =
+                |sig: usize| self.o.fill_one.is_some() || !self.one_by_sig.members(sig).is_empty();
+            let manys = (0..self.many.len())
+                .filter_map(|k| Some((self.sig_many[k], self.span_many[k]?)))
+                .filter(|(sig, _)| matchable(*sig));
+            if overlap_in_group(manys, self.nsigs) {
+                return None;
+            }
+        }
+        let mut pairs = Vec::with_capacity(self.many.len());
+        for (li, s) in self.span_many.iter().enumerate() {
+            let Some((lo, hi)) = *s else { continue };
+            let sig = self.sig_many[li];
+            for &ri in self.one_by_sig.members(sig) {
+                let (a, b) = self.span_one[ri].expect("grouped series have spans");
+                if a.max(lo) <= b.min(hi) {
+                    pairs.push(Pair {
+                        many: Some(li),
+                        one: Some(ri),
+                        sig,
+                        out: self.out_of(outs, Some(li), Some(ri)),
+                        span: (a.max(lo), b.min(hi)),
+                    });
+                }
+            }
+            if self.o.fill_one.is_some() {
+                pairs.push(Pair {
+                    many: Some(li),
+                    one: None,
+                    sig,
+                    out: self.out_of(outs, Some(li), None),
+                    span: (lo, hi),
+                });
+            }
+        }
+        if self.o.fill_many.is_some() {
+            for (ri, s) in self.span_one.iter().enumerate() {
+                let Some(span) = *s else { continue };
+                pairs.push(Pair {
+                    many: None,
+                    one: Some(ri),
+                    sig: self.sig_one[ri],
+                    out: self.out_of(outs, None, Some(ri)),
+                    span,
+                });
+            }
+        }
+        Some(pairs)
+    }
+
+    /// Whether none of the series `members` of `side` has a value at step `i`.
+    fn none_at(side: &[Series], members: &[usize], i: usize) -> bool {
+        !members.iter().any(|&k| is_present(side[k].vals[i]))
+    }
+
+    /// The join computed pair by pair, over all steps of a pair at once; `None` if two pairs
+    /// meet in one output series at a step (then [`Join::by_step`] decides). The values of
+    /// a "many" series in a single pair, alone in its output series, become the output.
+    fn by_pair(
         &mut self,
-        i: usize,
-        sig: usize,
-        many: Side<'_>,
+        check: &dyn Fn() -> Result<(), Error>,
+    ) -> Result<Option<Vec<Series>>, Error> {
+        let mut outs = Outs {
+            series: Vec::with_capacity(self.many.len()),
+            index: HashMap::with_capacity(self.many.len()),
+        };
+        let Some(pairs) = self.pairs(&mut outs) else {
+            return Ok(None);
+        };
+        let mut writers = vec![0u32; outs.series.len()];
+        let mut uses = vec![0u32; self.many.len()];
+        for p in &pairs {
+            writers[p.out] += 1;
+            if let Some(li) = p.many {
+                uses[li] += 1;
+            }
+        }
+        let len = self.o.g.len;
+        // Output series that several pairs write come first, while no input has changed: a
+        // pair that matched without passing a comparison leaves no value behind, so where
+        // comparisons filter, the steps each of them is taken at are marked apart.
+        let filters = self.o.op.is_comparison() && !self.o.return_bool;
+        let mut taken: Vec<Vec<bool>> = vec![Vec::new(); outs.series.len()];
+        for (n, p) in pairs.iter().filter(|p| writers[p.out] > 1).enumerate() {
+            if n % 1024 == 0 {
+                check()?;
+            }
+            let dst = &mut outs.series[p.out].vals;
+            if dst.is_empty() {
+                *dst = vec![ABSENT; len];
+            }
+            let taken = &mut taken[p.out];
+            if filters && taken.is_empty() {
+                *taken = vec![false; len];
+            }
+            if !self.put_pair(p, dst, taken) {
+                return Ok(None);
+            }
+        }
+        // A "many" series' values become those of its only pair, unless a filled "many"
+        // side still looks for them.
+        let in_place = self.o.fill_many.is_none();
+        for (n, p) in pairs.iter().filter(|p| writers[p.out] == 1).enumerate() {
+            if n % 1024 == 0 {
+                check()?;
+            }
+            outs.series[p.out].vals = match (p.many, p.one) {
+                (Some(li), Some(ri)) if in_place && uses[li] == 1 => {
+                    let mut vals = std::mem::take(&mut self.many[li].vals);
+                    self.apply_in_place(&mut vals, &self.one[ri].vals);
+                    vals
+                }
+                _ => {
+                    let mut vals = vec![ABSENT; len];
+                    self.put_pair(p, &mut vals, &mut []);
+                    vals
+                }
+            };
+        }
+        Ok(Some(outs.series))
+    }
+
+    /// `mv` becomes the result of the operation on it and `ov`, step by step.
+    fn apply_in_place(&self, mv: &mut [f64], ov: &[f64]) {
+        for (m, &o) in mv.iter_mut().zip(ov) {
+            *m = if is_present(*m) && is_present(o) {
+                match self.apply(*m, o) {
+                    (v, true) => v,
+                    (_, false) => ABSENT,
+                }
+            } else {
+                ABSENT
+            };
+        }
+    }
+
+    /// Writes the values of pair `p` into `dst`; false if a step of `dst` already has a
+    /// value or is marked in `taken` (where comparisons filter, else empty).
+    fn put_pair(&self, p: &Pair, dst: &mut [f64], taken: &mut [bool]) -> bool {
+        let mut put = |i: usize, mv: f64, ov: f64| -> bool {
+            if is_present(dst[i]) || taken.get(i) == Some(&true) {
+                return false;
+            }
+            match self.apply(mv, ov) {
+                (v, true) => dst[i] = v,
+                (_, false) => {
+                    if let Some(t) = taken.get_mut(i) {
+                        *t = true;
+                    }
+                }
+            }
+            true
+        };
+        let (lo, hi) = p.span;
+        match (p.many, p.one) {
+            (Some(li), Some(ri)) => {
+                let (mv, ov) = (&self.many[li].vals, &self.one[ri].vals);
+                (lo..=hi).all(|i| !(is_present(mv[i]) && is_present(ov[i])) || put(i, mv[i], ov[i]))
+            }
+            (Some(li), None) => {
+                let (mv, ones) = (&self.many[li].vals, self.one_by_sig.members(p.sig));
+                let fill = self.o.fill_one.unwrap_or(f64::NAN);
+                (lo..=hi).all(|i| {
+                    !(is_present(mv[i]) && Self::none_at(&self.one, ones, i)) || put(i, mv[i], fill)
+                })
+            }
+            (None, Some(ri)) => {
+                let (ov, manys) = (&self.one[ri].vals, self.many_by_sig.members(p.sig));
+                let fill = self.o.fill_many.unwrap_or(f64::NAN);
+                (lo..=hi).all(|i| {
+                    !(is_present(ov[i]) && Self::none_at(&self.many, manys, i))
+                        || put(i, fill, ov[i])
+                })
+            }
+            (None, None) => unreachable!("one side is always real"),
+        }
+    }
+
+    /// The join computed one step at a time, as Prometheus does, with its errors: a
+    /// duplicate on the "one" side, several matches for a signature (one-to-one) or for an
+    /// output series (many-to-one), and two values for one output series. A step at which a
+    /// side has no sample is passed over, errors and all (unless a fill value stands in).
+    fn by_step(&self, check: &dyn Fn() -> Result<(), Error>) -> Result<Vec<Series>, Error> {
+        let mut outs = Outs::default();
+        let mut one_at: Vec<(usize, usize)> = vec![(usize::MAX, 0); self.nsigs]; // (step, series)
+        let mut marks = StepMarks {
+            matched_at: vec![usize::MAX; self.nsigs],
+            inserted: HashMap::new(),
+        };
+        // The last output series of each "many" series (with its "one" series), and of each
+        // "one" series paired with the fill value.
+        let mut last_many: Vec<(Option<usize>, usize)> = vec![(None, usize::MAX); self.many.len()];
+        let mut last_one: Vec<usize> = vec![usize::MAX; self.one.len()];
+        // Prometheus skips a step at which a side has no sample (both, with a fill value).
+        let present_at = |side: &[Series]| {
+            let mut at = vec![false; self.o.g.len];
+            for s in side {
+                at.iter_mut()
+                    .zip(&s.vals)
+                    .for_each(|(a, v)| *a |= is_present(*v));
+            }
+            at
+        };
+        let (has_many, has_one) = (present_at(&self.many), present_at(&self.one));
+        let filled = self.o.fill_one.is_some() || self.o.fill_many.is_some();
+        for i in 0..self.o.g.len {
+            if i % 64 == 0 {
+                check()?;
+            }
+            let skip = if filled {
+                !has_many[i] && !has_one[i]
+            } else {
+                !has_many[i] || !has_one[i]
+            };
+            if skip {
+                continue;
+            }
+            for (ri, rs) in self.one.iter().enumerate() {
+                if !is_present(rs.vals[i]) {
+                    continue;
+                }
+                let sig = self.sig_one[ri];
+                if one_at[sig].0 == i {
+                    return Err(self.duplicate(ri, one_at[sig].1));
+                }
+                one_at[sig] = (i, ri);
+            }
+            for (li, ls) in self.many.iter().enumerate() {
+                let mv = ls.vals[i];
+                if !is_present(mv) {
+                    continue;
+                }
+                let sig = self.sig_many[li];
+                let (one, ov) = if one_at[sig].0 == i {
+                    let ri = one_at[sig].1;
+                    (Some(ri), self.one[ri].vals[i])
+                } else if let Some(f) = self.o.fill_one {
+                    (None, f)
+                } else {
+                    continue;
+                };
+                if last_many[li].1 == usize::MAX || last_many[li].0 != one {
+                    last_many[li] = (one, self.out_of(&mut outs, Some(li), one));
+                }
+                self.step_apply(&mut marks, &mut outs, (i, sig, last_many[li].1), mv, ov)?;
+            }
+            if let Some(f) = self.o.fill_many {
+                for (ri, rs) in self.one.iter().enumerate() {
+                    let sig = self.sig_one[ri];
+                    if !is_present(rs.vals[i]) || marks.matched_at[sig] == i {
+                        continue;
+                    }
+                    if last_one[ri] == usize::MAX {
+                        last_one[ri] = self.out_of(&mut outs, None, Some(ri));
+                    }
+                    self.step_apply(&mut marks, &mut outs, (i, sig, last_one[ri]), f, rs.vals[i])?;
+                }
+            }
+        }
+        Ok(outs.series)
+    }
+
+    /// One match at step `i` of signature `sig` into output series `out` (`at`), with the
+    /// "many" and "one" values.
+    fn step_apply(
+        &self,
+        marks: &mut StepMarks,
+        outs: &mut Outs,
+        (i, sig, out): (usize, usize, usize),
         mv: f64,
-        one: Side<'_>,
         ov: f64,
     ) -> Result<(), Error> {
-        let (fl, fr) = if self.one_to_many { (ov, mv) } else { (mv, ov) };
-        let (mut v, keep) = self.op.apply(fl, fr);
-        if self.return_bool {
-            v = if keep { 1.0 } else { 0.0 };
-        }
-        let idx = |s: Side<'_>| match s {
-            Side::Real(_, k) => k,
-            Side::Filled => usize::MAX,
-        };
-        let key = (idx(many), idx(one));
-        let oi = match self.label_cache.get(&key) {
-            Some(&oi) => oi,
-            None => {
-                let (ml, ol) = match (many, one) {
-                    (Side::Real(a, _), Side::Real(b, _)) => (a.clone(), b.clone()),
-                    (Side::Real(a, _), Side::Filled) => (a.clone(), self.m.match_labels(a)),
-                    (Side::Filled, Side::Real(b, _)) => (self.m.match_labels(b), b.clone()),
-                    (Side::Filled, Side::Filled) => unreachable!("one side is always real"),
-                };
-                let labels =
-                    result_metric(&ml, &ol, self.op, self.m, self.one_to_one, self.include);
-                let (g, return_bool) = (self.g, self.return_bool);
-                let out = &mut self.out;
-                let out_step = &mut self.out_step;
-                let oi = *self.out_index.entry(labels.clone()).or_insert_with(|| {
-                    out.push(Series {
-                        labels,
-                        vals: vec![ABSENT; g.len],
-                        drop_name: return_bool,
-                    });
-                    out_step.push(usize::MAX);
-                    out.len() - 1
-                });
-                if self.label_cache.len() < 1 << 20 {
-                    self.label_cache.insert(key, oi);
-                }
-                oi
-            }
-        };
-        if self.one_to_one {
-            if self.matched_at[sig] == i {
+        let (v, keep) = self.apply(mv, ov);
+        if self.o.one_to_one {
+            if marks.matched_at[sig] == i {
                 return Err(Error::Execution(
                     "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into(),
                 ));
             }
-        } else {
-            let k = (sig, self.out[oi].labels.clone());
-            if self.inserted.get(&k) == Some(&i) {
-                return Err(Error::Execution(
-                    "multiple matches for labels: grouping labels must ensure unique matches"
-                        .into(),
-                ));
-            }
-            self.inserted.insert(k, i);
+        } else if marks.inserted.insert((sig, out), i) == Some(i) {
+            return Err(Error::Execution(
+                "multiple matches for labels: grouping labels must ensure unique matches".into(),
+            ));
         }
-        self.matched_at[sig] = i;
-        if !keep && !self.return_bool {
+        marks.matched_at[sig] = i;
+        let vals = &mut outs.series[out].vals;
+        if vals.is_empty() {
+            *vals = vec![ABSENT; self.o.g.len];
+        }
+        let slot = &mut vals[i];
+        if !keep {
             return Ok(());
         }
-        if self.out_step[oi] == i {
+        if is_present(*slot) {
             return Err(Error::Execution(
                 "vector cannot contain metrics with the same labelset".into(),
             ));
         }
-        self.out_step[oi] = i;
-        self.out[oi].vals[i] = v;
+        *slot = v;
         Ok(())
+    }
+
+    /// The error for "one" series `a` and `b` of one signature with values at one step.
+    fn duplicate(&self, a: usize, b: usize) -> Error {
+        let (rs, other) = (&self.one[a], &self.one[b]);
+        let side = if self.o.one_to_many { "left" } else { "right" };
+        let (mut a, mut b) = (rs.labels.to_string(), other.labels.to_string());
+        if a > b {
+            std::mem::swap(&mut a, &mut b);
+        }
+        Error::Execution(format!(
+            "found duplicate series for the match group {} on the {side} hand-side of the operation: [{a}, {b}];many-to-many matching not allowed: matching labels must be unique on one side",
+            self.o.m.match_labels(&rs.labels)
+        ))
     }
 }
 
@@ -453,17 +765,15 @@ fn result_metric(
     one_to_one: bool,
     include: &[String],
 ) -> Labels {
-    let mut b = l.to_builder();
-    if op.changes_metric_schema() {
-        b.retain(|x| !is_metadata_label(&x.name));
+    let drop_name = op.changes_metric_schema();
+    let kept = l.filter(|x| {
+        !(drop_name && is_metadata_label(&x.name))
+            && (!one_to_one || m.on == m.labels.iter().any(|n| **n == *x.name))
+    });
+    if include.is_empty() {
+        return kept;
     }
-    if one_to_one {
-        if m.on {
-            b.retain(|x| m.labels.iter().any(|n| **n == *x.name));
-        } else {
-            b.retain(|x| !m.labels.iter().any(|n| **n == *x.name));
-        }
-    }
+    let mut b = kept.to_builder();
     for name in include {
         set_label(&mut b, name, r.get(name));
     }
@@ -585,3 +895,6 @@ fn merge_same_labels(series: Vec<Series>) -> Vec<Series> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

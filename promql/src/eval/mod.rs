@@ -476,64 +476,88 @@ impl<'a> Evaluator<'a> {
         let ends = self.window_ends(&vs.at, &vs.offset, g);
         let lookback = self.opts.lookback_delta_ms;
         let (lo, hi) = span(&ends).expect("non-empty grid");
-        let mut out = Vec::new();
-        let mut times = Vec::new();
-        let mut buf = Vec::new();
         let from = lo.saturating_sub(lookback) + 1;
-        for s in self.select(vs, from, hi)? {
-            self.check_deadline()?;
-            self.read_samples(s.as_ref(), from, hi, &mut buf)?;
-            if buf.is_empty() {
+        let series = self.select(vs, from, hi)?;
+        let this: &Self = self;
+        // Each thread reads its part of the selection one series at a time into one buffer.
+        let work = |part: &[Box<dyn model::storage::Series>]| {
+            let mut out = Vec::new();
+            let mut buf = Vec::new();
+            for s in part {
+                this.check_deadline()?;
+                this.read_samples(s.as_ref(), from, hi, &mut buf)?;
+                if let Some(r) = this.place_samples(s.labels(), &buf, &ends, want_ts)? {
+                    out.push(r);
+                }
+            }
+            Ok((out, Annotations::default()))
+        };
+        let (placed, _) = parallel_map(&series, g.len, work)?;
+        Ok(placed.into_iter().unzip())
+    }
+
+    /// The value at each step of one series' `samples`: the newest within the lookback
+    /// window before the step's `ends`, unless a staleness marker (with its timestamp, if
+    /// `want_ts`); `None` if no step has one.
+    fn place_samples(
+        &self,
+        labels: &Labels,
+        buf: &[(i64, f64)],
+        ends: &[i64],
+        want_ts: bool,
+    ) -> Result<Option<(Series, Vec<i64>)>, Error> {
+        let lookback = self.opts.lookback_delta_ms;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        let mut vals = vec![ABSENT; ends.len()];
+        let mut ts = if want_ts {
+            vec![0; ends.len()]
+        } else {
+            Vec::new()
+        };
+        let mut n = 0;
+        // `ends` is non-decreasing: one pass with a cursor on the newest sample <= end.
+        let mut cur = 0usize;
+        for (i, &end) in ends.iter().enumerate() {
+            while cur < buf.len() && buf[cur].0 <= end {
+                cur += 1;
+            }
+            if cur == 0 {
                 continue;
             }
-            let mut vals = vec![ABSENT; g.len];
-            let mut ts = if want_ts { vec![0; g.len] } else { Vec::new() };
-            let mut n = 0;
-            // `ends` is non-decreasing: one pass with a cursor on the newest sample <= end.
-            let mut cur = 0usize;
-            for (i, &end) in ends.iter().enumerate() {
-                while cur < buf.len() && buf[cur].0 <= end {
-                    cur += 1;
-                }
-                if cur == 0 {
-                    continue;
-                }
-                let (t, v) = buf[cur - 1];
-                if t <= end - lookback || is_stale_nan(v) {
-                    continue;
-                }
-                vals[i] = v;
-                if want_ts {
-                    ts[i] = t;
-                }
-                n += 1;
-            }
-            if n == 0 {
+            let (t, v) = buf[cur - 1];
+            if t <= end - lookback || is_stale_nan(v) {
                 continue;
             }
-            if let Some(c) = &self.counter {
-                if c.keeps_steps() {
-                    for (i, v) in vals.iter().enumerate() {
-                        if is_present(*v) {
-                            c.add(i, 1);
-                        }
-                    }
-                } else {
-                    c.add(0, n);
-                }
-            }
-            // Memory holds every slot, present or not: that is what the limit bounds.
-            self.hold(vals.len())?;
-            out.push(Series {
-                labels: s.labels().clone(),
-                vals,
-                drop_name: false,
-            });
+            vals[i] = v;
             if want_ts {
-                times.push(ts);
+                ts[i] = t;
+            }
+            n += 1;
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+        if let Some(c) = &self.counter {
+            if c.keeps_steps() {
+                for (i, v) in vals.iter().enumerate() {
+                    if is_present(*v) {
+                        c.add(i, 1);
+                    }
+                }
+            } else {
+                c.add(0, n);
             }
         }
-        Ok((out, times))
+        // Memory holds every slot, present or not: that is what the limit bounds.
+        self.hold(vals.len())?;
+        let series = Series {
+            labels: labels.clone(),
+            vals,
+            drop_name: false,
+        };
+        Ok(Some((series, ts)))
     }
 
     /// Samples of each selected series covering all windows `(end - range, end]`, staleness
@@ -992,9 +1016,60 @@ pub(crate) fn drop_metric_name(l: &Labels) -> Labels {
     if !l.iter().any(|x| is_metadata_label(&x.name)) {
         return l.clone();
     }
-    let mut b = l.to_builder();
-    b.retain(|x| !is_metadata_label(&x.name));
-    b.build()
+    l.filter(|x| !is_metadata_label(&x.name))
+}
+
+/// Whether label `name` is one of `names` (`on`, `by`), or with `listed` false, whether it is
+/// neither one of them nor the metric name (`ignoring`, `without`).
+pub(crate) fn picks_label(names: &[String], listed: bool, name: &str) -> bool {
+    let named = names.iter().any(|n| n == name);
+    if listed {
+        named
+    } else {
+        !named && name != "__name__"
+    }
+}
+
+/// Numbers label sets by their picked labels ([`picks_label`]) in order of first sight.
+pub(crate) struct Ordinals {
+    index: std::collections::HashMap<Vec<u8>, usize>,
+    key: Vec<u8>,
+}
+
+impl Ordinals {
+    pub fn with_capacity(n: usize) -> Ordinals {
+        Ordinals {
+            index: std::collections::HashMap::with_capacity(n),
+            key: Vec::new(),
+        }
+    }
+
+    /// The ordinal of `l`'s picked labels, and whether it is new.
+    pub fn of(&mut self, l: &Labels, names: &[String], listed: bool) -> (usize, bool) {
+        signature(l, names, listed, &mut self.key);
+        if let Some(&id) = self.index.get(&self.key) {
+            return (id, false);
+        }
+        let id = self.index.len();
+        self.index.insert(self.key.clone(), id);
+        (id, true)
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+}
+
+/// The labels of `l` that [`picks_label`] picks, as a key: each name and value followed by a
+/// 0xff byte, which UTF-8 text never holds, so equal keys mean equal picked labels.
+pub(crate) fn signature(l: &Labels, names: &[String], listed: bool, key: &mut Vec<u8>) {
+    key.clear();
+    for lab in l.iter().filter(|x| picks_label(names, listed, &x.name)) {
+        key.extend_from_slice(lab.name.as_bytes());
+        key.push(0xff);
+        key.extend_from_slice(lab.value.as_bytes());
+        key.push(0xff);
+    }
 }
 
 pub(crate) fn is_metadata_label(name: &str) -> bool {
