@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use model::Labels;
 use parking_lot::{Mutex, RwLock};
@@ -193,28 +193,28 @@ struct Leaf {
     live: u32,
 }
 
-/// `LEAVES` leaves (64 KiB of lock words and pointers), created on first use and then kept.
+/// `LEAVES` leaves (64 KiB of lock words), created on first use.
 struct Dir {
     leaves: Box<[RwLock<Option<Box<Leaf>>>]>,
+    /// Leaves present; changed under the directory's read lock and a leaf's write lock.
+    live_leaves: AtomicU32,
 }
 
 /// Series by id: a radix table (directory → leaf → slot). Ids are handed out in order, so a
-/// lookup reads a directory pointer, takes one read lock whose word stays cached (a directory
-/// covers 4 M ids, a leaf 1,024) and reads one 8-byte slot, where a hash map would also probe
-/// a bucket. Creating and removing a series take a leaf's write lock. Leaves that hold no
-/// series and lie wholly below the highest id ever inserted are freed, so churn does not
-/// accumulate memory: a leaf (8 KiB) stays only while one of its 1,024 ids is live. A
-/// directory, once created, stays (64 KiB per 4 M ids ever handed out), so finding it takes
-/// no lock.
+/// lookup takes two read locks whose words stay cached (a directory covers 4 M ids, a leaf
+/// 1,024) and reads one 8-byte slot, where a hash map would also probe a bucket. Creating and
+/// removing a series take a leaf's write lock. Leaves and directories that hold no series and
+/// lie wholly below the highest id ever inserted are freed, so churn does not accumulate
+/// memory: a leaf (8 KiB) stays only while one of its 1,024 ids is live.
 struct IdTable {
-    dirs: Box<[OnceLock<Dir>]>,
+    dirs: Box<[RwLock<Option<Box<Dir>>>]>,
     max_id: AtomicU32,
 }
 
 impl IdTable {
     fn new() -> Self {
         IdTable {
-            dirs: (0..DIRS).map(|_| OnceLock::new()).collect(),
+            dirs: (0..DIRS).map(|_| RwLock::new(None)).collect(),
             max_id: AtomicU32::new(0),
         }
     }
@@ -237,48 +237,79 @@ impl IdTable {
     #[inline]
     fn get(&self, id: u32) -> Option<Arc<MemSeries>> {
         let (d, l, i) = Self::split(id);
-        let leaf = self.dirs[d].get()?.leaves[l].read();
+        let dir = self.dirs[d].read();
+        let leaf = dir.as_ref()?.leaves[l].read();
         leaf.as_ref()?.slots[i].clone()
     }
 
     fn insert(&self, s: Arc<MemSeries>) {
         let (d, l, i) = Self::split(s.id);
         self.max_id.fetch_max(s.id, Ordering::Relaxed);
-        let dir = self.dirs[d].get_or_init(|| Dir {
-            leaves: (0..LEAVES).map(|_| RwLock::new(None)).collect(),
-        });
-        let mut leaf = dir.leaves[l].write();
-        let leaf = leaf.get_or_insert_with(|| {
-            Box::new(Leaf {
-                slots: (0..SLOTS).map(|_| None).collect(),
-                live: 0,
-            })
-        });
-        let old = leaf.slots[i].replace(s);
-        debug_assert!(old.is_none(), "series id handed out twice");
-        if old.is_none() {
-            leaf.live += 1;
+        loop {
+            {
+                let dir = self.dirs[d].read();
+                if let Some(dir) = dir.as_ref() {
+                    let mut leaf = dir.leaves[l].write();
+                    let leaf = leaf.get_or_insert_with(|| {
+                        dir.live_leaves.fetch_add(1, Ordering::Relaxed);
+                        Box::new(Leaf {
+                            slots: (0..SLOTS).map(|_| None).collect(),
+                            live: 0,
+                        })
+                    });
+                    let old = leaf.slots[i].replace(s);
+                    debug_assert!(old.is_none(), "series id handed out twice");
+                    if old.is_none() {
+                        leaf.live += 1;
+                    }
+                    return;
+                }
+            }
+            let new = Box::new(Dir {
+                leaves: (0..LEAVES).map(|_| RwLock::new(None)).collect(),
+                live_leaves: AtomicU32::new(0),
+            });
+            let mut dir = self.dirs[d].write();
+            if dir.is_none() {
+                *dir = Some(new);
+            }
         }
     }
 
     /// Removes `s` if it is the series under its id.
     fn remove(&self, s: &MemSeries) {
         let (d, l, i) = Self::split(s.id);
-        let Some(dir) = self.dirs[d].get() else {
-            return;
+        let free_dir = {
+            let dir = self.dirs[d].read();
+            let Some(dir) = dir.as_ref() else { return };
+            let mut g = dir.leaves[l].write();
+            let Some(leaf) = g.as_mut() else { return };
+            if leaf.slots[i]
+                .as_ref()
+                .is_some_and(|x| std::ptr::eq(Arc::as_ptr(x), s))
+            {
+                leaf.slots[i] = None;
+                leaf.live -= 1;
+            }
+            let leaf_last = (((u64::from(s.id) >> SLOT_BITS) + 1) << SLOT_BITS) - 1;
+            if leaf.live == 0 && self.passed(leaf_last) {
+                *g = None;
+                dir.live_leaves.fetch_sub(1, Ordering::Relaxed) == 1
+            } else {
+                false
+            }
         };
-        let mut g = dir.leaves[l].write();
-        let Some(leaf) = g.as_mut() else { return };
-        if leaf.slots[i]
-            .as_ref()
-            .is_some_and(|x| std::ptr::eq(Arc::as_ptr(x), s))
-        {
-            leaf.slots[i] = None;
-            leaf.live -= 1;
-        }
-        let leaf_last = (((u64::from(s.id) >> SLOT_BITS) + 1) << SLOT_BITS) - 1;
-        if leaf.live == 0 && self.passed(leaf_last) {
-            *g = None;
+        let dir_bits = SLOT_BITS + LEAF_BITS;
+        let dir_last = (((u64::from(s.id) >> dir_bits) + 1) << dir_bits) - 1;
+        if free_dir && self.passed(dir_last) {
+            // Under the write lock no insert can be adding a leaf; check again.
+            let mut dir = self.dirs[d].write();
+            if dir
+                .as_ref()
+                .is_some_and(|x| x.live_leaves.load(Ordering::Relaxed) == 0)
+            {
+                *dir = None;
+            }
         }
     }
 
@@ -287,7 +318,8 @@ impl IdTable {
         let mut batch: Vec<Arc<MemSeries>> = Vec::new();
         for dir in self.dirs.iter() {
             {
-                let Some(dir) = dir.get() else { continue };
+                let dir = dir.read();
+                let Some(dir) = dir.as_ref() else { continue };
                 for leaf in dir.leaves.iter() {
                     if let Some(leaf) = leaf.read().as_ref() {
                         batch.extend(leaf.slots.iter().flatten().cloned());
@@ -402,18 +434,24 @@ mod tests {
         // Removing another series with a taken id changes nothing.
         t.remove(&series(1));
         assert!(t.get(1).is_some());
-        // Emptying leaf 0 (all below the highest id) frees it; emptying directory 1 frees its
-        // leaf, and the directory stays; the newest leaf stays while ids may land there.
+        // Emptying leaf 0 (all below the highest id) frees it; directory 0 stays (leaf 1 is
+        // live); emptying directory 1 frees it; the newest leaf stays while ids may land there.
         for id in [1, 2, SLOTS as u32 - 1] {
             t.remove(&t.get(id).unwrap());
         }
-        let leaf = |d: usize| t.dirs[d].get().unwrap().leaves[0].read().is_some();
-        assert!(!leaf(0));
+        assert!(
+            t.dirs[0].read().as_ref().unwrap().leaves[0]
+                .read()
+                .is_none()
+        );
         t.remove(&t.get(dir_ids + 5).unwrap());
-        assert!(!leaf(1));
-        assert!(t.dirs[2].get().is_none());
+        assert!(t.dirs[1].read().is_none());
         t.remove(&t.get(3 * dir_ids + 7).unwrap());
-        assert!(leaf(3));
+        assert!(
+            t.dirs[3].read().as_ref().unwrap().leaves[0]
+                .read()
+                .is_some()
+        );
         // A freed leaf comes back when an id lands in it again (replay of an old WAL).
         t.insert(series(9));
         assert_eq!(t.get(9).map(|s| s.id), Some(9));
