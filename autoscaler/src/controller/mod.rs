@@ -480,10 +480,7 @@ fn service_time(
     let buckets: Vec<(f64, f64)> = source
         .instant(&q.buckets, t)?
         .into_iter()
-        .filter_map(|(labels, rate)| {
-            let le = promql::parse_bucket_bound(labels.get("le"))?;
-            Some((le, rate))
-        })
+        .filter_map(|(labels, rate)| ServiceQueries::bucket(&labels, rate))
         .collect();
     Ok(ServiceStats::from_histogram(mean, &buckets))
 }

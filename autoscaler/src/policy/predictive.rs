@@ -69,6 +69,14 @@ pub struct ServiceQueries {
     pub buckets: String,
 }
 
+impl ServiceQueries {
+    /// One series of the bucket query's answer as `(le, rate)`, its bound read as
+    /// `histogram_quantile` reads it; `None` without a readable `le`.
+    pub fn bucket(labels: &model::Labels, rate: f64) -> Option<(f64, f64)> {
+        Some((promql::parse_bucket_bound(labels.get("le"))?, rate))
+    }
+}
+
 /// Recent arrival rates.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct PredictiveState {

@@ -18,7 +18,7 @@ mod tests;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
-use autoscaler::policy::ServiceStats;
+use autoscaler::policy::{ServiceQueries, ServiceStats};
 use model::Queryable;
 use model::metrics::Registry;
 use tsdb::db::ReadOnlyBlocks;
@@ -163,7 +163,7 @@ fn sample_each(
 fn sample_service(
     engine: &promql::Engine,
     store: &dyn Queryable,
-    q: &autoscaler::policy::ServiceQueries,
+    q: &ServiceQueries,
     (start, step, n): (i64, i64, i64),
 ) -> Result<Vec<Option<ServiceStats>>> {
     let mean = sample(engine, store, &q.mean, start, step, n)?;
@@ -173,11 +173,7 @@ fn sample_service(
         store,
         &q.buckets,
         (start, step, n),
-        |i, labels, v| {
-            if let Some(le) = promql::parse_bucket_bound(labels.get("le")) {
-                buckets[i].push((le, v));
-            }
-        },
+        |i, labels, v| buckets[i].extend(ServiceQueries::bucket(labels, v)),
     )?;
     Ok(mean
         .into_iter()
