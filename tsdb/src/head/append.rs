@@ -6,9 +6,11 @@
 //! (or rolls back after creating it), so no sample record can refer to a series the WAL has
 //! never defined.
 //!
-//! While a batch holds samples of a series, the series' pending count is raised, and garbage
-//! collection leaves it alone; if collection removed the series before the batch saw it, the
-//! batch looks the labels up again.
+//! A batch keeps plain pointers to its series, valid because it stays entered in the head's
+//! grace period from its first lookup until it ends (`super::grace`); garbage collection
+//! waits for it before removing anything. A series that collection has marked for removal
+//! is taken back by the batch; one already being removed makes the batch look the labels up
+//! again.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -17,11 +19,12 @@ use model::{Appender, Error as SampleError, Labels, SeriesRef};
 use parking_lot::MutexGuard;
 
 use super::Head;
-use super::series::{MemSeries, SeriesData};
+use super::grace::SeriesPtr;
+use super::series::{GONE, LIVE, MARKED, MemSeries, SeriesData};
 use crate::wal::{RefSample, RefSeries, encode_samples, encode_series};
 
 struct Pending {
-    series: Arc<MemSeries>,
+    series: SeriesPtr,
     t: i64,
     v: f64,
 }
@@ -29,9 +32,11 @@ struct Pending {
 /// One batch of appends. Dropping it without `commit` rolls it back.
 pub struct HeadAppender {
     head: Arc<Head>,
+    /// The grace-period counter this batch entered, while it holds series pointers.
+    entered: Option<usize>,
     samples: Vec<Pending>,
     /// Series this batch must log before its samples (not yet in the WAL).
-    unlogged: Vec<Arc<MemSeries>>,
+    unlogged: Vec<SeriesPtr>,
     /// Ids in `unlogged`, so a batch of many new series stays linear.
     unlogged_ids: super::series::IntSet<u32>,
     series_buf: Vec<u8>,
@@ -44,6 +49,7 @@ impl HeadAppender {
     pub(super) fn new(head: Arc<Head>) -> Self {
         HeadAppender {
             head,
+            entered: None,
             samples: Vec::new(),
             unlogged: Vec::new(),
             unlogged_ids: Default::default(),
@@ -54,10 +60,16 @@ impl HeadAppender {
         }
     }
 
-    fn lookup(&self, r: Option<SeriesRef>, labels: &Labels) -> Result<Arc<MemSeries>, SampleError> {
+    /// Finds the series by reference, else by labels (creating it). The batch must have
+    /// entered the grace period.
+    #[allow(unsafe_code)]
+    fn lookup(&self, r: Option<SeriesRef>, labels: &Labels) -> Result<SeriesPtr, SampleError> {
+        debug_assert!(self.entered.is_some());
+        // SAFETY (all three): the series is in the head's tables (or just returned by them)
+        // after this batch entered, and `clear` drops every pointer before leaving.
         if let Some(r) = r {
             if let Ok(id) = u32::try_from(r.0)
-                && let Some(s) = self.head.series.get(id)
+                && let Some(s) = self.head.series.with(id, |s| unsafe { SeriesPtr::new(s) })
             {
                 return Ok(s);
             }
@@ -68,7 +80,23 @@ impl HeadAppender {
         if labels.is_empty() {
             return Err(SampleError::InvalidLabels("empty label set".into()));
         }
-        Ok(self.head.get_or_create(labels)?.0)
+        let hash = labels.stable_hash();
+        if let Some(s) = self
+            .head
+            .series
+            .with_labels(hash, labels, |s| unsafe { SeriesPtr::new(s) })
+        {
+            return Ok(s);
+        }
+        let (s, _) = self.head.get_or_create(labels)?;
+        Ok(unsafe { SeriesPtr::new(&s) })
+    }
+
+    /// Enters the grace period before the batch's first lookup.
+    fn enter(&mut self) {
+        if self.entered.is_none() {
+            self.entered = Some(self.head.grace.enter());
+        }
     }
 
     /// Writes the batch to the WAL (not yet synced) and returns the position for the sync.
@@ -78,7 +106,7 @@ impl HeadAppender {
             return Ok(None);
         };
         self.ref_series.clear();
-        for s in &self.unlogged {
+        for s in self.unlogged.iter().map(SeriesPtr::get) {
             if !s.wal_logged.load(Ordering::Acquire) {
                 self.ref_series.push(RefSeries {
                     r: s.id as u64,
@@ -88,7 +116,7 @@ impl HeadAppender {
         }
         self.ref_samples.clear();
         self.ref_samples.extend(samples.iter().map(|p| RefSample {
-            r: p.series.id as u64,
+            r: p.series.get().id as u64,
             t: p.t,
             v: p.v,
         }));
@@ -108,7 +136,7 @@ impl HeadAppender {
         }
         let pos = wal.write(&recs).map_err(SampleError::from)?;
         for s in &self.unlogged {
-            s.wal_logged.store(true, Ordering::Release);
+            s.get().wal_logged.store(true, Ordering::Release);
         }
         Ok(Some(pos))
     }
@@ -120,13 +148,14 @@ impl HeadAppender {
         }
     }
 
-    /// Ends the batch: forgets its samples and releases their series.
+    /// Ends the batch: forgets its samples and series pointers, and leaves the grace period.
     fn clear(&mut self) {
-        for p in self.samples.drain(..) {
-            p.series.pending.fetch_sub(1, Ordering::SeqCst);
-        }
+        self.samples.clear();
         self.unlogged.clear();
         self.unlogged_ids.clear();
+        if let Some(p) = self.entered.take() {
+            self.head.grace.leave(p);
+        }
     }
 }
 
@@ -142,24 +171,36 @@ impl Appender for HeadAppender {
             self.head.metrics.out_of_bounds.inc();
             return Err(SampleError::OutOfBounds);
         }
-        let mut s = self.lookup(r, labels)?;
-        // Announce the pending sample before checking for removal: garbage collection sets
-        // `removed` before it reads `pending`, so one of the two always sees the other.
+        self.enter();
+        let mut ptr = self.lookup(r, labels)?;
+        // Garbage collection marks a series, waits for the batches that entered before, and
+        // removes it only if it is still marked and empty. Reading the state after entering
+        // (both sequentially consistent) means: either collection waits for this batch, or
+        // this read sees its mark.
         loop {
-            s.pending.fetch_add(1, Ordering::SeqCst);
-            if !s.removed.load(Ordering::SeqCst) {
-                break;
+            let s = ptr.get();
+            match s.state.load(Ordering::SeqCst) {
+                LIVE => break,
+                MARKED => {
+                    // Take it back; if collection got there first, the next round sees GONE.
+                    let _ =
+                        s.state
+                            .compare_exchange(MARKED, LIVE, Ordering::SeqCst, Ordering::SeqCst);
+                }
+                _ => {
+                    debug_assert_eq!(s.state.load(Ordering::Relaxed), GONE);
+                    // Collection is taking it out of the tables: a new series replaces it.
+                    let labels = s.labels.clone();
+                    std::thread::yield_now();
+                    ptr = self.lookup(None, &labels)?;
+                }
             }
-            s.pending.fetch_sub(1, Ordering::SeqCst);
-            let labels = s.labels.clone();
-            std::thread::yield_now();
-            s = self.head.get_or_create(&labels)?.0;
         }
+        let s = ptr.get();
         // Early checks against the newest committed sample, without the series lock; commit
         // checks again under it.
         let last_t = s.newest_t.load(Ordering::Acquire);
         if last_t != i64::MIN && t <= last_t {
-            s.pending.fetch_sub(1, Ordering::SeqCst);
             if t < last_t {
                 self.head.metrics.out_of_order.inc();
                 return Err(SampleError::OutOfOrderSample);
@@ -172,7 +213,7 @@ impl Appender for HeadAppender {
             return Err(SampleError::DuplicateSampleForTimestamp);
         }
         if !s.wal_logged.load(Ordering::Acquire) && self.unlogged_ids.insert(s.id) {
-            self.unlogged.push(s.clone());
+            self.unlogged.push(ptr);
         }
         // `commit` locks the series and reads its open chunk: ask for those lines now, so
         // their misses overlap with the next appends instead of queueing behind the locks.
@@ -180,12 +221,13 @@ impl Appender for HeadAppender {
         crate::mmap::prefetch(data);
         crate::mmap::prefetch(data.wrapping_add(std::mem::size_of_val(&s.data) - 1));
         let id = s.id;
-        self.samples.push(Pending { series: s, t, v });
+        self.samples.push(Pending { series: ptr, t, v });
         Ok(SeriesRef(id as u64))
     }
 
     fn commit(&mut self) -> Result<(), SampleError> {
         if self.samples.is_empty() && self.unlogged.is_empty() {
+            self.clear();
             return Ok(());
         }
         let head = self.head.clone();
@@ -199,7 +241,7 @@ impl Appender for HeadAppender {
         let mut guards: Vec<MutexGuard<'_, SeriesData>> = Vec::with_capacity(samples.len());
         let mut slot: Option<Vec<usize>> = None; // sample -> guard, when not one to one
         for p in &samples {
-            match p.series.data.try_lock() {
+            match p.series.get().data.try_lock() {
                 Some(g) => guards.push(g),
                 None => {
                     guards.clear();
@@ -207,9 +249,9 @@ impl Appender for HeadAppender {
                 }
             }
         }
-        let mut by_id: Vec<&Arc<MemSeries>> = Vec::new();
+        let mut by_id: Vec<&MemSeries> = Vec::new();
         if guards.len() != samples.len() {
-            by_id = samples.iter().map(|p| &p.series).collect();
+            by_id = samples.iter().map(|p| p.series.get()).collect();
             by_id.sort_unstable_by_key(|s| s.id);
             by_id.dedup_by_key(|s| s.id);
             guards = by_id.iter().map(|s| s.data.lock()).collect();
@@ -218,7 +260,7 @@ impl Appender for HeadAppender {
                     .iter()
                     .map(|p| {
                         by_id
-                            .binary_search_by_key(&p.series.id, |s| s.id)
+                            .binary_search_by_key(&p.series.get().id, |s| s.id)
                             .expect("series of the batch")
                     })
                     .collect(),
@@ -238,7 +280,7 @@ impl Appender for HeadAppender {
         let mut appended = 0u64;
         for (i, p) in samples.iter().enumerate() {
             let d = &mut guards[slot.as_ref().map_or(i, |s| s[i])];
-            match head.append_locked(&p.series, d, p.t, p.v) {
+            match head.append_locked(p.series.get(), d, p.t, p.v) {
                 Ok(true) => {
                     appended += 1;
                     mint = mint.min(p.t);
@@ -248,7 +290,7 @@ impl Appender for HeadAppender {
                 Err(SampleError::OutOfOrderSample) => head.metrics.out_of_order.inc(),
                 Err(SampleError::DuplicateSampleForTimestamp) => head.metrics.duplicate.inc(),
                 Err(e) => {
-                    tracing::error!(error = %e, series = p.series.id, "sample lost at commit")
+                    tracing::error!(error = %e, series = p.series.get().id, "sample lost at commit")
                 }
             }
         }
@@ -287,5 +329,6 @@ impl Drop for HeadAppender {
         if !self.samples.is_empty() || !self.unlogged.is_empty() {
             let _ = self.rollback();
         }
+        self.clear();
     }
 }

@@ -1,10 +1,13 @@
 //! Truncating the head after its oldest range has been persisted as a block.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use model::Labels;
 
 use super::Head;
+use super::series::{GONE, LIVE, MARKED, MemSeries};
 use crate::error::Result;
 use crate::wal;
 
@@ -21,11 +24,17 @@ impl Head {
     /// series left without samples, head-chunk files holding only older chunks, and WAL
     /// segments (after writing a checkpoint that keeps live series and samples from `mint`
     /// on), and deleted ranges before `mint`. Samples before `mint` are refused from now on.
+    ///
+    /// Series are removed in two steps around grace periods (see `super::grace`): empty series
+    /// are marked, and once every batch that might have seen one of them as live has ended,
+    /// those still marked and still empty are taken out of the tables; the memory is freed
+    /// after a second grace period. While a batch stays open longer than
+    /// [`GRACE_TIMEOUT`], no series is removed (the next truncation tries again).
     pub fn truncate(&self, mint: i64) -> Result<TruncateStats> {
         let _guard = self.truncate_lock.lock();
         self.min_valid_time.fetch_max(mint, Ordering::AcqRel);
         let mut stats = TruncateStats::default();
-        let mut removed: Vec<(u32, Labels)> = Vec::new();
+        let mut marked: Vec<Arc<MemSeries>> = Vec::new();
         let mut new_min = i64::MAX;
         self.series.for_each(|s| {
             let mut d = s.data.lock();
@@ -40,30 +49,64 @@ impl Head {
                 stats.chunks_removed += 1;
             }
             if d.is_empty() {
-                // Mark first, then look for pending samples (appenders do the reverse), so a
-                // batch that is about to append keeps the series alive.
-                if !s.removed.swap(true, Ordering::SeqCst) {
-                    if s.pending.load(Ordering::SeqCst) == 0 {
-                        removed.push((s.id, s.labels.clone()));
-                    } else {
-                        s.removed.store(false, Ordering::SeqCst);
-                    }
+                if s.state
+                    .compare_exchange(LIVE, MARKED, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    marked.push(s.clone());
                 }
             } else if let Some(t) = d.min_time() {
                 new_min = new_min.min(t);
             }
         });
-        for (id, _) in &removed {
-            if let Some(s) = self.series.get(*id) {
-                self.series.remove(&s);
+        let mut removed: Vec<Arc<MemSeries>> = Vec::new();
+        if !marked.is_empty() {
+            let ended = self.grace.synchronize(GRACE_TIMEOUT);
+            if !ended {
+                tracing::warn!(
+                    marked = marked.len(),
+                    "an append batch stayed open; empty series are kept until the next truncation"
+                );
+            }
+            for s in marked {
+                let d = s.data.lock();
+                if ended
+                    && d.is_empty()
+                    && s.state
+                        .compare_exchange(MARKED, GONE, Ordering::SeqCst, Ordering::SeqCst)
+                        .is_ok()
+                {
+                    drop(d);
+                    removed.push(s);
+                    continue;
+                }
+                // Appended to meanwhile, or taken back by a batch (then already LIVE).
+                let _ = s
+                    .state
+                    .compare_exchange(MARKED, LIVE, Ordering::SeqCst, Ordering::SeqCst);
+                if let Some(t) = d.min_time() {
+                    new_min = new_min.min(t);
+                }
             }
         }
-        self.postings.remove(&removed);
+        for s in &removed {
+            self.series.remove(s);
+        }
+        let ids: Vec<(u32, Labels)> = removed.iter().map(|s| (s.id, s.labels.clone())).collect();
+        self.postings.remove(&ids);
+        drop(ids);
         stats.series_removed = removed.len();
         self.num_series
             .fetch_sub(removed.len() as i64, Ordering::Relaxed);
         self.metrics.series_removed.add(removed.len() as u64);
-        drop(removed);
+        // Batches may still hold pointers to the removed series: free them only after a
+        // grace period (or a later truncation's, if this one does not end in time).
+        let mut retired = std::mem::take(&mut *self.retired.lock());
+        retired.append(&mut removed);
+        if !retired.is_empty() && !self.grace.synchronize(GRACE_TIMEOUT) {
+            self.retired.lock().append(&mut retired);
+        }
+        drop(retired);
         self.interner.sweep();
         self.truncate_tombstones(mint);
 
@@ -104,6 +147,9 @@ impl Head {
         Ok(stats)
     }
 }
+
+/// How long truncation waits for open append batches (each one scrape or rule evaluation).
+const GRACE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The last segment a truncation checkpoints, given the first segment and the one being
 /// written: two thirds of the way from the first to the one before the current segment;

@@ -18,6 +18,7 @@
 pub mod append;
 mod delete;
 pub mod gc;
+mod grace;
 mod postings;
 mod read;
 mod replay;
@@ -151,6 +152,10 @@ pub struct Head {
     metrics: HeadMetrics,
     /// Serializes truncation against itself.
     truncate_lock: Mutex<()>,
+    /// Batches holding series pointers; garbage collection waits for them.
+    grace: grace::Grace,
+    /// Series taken out of the tables whose grace period has not yet been seen to end.
+    retired: Mutex<Vec<Arc<MemSeries>>>,
     /// Deleted ranges by series id; `has_tombstones` lets reads skip the lock while none exist.
     tombstones: RwLock<Tombstones>,
     has_tombstones: AtomicBool,
@@ -183,6 +188,8 @@ impl Head {
             chunks,
             metrics: HeadMetrics::new(registry),
             truncate_lock: Mutex::new(()),
+            grace: grace::Grace::default(),
+            retired: Mutex::new(Vec::new()),
             tombstones: RwLock::new(Tombstones::default()),
             has_tombstones: AtomicBool::new(false),
             dir: dir.to_path_buf(),

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use model::Labels;
 use parking_lot::{Mutex, RwLock};
@@ -61,16 +61,21 @@ impl SeriesData {
     }
 }
 
+/// [`MemSeries::state`]: in the head.
+pub(crate) const LIVE: u8 = 0;
+/// Chosen for removal by garbage collection, which removes it after a grace period unless
+/// it has samples by then or an appender has set it back to `LIVE`.
+pub(crate) const MARKED: u8 = 1;
+/// Being taken out of the head; an appender that finds it looks its labels up again.
+pub(crate) const GONE: u8 = 2;
+
 /// A head series. `repr(C)` keeps the fields every append touches (the atomics, the id)
 /// in the first cache line, right after the `Arc` counts: at a million series each line is a
 /// cache miss, and appends are bound by them.
 #[repr(C)]
 pub(crate) struct MemSeries {
-    /// Samples of uncommitted batches; garbage collection leaves the series alone while > 0.
-    pub(crate) pending: AtomicU32,
-    /// Set by garbage collection when the series leaves the head; an appender holding it then
-    /// looks the labels up again.
-    pub(crate) removed: AtomicBool,
+    /// `LIVE`, `MARKED` or `GONE`; see `head::gc` and `head::grace`.
+    pub(crate) state: AtomicU8,
     /// True once a WAL series record for this series has been written (or replayed).
     pub(crate) wal_logged: AtomicBool,
     /// Copies of `data.last_t` and `data.last_v`, written under the lock and read without it
@@ -96,8 +101,7 @@ impl MemSeries {
             }),
             newest_t: AtomicI64::new(i64::MIN),
             newest_v: AtomicU64::new(0),
-            pending: AtomicU32::new(0),
-            removed: AtomicBool::new(false),
+            state: AtomicU8::new(LIVE),
         }
     }
 }
@@ -236,10 +240,16 @@ impl IdTable {
 
     #[inline]
     fn get(&self, id: u32) -> Option<Arc<MemSeries>> {
+        self.with(id, Arc::clone)
+    }
+
+    /// Calls `f` with the series under `id`, under the table's read locks.
+    #[inline]
+    fn with<R>(&self, id: u32, f: impl FnOnce(&Arc<MemSeries>) -> R) -> Option<R> {
         let (d, l, i) = Self::split(id);
         let dir = self.dirs[d].read();
         let leaf = dir.as_ref()?.leaves[l].read();
-        leaf.as_ref()?.slots[i].clone()
+        leaf.as_ref()?.slots[i].as_ref().map(f)
     }
 
     fn insert(&self, s: Arc<MemSeries>) {
@@ -355,12 +365,30 @@ impl SeriesMap {
         self.by_id.get(id)
     }
 
+    /// Calls `f` with the series under `id` while the table cannot remove it, so `f` may
+    /// look at it without a reference count.
+    #[inline]
+    pub(crate) fn with<R>(&self, id: u32, f: impl FnOnce(&Arc<MemSeries>) -> R) -> Option<R> {
+        self.by_id.with(id, f)
+    }
+
     #[inline]
     pub(crate) fn get_by_labels(&self, hash: u64, labels: &Labels) -> Option<Arc<MemSeries>> {
+        self.with_labels(hash, labels, Arc::clone)
+    }
+
+    /// Calls `f` with the series for `labels` under its stripe's read lock.
+    #[inline]
+    pub(crate) fn with_labels<R>(
+        &self,
+        hash: u64,
+        labels: &Labels,
+        f: impl FnOnce(&Arc<MemSeries>) -> R,
+    ) -> Option<R> {
         self.by_hash[hash as usize & self.mask]
             .read()
             .get(hash, labels)
-            .cloned()
+            .map(f)
     }
 
     /// Finds the series or creates it with `make`; `true` if this call created it.
