@@ -69,20 +69,22 @@ pub(crate) const MARKED: u8 = 1;
 /// Being taken out of the head; an appender that finds it looks its labels up again.
 pub(crate) const GONE: u8 = 2;
 
-/// A head series. `repr(C)` keeps the fields every append touches (the atomics, the id)
-/// in the first cache line, right after the `Arc` counts: at a million series each line is a
-/// cache miss, and appends are bound by them.
+/// A head series. `repr(C)` with the fields every append reads (state, id, newest time) in
+/// its first 16 bytes: at a million series each line is a cache miss, and appends are bound
+/// by them. The allocation is 16-byte aligned, so those 16 bytes never straddle two lines;
+/// the `Arc` counts before them are not touched by appends.
 #[repr(C)]
 pub(crate) struct MemSeries {
     /// `LIVE`, `MARKED` or `GONE`; see `head::gc` and `head::grace`.
     pub(crate) state: AtomicU8,
     /// True once a WAL series record for this series has been written (or replayed).
     pub(crate) wal_logged: AtomicBool,
+    pub(crate) id: u32,
     /// Copies of `data.last_t` and `data.last_v`, written under the lock and read without it
-    /// by `append` for its early checks (commit checks again under the lock).
+    /// by `append` for its early checks (commit checks again under the lock; the value is
+    /// read only for a sample at the newest time).
     pub(crate) newest_t: AtomicI64,
     pub(crate) newest_v: AtomicU64,
-    pub(crate) id: u32,
     pub(crate) labels: Labels,
     pub(crate) data: Mutex<SeriesData>,
 }
