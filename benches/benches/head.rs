@@ -3,6 +3,9 @@
 //! * `append_by_ref`: one sample for each of N existing series (default 1,000,000; set
 //!   `VANE_BENCH_SERIES`), committed in batches of 1,000 (one node_exporter scrape), with
 //!   the WAL on (default sync policy). Series references are cached, as the scraper does.
+//! * `append_by_ref_shuffled`: the same, the series in a fixed random order instead of the
+//!   order they were created in (ids not consecutive, so the head's prefetch of the series a
+//!   few ids ahead finds nothing useful).
 //! * `append_by_labels`: the same through label-set lookups (no cached reference).
 //! * `replay_wal`: opening a head whose WAL holds 5 M samples (head-chunk files removed first,
 //!   so every sample is decoded from the WAL and appended again).
@@ -61,6 +64,24 @@ fn append_by_ref(c: &mut Criterion) {
             k += 1;
         })
     });
+    // A fixed random permutation: the series sorted by a hash of their index.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_unstable_by_key(|&i| splitmix64(i as u64));
+    g.bench_function(format!("append_by_ref_shuffled/{n}_series"), |b| {
+        b.iter(|| {
+            let t = k as i64 * STEP_MS;
+            let mut app = head.appender();
+            for (j, &i) in order.iter().enumerate() {
+                app.append(Some(refs[i]), &labels[i], t, value(i, k))
+                    .unwrap();
+                if j % BATCH == BATCH - 1 {
+                    app.commit().unwrap();
+                }
+            }
+            app.commit().unwrap();
+            k += 1;
+        })
+    });
     g.bench_function(format!("append_by_labels/{n}_series"), |b| {
         b.iter(|| {
             let t = k as i64 * STEP_MS;
@@ -76,6 +97,14 @@ fn append_by_ref(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// SplitMix64's output function: a bijection on u64 that scatters consecutive inputs.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 fn replay(c: &mut Criterion) {

@@ -69,7 +69,10 @@ impl HeadAppender {
         // after this batch entered, and `clear` drops every pointer before leaving.
         if let Some(r) = r {
             if let Ok(id) = u32::try_from(r.0)
-                && let Some(s) = self.head.series.with(id, |s| unsafe { SeriesPtr::new(s) })
+                && let Some(s) = self
+                    .head
+                    .series
+                    .with_for_append(id, |s| unsafe { SeriesPtr::new(s) })
             {
                 return Ok(s);
             }
