@@ -10,6 +10,12 @@
 //! store of kube-state-metrics-like pods and node_exporter-like hosts
 //! (`vane_benches::kube_fixture`, cached under `target/bench-data/` too), as an instant query
 //! and a range query over the last hour at a 15 s step.
+//!
+//! `promql_fleet/range_1h_15s` runs the range functions of the side-by-side benchmark's
+//! dashboard queries (`FLEET_QUERIES`) over a third store: 100 targets of its synthetic fleet
+//! scraped every 15 s (`vane_benches::fleet::store`, 100,000 series at a time, with churn and
+//! counter resets), the older hour in a block and the newest 35 minutes in the head, which
+//! the store replays from its WAL when the benchmark opens it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,6 +25,7 @@ use model::Labels;
 use model::metrics::Registry;
 use promql::{Engine, EngineOptions, Value};
 use tsdb::{Db, DbOptions};
+use vane_benches::fleet::store as fleet_store;
 use vane_benches::kube_fixture;
 use vane_benches::query_fixture::{self, END_MS};
 
@@ -106,6 +113,28 @@ pub const BINOP_QUERIES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Range functions over the fleet store: the side-by-side benchmark's queries that read
+/// range vectors.
+pub const FLEET_QUERIES: &[(&str, &str)] = &[
+    ("load1_max_5m", "max_over_time(node_load1[5m])"),
+    (
+        "restarts_5m",
+        "sum by (namespace) (increase(kube_pod_container_status_restarts_total[5m]))",
+    ),
+    (
+        "http_p99",
+        "histogram_quantile(0.99, sum by (le, handler) (rate(http_request_duration_seconds_bucket[1m])))",
+    ),
+    (
+        "http_rps_by_code",
+        "sum by (code) (rate(http_requests_total[1m]))",
+    ),
+    (
+        "http_error_ratio",
+        "sum by (instance) (rate(http_requests_total{code=\"500\"}[1m])) / sum by (instance) (rate(http_requests_total[1m]))",
+    ),
+];
+
 /// Runs `queries` against `db` as an instant query at `end` and as range queries ending
 /// there, one benchmark group per mode (`<prefix>/<mode>`): `(mode, range, step)`, step 0
 /// for the instant query.
@@ -161,5 +190,42 @@ fn bench_binop(c: &mut Criterion) {
     db.close().unwrap();
 }
 
-criterion_group!(benches, bench, bench_binop);
+/// Writes the fleet store into `dir`: the older ticks imported as a block, the newest
+/// appended to the head (one commit per target and tick, as scrapes do) and kept in its WAL.
+fn import_fleet(dir: &Path) {
+    use fleet_store::{FIRST_TICK, HEAD_TICKS, TICKS};
+    let head_from = FIRST_TICK + TICKS - HEAD_TICKS;
+    // The generator calls back; the importer pulls: a thread between them.
+    let (tx, rx) = std::sync::mpsc::sync_channel(65_536);
+    let producer = std::thread::spawn(move || {
+        fleet_store::each_sample(FIRST_TICK, head_from, |_, l, t, v| {
+            tx.send((l.clone(), t, v)).unwrap()
+        })
+    });
+    import(dir, rx.into_iter());
+    producer.join().unwrap();
+    let db = open(dir);
+    let mut app = db.appender();
+    let mut last = 0;
+    fleet_store::each_sample(head_from, FIRST_TICK + TICKS, |target, l, t, v| {
+        if target != last {
+            app.commit().unwrap();
+            app = db.appender();
+            last = target;
+        }
+        app.append(None, l, t, v).unwrap();
+    });
+    app.commit().unwrap();
+    db.close().unwrap();
+}
+
+fn bench_fleet(c: &mut Criterion) {
+    let db = open_fixture("promql-fleet-fixture-v1", import_fleet);
+    let modes = [("range_1h_15s", 3_600_000, 15_000)];
+    let end = fleet_store::END_MS;
+    run_queries(c, "promql_fleet", db.as_ref(), end, &modes, FLEET_QUERIES);
+    db.close().unwrap();
+}
+
+criterion_group!(benches, bench, bench_binop, bench_fleet);
 criterion_main!(benches);

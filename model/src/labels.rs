@@ -171,12 +171,21 @@ impl PartialOrd for Labels {
 /// Prometheus order: compare pairwise by name, then value; a prefix sorts first.
 impl Ord for Labels {
     fn cmp(&self, other: &Self) -> Ordering {
+        // Interned strings (the head's, a block's symbols) are often the same allocation:
+        // equal without reading them.
+        let cmp = |x: &Arc<str>, y: &Arc<str>| {
+            if Arc::ptr_eq(x, y) {
+                Ordering::Equal
+            } else {
+                x.cmp(y)
+            }
+        };
         for (a, b) in self.inner.iter().zip(other.inner.iter()) {
-            match a.name.cmp(&b.name) {
+            match cmp(&a.name, &b.name) {
                 Ordering::Equal => {}
                 o => return o,
             }
-            match a.value.cmp(&b.value) {
+            match cmp(&a.value, &b.value) {
                 Ordering::Equal => {}
                 o => return o,
             }

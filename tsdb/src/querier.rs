@@ -15,7 +15,7 @@ use std::sync::Arc;
 use model::storage::SliceIterator;
 use model::{Error as SampleError, Labels, SampleIterator, Series};
 
-use crate::chunkenc::XorIterator;
+use crate::chunkenc::{XorIterator, decode_range};
 use crate::head_chunks::ChunkBytes;
 use crate::mmap::MmapSlice;
 use crate::tombstones::Intervals;
@@ -266,7 +266,7 @@ impl SampleIterator for ChunkSeqIterator<'_> {
         self.err.as_ref()
     }
 
-    /// Decodes chunk by chunk with the concrete XOR iterator: no dynamic call per sample.
+    /// Decodes chunk by chunk in one loop per chunk: no iterator call per sample.
     fn read_into(&mut self, mint: i64, maxt: i64, out: &mut Vec<(i64, f64)>) {
         let (mint, maxt) = (mint.max(self.mint), maxt.min(self.maxt));
         if self.done || mint > maxt {
@@ -284,18 +284,8 @@ impl SampleIterator for ChunkSeqIterator<'_> {
             if c.mint > maxt {
                 break;
             }
-            let mut it = XorIterator::new(c.data.as_ref());
-            let fully_inside = c.mint >= mint && c.maxt <= maxt;
-            while it.next() {
-                let s = it.at();
-                if fully_inside || (s.0 >= mint && s.0 <= maxt) {
-                    out.push(s);
-                } else if s.0 > maxt {
-                    break;
-                }
-            }
-            if let Some(e) = it.err() {
-                self.err = Some(SampleError::Other(e.to_string()));
+            if let Err(e) = decode_range(c.data.as_ref(), mint, maxt, out) {
+                self.err = Some(SampleError::Other(e));
                 break;
             }
         }
@@ -320,29 +310,37 @@ pub fn merge_series_sets(
     }
     let total: usize = parts.iter().map(|p| p.len()).sum();
     let mut out: SeriesChunkList = Vec::with_capacity(total);
-    let mut iters: Vec<_> = parts
-        .into_iter()
-        .map(|p| p.into_iter().peekable())
-        .collect();
+    let mut iters: Vec<_> = parts.into_iter().map(|p| p.into_iter()).collect();
+    // Parts whose next series has the smallest label set, in part order: one comparison
+    // per part and output series.
+    let mut smallest: Vec<usize> = Vec::with_capacity(iters.len());
     loop {
-        // The smallest label set among the heads of all parts.
-        let mut min: Option<Labels> = None;
-        for it in iters.iter_mut() {
-            if let Some((l, _)) = it.peek()
-                && min.as_ref().is_none_or(|m| l < m)
-            {
-                min = Some(l.clone());
+        smallest.clear();
+        for i in 0..iters.len() {
+            let Some((l, _)) = iters[i].as_slice().first() else {
+                continue;
+            };
+            let order = match smallest.first() {
+                None => std::cmp::Ordering::Less,
+                Some(&m) => l.cmp(&iters[m].as_slice()[0].0),
+            };
+            match order {
+                std::cmp::Ordering::Less => {
+                    smallest.clear();
+                    smallest.push(i);
+                }
+                std::cmp::Ordering::Equal => smallest.push(i),
+                std::cmp::Ordering::Greater => {}
             }
         }
-        let Some(min) = min else { break };
-        let mut chunks = Vec::new();
-        for it in iters.iter_mut() {
-            if it.peek().is_some_and(|(l, _)| *l == min) {
-                let (_, c) = it.next().expect("peeked");
-                chunks.extend(c);
-            }
+        let Some((&first, rest)) = smallest.split_first() else {
+            break;
+        };
+        let (labels, mut chunks) = iters[first].next().expect("peeked");
+        for &i in rest {
+            chunks.extend(iters[i].next().expect("peeked").1);
         }
-        out.push((min, chunks));
+        out.push((labels, chunks));
     }
     out
 }

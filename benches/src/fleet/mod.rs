@@ -23,6 +23,7 @@
 
 mod layout;
 mod render;
+pub mod store;
 mod value;
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::functions::buckets::{self, Bucket};
 use crate::functions::math;
-use crate::functions::window::{RangeFn, Window};
+use crate::functions::window::{RangeFn, SlidingExtreme, Window};
 use crate::value::Error;
 
 /// How a function is evaluated.
@@ -159,9 +159,9 @@ impl Evaluator<'_> {
         match kind {
             Kind::Range(f, matrix_arg) => self.range_function(f, &args, matrix_arg, g),
             Kind::AbsentOverTime => {
-                let arg = self.range_arg(args[0], g)?;
+                let (source, arg) = self.range_arg(args[0], g)?;
                 let mut vals = vec![1.0; g.len];
-                let present = self.map_range_series(&arg, |_, _, _, samples, _| {
+                let present = self.map_range_series(source, &arg, |_, _, _, samples, _| {
                     let mut steps = Vec::new();
                     for_each_window(&arg, samples, |i, _, w| {
                         if !w.is_empty() {
@@ -466,74 +466,81 @@ impl Evaluator<'_> {
                 scalars.push(self.eval_scalar(a, g)?);
             }
         }
-        let arg = self.range_arg(args[matrix_arg], g)?;
+        let (source, arg) = self.range_arg(args[matrix_arg], g)?;
         let keeps_name = !f.drops_metric_name();
         let counter_fn = matches!(f, RangeFn::Rate | RangeFn::Increase);
-        let out = self.map_range_series(&arg, |ev, labels, drop_name, samples, annos| {
-            let metric_name = labels.get("__name__");
-            let mut vals = vec![ABSENT; g.len];
-            let mut any = false;
-            let mut invalid: Option<String> = None;
-            let mut step_args = vec![0.0; scalars.len()];
-            let mut scratch = Vec::new();
-            // drops[k]: how many samples up to k are lower than the one before (resets).
-            let drops: Vec<u32> = if counter_fn {
-                let mut n = 0;
-                let mut prev = f64::NAN;
-                samples
-                    .iter()
-                    .map(|s| {
-                        n += u32::from(s.1 < prev);
-                        prev = s.1;
-                        n
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            for_each_window(&arg, samples, |i, lo, w| {
-                if w.is_empty() || invalid.is_some() {
-                    return;
+        let out =
+            self.map_range_series(source, &arg, |ev, labels, drop_name, samples, annos| {
+                let metric_name = labels.get("__name__");
+                let mut vals = vec![ABSENT; g.len];
+                let mut any = false;
+                let mut invalid: Option<String> = None;
+                let mut step_args = vec![0.0; scalars.len()];
+                let mut scratch = Vec::new();
+                // For counters: the newest reset (a sample lower than the one before) among the
+                // first `scanned` samples, 0 for none; a window `lo..hi` holds one if it is > lo.
+                let (mut last_reset, mut scanned) = (0usize, 1usize);
+                // max_over_time and min_over_time slide over the windows; the rest take each.
+                let mut sliding = SlidingExtreme::for_fn(f);
+                for_each_window(&arg, samples, |i, lo, w| {
+                    if w.is_empty() || invalid.is_some() {
+                        return;
+                    }
+                    if let Some(sliding) = &mut sliding {
+                        vals[i] = sliding.window(samples, lo, lo + w.len());
+                        any = true;
+                        return;
+                    }
+                    if !scalars.is_empty() {
+                        for (k, sc) in scalars.iter().enumerate() {
+                            step_args[k] = sc[i];
+                        }
+                        if let Err(e) = f.validate_args(&step_args) {
+                            invalid = Some(e);
+                            return;
+                        }
+                    }
+                    let hi = lo + w.len();
+                    if counter_fn {
+                        while scanned < hi {
+                            if samples[scanned].1 < samples[scanned - 1].1 {
+                                last_reset = scanned;
+                            }
+                            scanned += 1;
+                        }
+                    }
+                    let end = arg.ends[i];
+                    let window = Window {
+                        samples: w,
+                        range_start: end - arg.range,
+                        range_end: end,
+                        eval_ts: g.t(i),
+                        metric_name,
+                        counter_resets: counter_fn.then_some(last_reset > lo),
+                    };
+                    if let Some(v) = f.apply_with_scratch(&window, &step_args, annos, &mut scratch)
+                    {
+                        vals[i] = v;
+                        any = true;
+                    }
+                });
+                if let Some(e) = invalid {
+                    return Err(Error::Execution(e));
                 }
-                for (k, sc) in scalars.iter().enumerate() {
-                    step_args[k] = sc[i];
+                if !any {
+                    return Ok(None);
                 }
-                if let Err(e) = f.validate_args(&step_args) {
-                    invalid = Some(e);
-                    return;
+                if let Some(info) = f.non_counter_info(metric_name) {
+                    annos.info(info);
                 }
-                let end = arg.ends[i];
-                let window = Window {
-                    samples: w,
-                    range_start: end - arg.range,
-                    range_end: end,
-                    eval_ts: g.t(i),
-                    metric_name,
-                    counter_resets: (!drops.is_empty())
-                        .then(|| drops[lo + w.len() - 1] != drops[lo]),
+                let series = Series {
+                    labels: labels.clone(),
+                    vals,
+                    drop_name: drop_name || !keeps_name,
                 };
-                if let Some(v) = f.apply_with_scratch(&window, &step_args, annos, &mut scratch) {
-                    vals[i] = v;
-                    any = true;
-                }
-            });
-            if let Some(e) = invalid {
-                return Err(Error::Execution(e));
-            }
-            if !any {
-                return Ok(None);
-            }
-            if let Some(info) = f.non_counter_info(metric_name) {
-                annos.info(info);
-            }
-            let series = Series {
-                labels: labels.clone(),
-                vals,
-                drop_name: drop_name || !keeps_name,
-            };
-            ev.hold(series.vals.len())?;
-            Ok(Some(series))
-        })?;
+                ev.hold(series.vals.len())?;
+                Ok(Some(series))
+            })?;
         Ok(Val::Vector(out))
     }
 

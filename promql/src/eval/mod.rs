@@ -480,7 +480,7 @@ impl<'a> Evaluator<'a> {
         let series = self.select(vs, from, hi)?;
         let this: &Self = self;
         // Each thread reads its part of the selection one series at a time into one buffer.
-        let work = |part: &[Box<dyn model::storage::Series>]| {
+        let work = |part: Vec<Box<dyn model::storage::Series>>| {
             let mut out = Vec::new();
             let mut buf = Vec::new();
             for s in part {
@@ -492,7 +492,7 @@ impl<'a> Evaluator<'a> {
             }
             Ok((out, Annotations::default()))
         };
-        let (placed, _) = parallel_map(&series, g.len, work)?;
+        let (placed, _) = parallel_map(series, g.len, work)?;
         Ok(placed.into_iter().unzip())
     }
 
@@ -663,10 +663,10 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    /// A function's range-vector argument (a range selector or a subquery), with the end of
-    /// every step's window and the range. Store series are read later, one at a time, by
-    /// [`Evaluator::each_range_series`].
-    pub fn range_arg(&mut self, e: &Expr, g: Grid) -> Result<RangeArg, Error> {
+    /// A function's range-vector argument (a range selector or a subquery): where its samples
+    /// come from, and the end of every step's window and the range. Store series are read
+    /// later, one at a time, by [`Evaluator::map_range_series`].
+    pub fn range_arg(&mut self, e: &Expr, g: Grid) -> Result<(RangeSource, RangeArg), Error> {
         match unparen(e) {
             Expr::MatrixSelector(ms) => {
                 let ends = self.window_ends(&ms.vs.at, &ms.vs.offset, g);
@@ -679,21 +679,13 @@ impl<'a> Evaluator<'a> {
                         maxt: hi,
                     },
                 };
-                Ok(RangeArg {
-                    source,
-                    ends,
-                    range,
-                })
+                Ok((source, RangeArg { ends, range }))
             }
             Expr::Subquery(sq) => {
                 let ends = self.window_ends(&sq.at, &sq.offset, g);
                 let range = duration_ms(&sq.range);
                 let series = self.subquery(sq, &ends, range, g, false)?;
-                Ok(RangeArg {
-                    source: RangeSource::Evaluated(series),
-                    ends,
-                    range,
-                })
+                Ok((RangeSource::Evaluated(series), RangeArg { ends, range }))
             }
             _ => Err(Error::BadData(
                 "expected a range vector (a range selector or a subquery)".into(),
@@ -702,25 +694,27 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Applies `f(evaluator, labels, drop_name, samples, annotations)` to every series of a
-    /// range argument and returns the results in series order. Store series are read one at
-    /// a time per thread into one buffer (staleness markers removed), so memory holds a few
-    /// series' samples, not the selection's; large selections are split across threads.
+    /// range argument's `source` and returns the results in series order. Store series are
+    /// read one at a time per thread into one buffer (staleness markers removed), so memory
+    /// holds a few series' samples, not the selection's; large selections are split across
+    /// threads, which also drop the series they read.
     pub fn map_range_series<R: Send>(
         &mut self,
+        source: RangeSource,
         arg: &RangeArg,
         f: impl Fn(&Self, &Labels, bool, &[(i64, f64)], &mut Annotations) -> Result<Option<R>, Error>
         + Sync,
     ) -> Result<Vec<R>, Error> {
         let this: &Self = self;
-        let (results, annos) = match &arg.source {
+        let (results, annos) = match source {
             RangeSource::Store { series, mint, maxt } => {
-                let work = |part: &[Box<dyn model::storage::Series>]| {
+                let work = |part: Vec<Box<dyn model::storage::Series>>| {
                     let mut buf = Vec::new();
                     let mut annos = Annotations::default();
                     let mut out = Vec::new();
                     for s in part {
                         this.check_deadline()?;
-                        this.read_samples(s.as_ref(), *mint, *maxt, &mut buf)?;
+                        this.read_samples(s.as_ref(), mint, maxt, &mut buf)?;
                         buf.retain(|(_, v)| !is_stale_nan(*v));
                         this.hold(buf.len())?;
                         if let Some(c) = &this.counter {
@@ -737,7 +731,7 @@ impl<'a> Evaluator<'a> {
             RangeSource::Evaluated(series) => {
                 let n = series.iter().map(|s| s.samples.len()).sum();
                 this.hold(n)?;
-                let work = |part: &[SampleSeries]| {
+                let work = |part: Vec<SampleSeries>| {
                     let mut annos = Annotations::default();
                     let mut out = Vec::new();
                     for s in part {
@@ -785,11 +779,12 @@ impl<'a> Evaluator<'a> {
 const PARALLEL_MIN_WORK: usize = 200_000;
 
 /// Runs `work` over contiguous parts of `items` on up to `available_parallelism` threads
-/// (one part if the work is small) and concatenates the results in order.
-fn parallel_map<T: Sync, R: Send>(
-    items: &[T],
+/// (one part if the work is small) and concatenates the results in order. Each part is
+/// handed over, so the threads also drop what they were given.
+fn parallel_map<T: Send, R: Send>(
+    mut items: Vec<T>,
     steps: usize,
-    work: impl Fn(&[T]) -> Result<(Vec<R>, Annotations), Error> + Sync,
+    work: impl Fn(Vec<T>) -> Result<(Vec<R>, Annotations), Error> + Sync,
 ) -> Result<(Vec<R>, Annotations), Error> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -797,11 +792,18 @@ fn parallel_map<T: Sync, R: Send>(
     if threads < 2 || items.len() < 2 || items.len() * steps.max(1) < PARALLEL_MIN_WORK {
         return work(items);
     }
-    let chunk = items.len().div_ceil(threads);
+    let n = items.len();
+    let chunk = n.div_ceil(threads);
+    let mut parts = Vec::with_capacity(threads);
+    while !items.is_empty() {
+        let rest = items.split_off(chunk.min(items.len()));
+        parts.push(std::mem::replace(&mut items, rest));
+    }
+    let work = &work;
     let parts: Vec<Result<(Vec<R>, Annotations), Error>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| work(part)))
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(move || work(part)))
             .collect();
         handles
             .into_iter()
@@ -811,7 +813,7 @@ fn parallel_map<T: Sync, R: Send>(
             })
             .collect()
     });
-    let mut out = Vec::with_capacity(items.len());
+    let mut out = Vec::with_capacity(n);
     let mut annos = Annotations::default();
     for p in parts {
         let (r, a) = p?;
@@ -879,9 +881,9 @@ pub(crate) enum RangeSource {
     Evaluated(Vec<SampleSeries>),
 }
 
-/// A function's range-vector argument.
+/// The windows of a function's range-vector argument; its samples come from a
+/// [`RangeSource`].
 pub(crate) struct RangeArg {
-    pub source: RangeSource,
     /// Window end (inclusive) per step.
     pub ends: Vec<i64>,
     /// Window length: a window is `(end - range, end]`.

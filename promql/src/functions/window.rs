@@ -473,6 +473,57 @@ fn extreme(s: &[(i64, f64)], better: impl Fn(f64, f64) -> bool) -> (i64, f64) {
     (best_t, best)
 }
 
+/// `max_over_time` or `min_over_time` (`max` false) of successive windows of one series,
+/// equal to what [`extreme`] gives for each window, in amortised constant time per window: a
+/// queue holds the indices of the window's non-NaN samples that can still be a later window's
+/// extreme, best first and the earliest of equal values first (the one a scan keeps).
+#[derive(Debug)]
+pub struct SlidingExtreme {
+    max: bool,
+    queue: std::collections::VecDeque<usize>,
+    /// Samples taken into the queue so far.
+    pushed: usize,
+}
+
+impl SlidingExtreme {
+    /// For `max_over_time` and `min_over_time`; None for other functions.
+    pub fn for_fn(f: RangeFn) -> Option<SlidingExtreme> {
+        let max = match f {
+            RangeFn::MaxOverTime => true,
+            RangeFn::MinOverTime => false,
+            _ => return None,
+        };
+        Some(SlidingExtreme {
+            max,
+            queue: std::collections::VecDeque::new(),
+            pushed: 0,
+        })
+    }
+
+    /// The value of the non-empty window `s[lo..hi]`; successive calls never move `lo` or
+    /// `hi` back. A window of NaNs only gives its last NaN, as the scan does.
+    pub fn window(&mut self, s: &[(i64, f64)], lo: usize, hi: usize) -> f64 {
+        while self.pushed < hi {
+            let v = s[self.pushed].1;
+            if !v.is_nan() {
+                while let Some(&b) = self.queue.back() {
+                    let worse = if self.max { s[b].1 < v } else { s[b].1 > v };
+                    if !worse {
+                        break;
+                    }
+                    self.queue.pop_back();
+                }
+                self.queue.push_back(self.pushed);
+            }
+            self.pushed += 1;
+        }
+        while self.queue.front().is_some_and(|&i| i < lo) {
+            self.queue.pop_front();
+        }
+        self.queue.front().map_or(s[hi - 1].1, |&i| s[i].1)
+    }
+}
+
 /// Holt's linear (double exponential) smoothing with smoothing factor `sf` and trend factor
 /// `tf`; None with fewer than 2 samples.
 fn double_exponential_smoothing(s: &[(i64, f64)], sf: f64, tf: f64) -> Option<f64> {
@@ -976,5 +1027,39 @@ mod tests {
         );
         assert_eq!(r, None);
         assert_eq!(a.warnings.len(), 1);
+    }
+
+    #[test]
+    fn sliding_extreme_matches_a_scan_of_each_window() {
+        // Ties between 0 and -0, NaNs before, between and after numbers, windows of NaNs only,
+        // growing and shrinking windows.
+        let pool = [1.0, -0.0, 0.0, 3.0, f64::NAN, -2.0, 3.0, f64::INFINITY, 0.0];
+        let mut x = 7u64;
+        for _ in 0..200 {
+            let n = 1 + (x % 24) as usize;
+            let s: Vec<(i64, f64)> = (0..n)
+                .map(|i| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (i as i64, pool[(x >> 33) as usize % pool.len()])
+                })
+                .collect();
+            for (f, better) in [
+                (RangeFn::MaxOverTime, (|c, b| c > b) as fn(f64, f64) -> bool),
+                (RangeFn::MinOverTime, |c, b| c < b),
+            ] {
+                let mut sliding = SlidingExtreme::for_fn(f).expect("an extreme");
+                let (mut lo, mut hi) = (0, 0);
+                while hi < n {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    hi = (hi + 1 + (x >> 40) as usize % 3).min(n);
+                    lo = (lo + (x >> 50) as usize % 3).min(hi - 1);
+                    let got = sliding.window(&s, lo, hi);
+                    let want = extreme(&s[lo..hi], better).1;
+                    assert_eq!(got.to_bits(), want.to_bits(), "{f:?} of {:?}", &s[lo..hi]);
+                }
+            }
+        }
     }
 }

@@ -12,7 +12,7 @@ mod xor;
 #[cfg(test)]
 mod tests;
 
-pub use xor::{XorAppender, XorIterator, decode_all, num_samples};
+pub use xor::{XorAppender, XorIterator, decode_all, decode_range, num_samples};
 
 /// The encoding byte stored beside every chunk.
 #[repr(u8)]

@@ -412,3 +412,32 @@ pub fn decode_all(chunk: &[u8], ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<
         }
     }
 }
+
+/// Appends the samples of a chunk with `mint <= t <= maxt` to `out` and stops at the first
+/// one after `maxt`: the fast path for reading a series' chunks in time order. On damage the
+/// samples before it stay appended and the error names the byte offset.
+pub fn decode_range(
+    chunk: &[u8],
+    mint: i64,
+    maxt: i64,
+    out: &mut Vec<(i64, f64)>,
+) -> std::result::Result<(), String> {
+    if chunk.len() < HEADER {
+        return if chunk.is_empty() {
+            Ok(())
+        } else {
+            Err(damage(0))
+        };
+    }
+    let mut d = Decoder::new(chunk);
+    out.reserve(d.total as usize);
+    loop {
+        match d.step(chunk) {
+            Ok(true) if d.t > maxt => return Ok(()),
+            Ok(true) if d.t >= mint => out.push((d.t, f64::from_bits(d.v))),
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(at) => return Err(damage(at)),
+        }
+    }
+}

@@ -26,7 +26,7 @@ use crate::block::Block;
 use crate::compact;
 use crate::error::{Error, Result};
 use crate::head::{Head, HeadOptions};
-use crate::querier::{ChunkData, ChunkSpan, StoredSeries, merge_series_sets};
+use crate::querier::{ChunkData, ChunkSpan, SeriesChunkList, StoredSeries, merge_series_sets};
 
 /// Store options. The defaults match Prometheus's.
 #[derive(Debug, Clone)]
@@ -608,6 +608,9 @@ impl Queryable for Db {
     }
 }
 
+/// Below this many matching head series a select reads its parts on the calling thread.
+const PARALLEL_SELECT_MIN_SERIES: u64 = 1_000;
+
 /// Reads one time range across blocks and the head (no head for a [`ReadOnlyBlocks`]).
 pub struct DbQuerier {
     blocks: Vec<Arc<Block>>,
@@ -626,35 +629,75 @@ impl DbQuerier {
     }
 
     /// Matching series with their chunks, merged across blocks and head, sorted by labels.
+    /// The parts are read on up to `available_parallelism` threads (this one included) when
+    /// there is enough to read: at least [`PARALLEL_SELECT_MIN_SERIES`] matching series in
+    /// the head, or only blocks (a longer range).
     pub fn select_chunks(&self, matchers: &[Matcher]) -> Result<Vec<(Labels, Vec<ChunkSpan>)>> {
-        let mut parts = Vec::with_capacity(self.blocks.len() + 1);
-        for b in &self.blocks {
-            let found = b.select(matchers, self.mint, self.maxt)?;
-            let mut part = Vec::with_capacity(found.len());
-            for (labels, metas, deleted) in found {
-                let mut spans = Vec::with_capacity(metas.len());
-                for m in metas {
-                    // A damaged chunk fails the query that needs it, with the file and
-                    // offset; it is logged and counted, and other queries are unaffected.
-                    let (_, bytes) = b.chunks().chunk(m.r).inspect_err(|e| {
-                        self.chunk_read_errors.inc();
-                        tracing::error!(block = %b.meta().ulid, series = %labels, error = %e, "unreadable chunk");
-                    })?;
-                    spans.push(ChunkSpan {
-                        mint: m.mint,
-                        maxt: m.maxt,
-                        data: ChunkData::Block(bytes),
-                        deleted: deleted.clone(),
-                    });
+        let head = match self.head_in_range() {
+            Some(h) => Some((h, h.postings_for(matchers)?)),
+            None => None,
+        };
+        let tasks = self.blocks.len() + usize::from(head.is_some());
+        let select = |i: usize| match (self.blocks.get(i), &head) {
+            (Some(b), _) => self.select_block(b, matchers),
+            (None, Some((h, ids))) => h.select_ids(ids, self.mint, self.maxt),
+            (None, None) => unreachable!("a task past the blocks is the head's"),
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let large = head
+            .as_ref()
+            .is_none_or(|(_, ids)| ids.len() >= PARALLEL_SELECT_MIN_SERIES);
+        let parts: Vec<Result<SeriesChunkList>> = if threads < 2 || tasks < 2 || !large {
+            (0..tasks).map(select).collect()
+        } else {
+            // Thread k reads parts k, k + threads, ...; the calling thread is thread 0.
+            let threads = threads.min(tasks);
+            let run = |k: usize| -> Vec<(usize, Result<SeriesChunkList>)> {
+                (k..tasks)
+                    .step_by(threads)
+                    .map(|i| (i, select(i)))
+                    .collect()
+            };
+            let mut done = std::thread::scope(|scope| {
+                let others: Vec<_> = (1..threads).map(|k| scope.spawn(move || run(k))).collect();
+                let mut done = run(0);
+                for h in others {
+                    match h.join() {
+                        Ok(r) => done.extend(r),
+                        Err(p) => std::panic::resume_unwind(p),
+                    }
                 }
-                part.push((labels, spans));
+                done
+            });
+            done.sort_by_key(|(i, _)| *i);
+            done.into_iter().map(|(_, r)| r).collect()
+        };
+        Ok(merge_series_sets(parts.into_iter().collect::<Result<_>>()?))
+    }
+
+    /// One block's matching series with their chunks' bytes.
+    fn select_block(&self, b: &Block, matchers: &[Matcher]) -> Result<SeriesChunkList> {
+        let found = b.select(matchers, self.mint, self.maxt)?;
+        let mut part = Vec::with_capacity(found.len());
+        for (labels, metas, deleted) in found {
+            let mut spans = Vec::with_capacity(metas.len());
+            for m in metas {
+                // A damaged chunk fails the query that needs it, with the file and offset;
+                // it is logged and counted, and other queries are unaffected.
+                let (_, bytes) = b.chunks().chunk(m.r).inspect_err(|e| {
+                    self.chunk_read_errors.inc();
+                    tracing::error!(block = %b.meta().ulid, series = %labels, error = %e, "unreadable chunk");
+                })?;
+                spans.push(ChunkSpan {
+                    mint: m.mint,
+                    maxt: m.maxt,
+                    data: ChunkData::Block(bytes),
+                    deleted: deleted.clone(),
+                });
             }
-            parts.push(part);
+            part.push((labels, spans));
         }
-        if let Some(head) = self.head_in_range() {
-            parts.push(head.select(matchers, self.mint, self.maxt)?);
-        }
-        Ok(merge_series_sets(parts))
+        Ok(part)
     }
 
     fn union(mut lists: Vec<Vec<String>>) -> Vec<String> {
