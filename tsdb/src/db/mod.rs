@@ -608,9 +608,6 @@ impl Queryable for Db {
     }
 }
 
-/// Below this many matching head series a select reads its parts on the calling thread.
-const PARALLEL_SELECT_MIN_SERIES: u64 = 1_000;
-
 /// Reads one time range across blocks and the head (no head for a [`ReadOnlyBlocks`]).
 pub struct DbQuerier {
     blocks: Vec<Arc<Block>>,
@@ -629,50 +626,15 @@ impl DbQuerier {
     }
 
     /// Matching series with their chunks, merged across blocks and head, sorted by labels.
-    /// The parts are read on up to `available_parallelism` threads (this one included) when
-    /// there is enough to read: at least [`PARALLEL_SELECT_MIN_SERIES`] matching series in
-    /// the head, or only blocks (a longer range).
     pub fn select_chunks(&self, matchers: &[Matcher]) -> Result<Vec<(Labels, Vec<ChunkSpan>)>> {
-        let head = match self.head_in_range() {
-            Some(h) => Some((h, h.postings_for(matchers)?)),
-            None => None,
-        };
-        let tasks = self.blocks.len() + usize::from(head.is_some());
-        let select = |i: usize| match (self.blocks.get(i), &head) {
-            (Some(b), _) => self.select_block(b, matchers),
-            (None, Some((h, ids))) => h.select_ids(ids, self.mint, self.maxt),
-            (None, None) => unreachable!("a task past the blocks is the head's"),
-        };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let large = head
-            .as_ref()
-            .is_none_or(|(_, ids)| ids.len() >= PARALLEL_SELECT_MIN_SERIES);
-        let parts: Vec<Result<SeriesChunkList>> = if threads < 2 || tasks < 2 || !large {
-            (0..tasks).map(select).collect()
-        } else {
-            // Thread k reads parts k, k + threads, ...; the calling thread is thread 0.
-            let threads = threads.min(tasks);
-            let run = |k: usize| -> Vec<(usize, Result<SeriesChunkList>)> {
-                (k..tasks)
-                    .step_by(threads)
-                    .map(|i| (i, select(i)))
-                    .collect()
-            };
-            let mut done = std::thread::scope(|scope| {
-                let others: Vec<_> = (1..threads).map(|k| scope.spawn(move || run(k))).collect();
-                let mut done = run(0);
-                for h in others {
-                    match h.join() {
-                        Ok(r) => done.extend(r),
-                        Err(p) => std::panic::resume_unwind(p),
-                    }
-                }
-                done
-            });
-            done.sort_by_key(|(i, _)| *i);
-            done.into_iter().map(|(_, r)| r).collect()
-        };
-        Ok(merge_series_sets(parts.into_iter().collect::<Result<_>>()?))
+        let mut parts: Vec<SeriesChunkList> = Vec::with_capacity(self.blocks.len() + 1);
+        for b in &self.blocks {
+            parts.push(self.select_block(b, matchers)?);
+        }
+        if let Some(h) = self.head_in_range() {
+            parts.push(h.select(matchers, self.mint, self.maxt)?);
+        }
+        Ok(merge_series_sets(parts))
     }
 
     /// One block's matching series with their chunks' bytes.

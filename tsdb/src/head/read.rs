@@ -1,7 +1,6 @@
 //! Reading the head: series selection, label names and values.
 
 use model::{Labels, Matcher};
-use roaring::RoaringBitmap;
 
 use super::Head;
 use super::series::MemSeries;
@@ -19,21 +18,7 @@ impl Head {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<(Labels, Vec<ChunkSpan>)>> {
-        self.select_ids(&self.postings_for(matchers)?, mint, maxt)
-    }
-
-    /// The ids of the series matching `matchers`.
-    pub fn postings_for(&self, matchers: &[Matcher]) -> Result<RoaringBitmap> {
-        postings_for_matchers(&self.postings, matchers)
-    }
-
-    /// [`Head::select`] of the series `ids` (from [`Head::postings_for`]).
-    pub fn select_ids(
-        &self,
-        ids: &RoaringBitmap,
-        mint: i64,
-        maxt: i64,
-    ) -> Result<Vec<(Labels, Vec<ChunkSpan>)>> {
+        let ids = postings_for_matchers(&self.postings, matchers)?;
         let mut out = Vec::with_capacity(ids.len() as usize);
         for id in ids.iter() {
             let Some(s) = self.series.get(id) else {
