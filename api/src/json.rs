@@ -289,18 +289,8 @@ pub(crate) fn push_str(out: &mut String, s: &str) {
 }
 
 /// Decimal digits of `n`, without allocating or going through `fmt`.
-fn push_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.push_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
+fn push_u64(out: &mut String, n: u64) {
+    out.push_str(itoa::Buffer::new().format(n));
 }
 
 pub(crate) fn push_labels(out: &mut String, l: &Labels) {
@@ -328,15 +318,20 @@ fn push_point(out: &mut String, t: i64, v: f64) {
 /// Milliseconds as seconds with three decimals (none for whole seconds), as Prometheus
 /// writes them.
 pub(crate) fn push_time(out: &mut String, t: i64) {
-    let (sign, abs) = if t < 0 {
-        ("-", t.unsigned_abs())
-    } else {
-        ("", t as u64)
-    };
-    let _ = write!(out, "{sign}{}", abs / 1000);
-    let frac = abs % 1000;
+    if t < 0 {
+        out.push('-');
+    }
+    let abs = t.unsigned_abs();
+    push_u64(out, abs / 1000);
+    let frac = (abs % 1000) as u16;
     if frac != 0 {
-        let _ = write!(out, ".{frac:03}");
+        let digits = [
+            b'.',
+            b'0' + (frac / 100) as u8,
+            b'0' + (frac / 10 % 10) as u8,
+            b'0' + (frac % 10) as u8,
+        ];
+        out.push_str(std::str::from_utf8(&digits).expect("ASCII digits"));
     }
 }
 
@@ -360,6 +355,13 @@ pub(crate) fn push_float(out: &mut String, v: f64) {
     // ryu finds the shortest digits; only their layout differs from Go's.
     let mut buf = ryu::Buffer::new();
     let s = buf.format_finite(v);
+    if (1e-5..1e15).contains(&abs) {
+        // ryu lays these out positionally, as Go does, and whole numbers went above: the
+        // digits are the answer as they are (most gauge values and rates).
+        debug_assert!(!s.contains('e') && !s.ends_with(".0"), "{s}");
+        out.push_str(s);
+        return;
+    }
     let (mantissa, exp) = match s.split_once('e') {
         Some((m, e)) => (m, e.parse::<i32>().expect("ryu writes a decimal exponent")),
         None => (s, 0),
@@ -409,6 +411,30 @@ mod tests {
         let mut s = String::new();
         push_float(&mut s, v);
         s
+    }
+
+    #[test]
+    fn positional_values_read_back_exactly() {
+        // The fast path for 1e-5 ≤ |v| < 1e15: positional digits that parse to the same bits.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = f64::from_bits(x);
+            if !v.is_finite() {
+                continue;
+            }
+            let v = (v.abs() % 1e15).max(1e-5).copysign(v);
+            let s = float(v);
+            assert!(!s.contains('e'), "{v:e} as {s}");
+            assert_eq!(s.parse::<f64>().unwrap().to_bits(), v.to_bits(), "{s}");
+        }
+        assert_eq!(float(0.1), "0.1");
+        assert_eq!(float(-123.456), "-123.456");
+        assert_eq!(float(1e-5), "0.00001");
+        assert_eq!(float(9.5e-6), "0.0000095");
+        assert_eq!(float(123_456_789_012_345.5), "123456789012345.5");
     }
 
     fn time(t: i64) -> String {
