@@ -10,9 +10,11 @@
 //! * `replay_wal`: opening a head whose WAL holds 5 M samples (head-chunk files removed first,
 //!   so every sample is decoded from the WAL and appended again).
 
+use std::sync::Arc;
+
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use model::metrics::Registry;
-use model::{Appender, SeriesRef};
+use model::{Appender, Labels, SeriesRef};
 use tsdb::{Head, HeadOptions};
 use vane_benches::{node_like_series, value};
 
@@ -52,15 +54,7 @@ fn append_by_ref(c: &mut Criterion) {
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function(format!("append_by_ref/{n}_series"), |b| {
         b.iter(|| {
-            let t = k as i64 * STEP_MS;
-            let mut app = head.appender();
-            for (i, r) in refs.iter().enumerate() {
-                app.append(Some(*r), &labels[i], t, value(i, k)).unwrap();
-                if i % BATCH == BATCH - 1 {
-                    app.commit().unwrap();
-                }
-            }
-            app.commit().unwrap();
+            append_round(&head, 0..n, Some(&refs), &labels, k);
             k += 1;
         })
     });
@@ -69,34 +63,38 @@ fn append_by_ref(c: &mut Criterion) {
     order.sort_unstable_by_key(|&i| splitmix64(i as u64));
     g.bench_function(format!("append_by_ref_shuffled/{n}_series"), |b| {
         b.iter(|| {
-            let t = k as i64 * STEP_MS;
-            let mut app = head.appender();
-            for (j, &i) in order.iter().enumerate() {
-                app.append(Some(refs[i]), &labels[i], t, value(i, k))
-                    .unwrap();
-                if j % BATCH == BATCH - 1 {
-                    app.commit().unwrap();
-                }
-            }
-            app.commit().unwrap();
+            append_round(&head, order.iter().copied(), Some(&refs), &labels, k);
             k += 1;
         })
     });
     g.bench_function(format!("append_by_labels/{n}_series"), |b| {
         b.iter(|| {
-            let t = k as i64 * STEP_MS;
-            let mut app = head.appender();
-            for (i, l) in labels.iter().enumerate() {
-                app.append(None, l, t, value(i, k)).unwrap();
-                if i % BATCH == BATCH - 1 {
-                    app.commit().unwrap();
-                }
-            }
-            app.commit().unwrap();
+            append_round(&head, 0..n, None, &labels, k);
             k += 1;
         })
     });
     g.finish();
+}
+
+/// Appends scrape `k`'s sample of each series in `order`, committing every `BATCH` samples:
+/// by the cached references when given, else by label set.
+fn append_round(
+    head: &Arc<Head>,
+    order: impl Iterator<Item = usize>,
+    refs: Option<&[SeriesRef]>,
+    labels: &[Labels],
+    k: usize,
+) {
+    let t = k as i64 * STEP_MS;
+    let mut app = head.appender();
+    for (j, i) in order.enumerate() {
+        app.append(refs.map(|r| r[i]), &labels[i], t, value(i, k))
+            .unwrap();
+        if j % BATCH == BATCH - 1 {
+            app.commit().unwrap();
+        }
+    }
+    app.commit().unwrap();
 }
 
 /// SplitMix64's output function: a bijection on u64 that scatters consecutive inputs.
