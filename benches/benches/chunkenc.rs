@@ -1,9 +1,13 @@
-//! XOR chunk encode and decode throughput on 120-sample chunks shaped like real scrapes:
-//! 15 s counters with a few ms of jitter, and gauges with noisy values.
+//! Chunk encode and decode throughput on 120-sample chunks shaped like real scrapes: 15 s
+//! counters with a few ms of jitter, and gauges with noisy values. XOR (the head's encoding)
+//! and columns (the encoding inside blocks' compressed frames), decoded by the bulk path
+//! queries use (`decode_range`).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use model::SampleIterator;
-use tsdb::chunkenc::{XorAppender, XorIterator, decode_all};
+use tsdb::chunkenc::{
+    Encoding, XorAppender, XorIterator, decode_all, decode_range, encode_columns,
+};
 
 const CHUNKS: usize = 1000;
 const PER_CHUNK: usize = 120;
@@ -96,6 +100,43 @@ fn bench(c: &mut Criterion) {
             n
         })
     });
+    let columns: Vec<Vec<u8>> = series
+        .iter()
+        .map(|s| {
+            let mut out = Vec::new();
+            encode_columns(s, &mut out);
+            out
+        })
+        .collect();
+    g.bench_function("columns_encode", |b| {
+        let mut out = Vec::new();
+        b.iter(|| {
+            let mut total = 0;
+            for s in &series {
+                out.clear();
+                encode_columns(s, &mut out);
+                total += out.len();
+            }
+            total
+        })
+    });
+    for (name, enc, chunks) in [
+        ("decode_range/xor", Encoding::Xor, &chunks),
+        ("decode_range/columns", Encoding::Columns, &columns),
+    ] {
+        g.bench_function(name, |b| {
+            let mut out = Vec::with_capacity(PER_CHUNK);
+            b.iter(|| {
+                let mut n = 0;
+                for c in chunks {
+                    out.clear();
+                    decode_range(enc, c, i64::MIN, i64::MAX, &mut out).unwrap();
+                    n += out.len();
+                }
+                n
+            })
+        });
+    }
     g.finish();
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Imports the recording with the same code path as `vane tsdb import`, compacts the result
 //! into as few blocks as compaction makes, and reports per sample: chunk payload bytes (the
-//! encoded chunks alone), chunk file bytes, and whole-block bytes (index and meta included).
+//! column-encoded chunks before frame compression), chunk file bytes (compressed frames), and
+//! whole-block bytes (index and meta included).
 //! The same for the first 10 minutes of the recording alone.
 
 use std::path::{Path, PathBuf};

@@ -13,28 +13,27 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::block::{Block, BlockMeta, BlockSeries, Compaction, SeriesChunks, write_block};
-use crate::chunkenc::{Encoding, XorAppender, num_samples};
+use crate::chunkenc::{Encoding, encode_columns, num_samples};
 use crate::error::{Error, Result};
 use crate::head::Head;
-use crate::querier::{ChunkData, ChunkSpan, merge_chunk_samples};
+use crate::querier::{ChunkSpan, merge_chunk_samples};
 
 /// One chunk ready to be written: (mint, maxt, encoding, bytes, samples).
 type OutChunk = (i64, i64, u8, Vec<u8>, u32);
 
-/// Encodes time-ordered samples into chunks of `per_chunk` samples.
+/// Encodes time-ordered samples into column chunks of `per_chunk` samples (block files
+/// store that encoding).
 pub(crate) fn encode_chunks(samples: &[(i64, f64)], per_chunk: usize) -> Vec<OutChunk> {
     let mut out = Vec::with_capacity(samples.len().div_ceil(per_chunk.max(1)));
     for part in samples.chunks(per_chunk.max(1)) {
-        let mut app = XorAppender::new();
-        for &(t, v) in part {
-            app.append(t, v);
-        }
+        let mut bytes = Vec::new();
+        encode_columns(part, &mut bytes);
         let (mint, maxt) = (part[0].0, part[part.len() - 1].0);
         out.push((
             mint,
             maxt,
-            Encoding::Xor as u8,
-            app.into_bytes(),
+            Encoding::Columns as u8,
+            bytes,
             part.len() as u32,
         ));
     }
@@ -62,9 +61,9 @@ fn combine(
                 (
                     c.mint,
                     c.maxt,
-                    Encoding::Xor as u8,
+                    c.enc as u8,
                     bytes.to_vec(),
-                    num_samples(bytes) as u32,
+                    num_samples(c.enc, bytes) as u32,
                 )
             })
             .collect());
@@ -211,10 +210,11 @@ fn write_merged(
                         continue;
                     }
                     match c.block.chunks().chunk(m.r) {
-                        Ok((_, bytes)) => spans.push(ChunkSpan {
+                        Ok((enc, data)) => spans.push(ChunkSpan {
                             mint: m.mint,
                             maxt: m.maxt,
-                            data: ChunkData::Block(bytes),
+                            enc,
+                            data,
                             deleted: deleted.clone(),
                         }),
                         Err(e) => {

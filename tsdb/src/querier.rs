@@ -15,7 +15,8 @@ use std::sync::Arc;
 use model::storage::SliceIterator;
 use model::{Error as SampleError, Labels, SampleIterator, Series};
 
-use crate::chunkenc::{XorIterator, decode_range};
+use crate::chunkenc::{ChunkIterator, Encoding, decode_range};
+use crate::chunks::FrameBytes;
 use crate::head_chunks::ChunkBytes;
 use crate::mmap::MmapSlice;
 use crate::tombstones::Intervals;
@@ -23,8 +24,10 @@ use crate::tombstones::Intervals;
 /// Where a chunk's bytes are.
 #[derive(Debug, Clone)]
 pub enum ChunkData {
-    /// In a block's chunk file.
+    /// In a block's uncompressed (version 1) chunk file.
     Block(MmapSlice),
+    /// In a decompressed frame of a block's chunk file.
+    Frame(FrameBytes),
     /// In a head-chunk file (or its write buffer).
     HeadFile(ChunkBytes),
     /// A copy of a head chunk still being appended to.
@@ -35,6 +38,7 @@ impl AsRef<[u8]> for ChunkData {
     fn as_ref(&self) -> &[u8] {
         match self {
             ChunkData::Block(b) => b.as_ref(),
+            ChunkData::Frame(b) => b.as_ref(),
             ChunkData::HeadFile(b) => b.as_ref(),
             ChunkData::Owned(b) => b,
         }
@@ -47,6 +51,7 @@ impl AsRef<[u8]> for ChunkData {
 pub struct ChunkSpan {
     pub mint: i64,
     pub maxt: i64,
+    pub enc: Encoding,
     pub data: ChunkData,
     pub deleted: Option<Arc<Intervals>>,
 }
@@ -60,8 +65,8 @@ impl ChunkSpan {
     }
 
     /// The chunk's bytes with its deleted ranges, as [`merge_chunk_samples`] takes them.
-    pub fn parts(&self) -> (&[u8], Option<&Intervals>) {
-        (self.data.as_ref(), self.deleted.as_deref())
+    pub fn parts(&self) -> (Encoding, &[u8], Option<&Intervals>) {
+        (self.enc, self.data.as_ref(), self.deleted.as_deref())
     }
 }
 
@@ -115,13 +120,13 @@ impl StoredSeries {
 /// de-duplicated in favour of the earlier chunk. Shared by queries over overlapping or
 /// partly deleted data and by compaction.
 pub(crate) fn merge_chunk_samples<'a>(
-    chunks: impl IntoIterator<Item = (&'a [u8], Option<&'a Intervals>)>,
+    chunks: impl IntoIterator<Item = (Encoding, &'a [u8], Option<&'a Intervals>)>,
     mint: i64,
     maxt: i64,
 ) -> Result<Vec<(i64, f64)>, String> {
     let mut all: Vec<(i64, f64)> = Vec::new();
-    for (c, deleted) in chunks {
-        let mut it = XorIterator::new(c);
+    for (enc, c, deleted) in chunks {
+        let mut it = ChunkIterator::new(enc, c);
         while it.next() {
             let (t, v) = it.at();
             if t >= mint && t <= maxt && !deleted.is_some_and(|d| d.contains(t)) {
@@ -166,7 +171,7 @@ impl Series for StoredSeries {
 struct ChunkSeqIterator<'a> {
     chunks: &'a [ChunkSpan],
     next_chunk: usize,
-    cur: Option<XorIterator<&'a [u8]>>,
+    cur: Option<ChunkIterator<&'a [u8]>>,
     mint: i64,
     maxt: i64,
     done: bool,
@@ -186,8 +191,8 @@ impl ChunkSeqIterator<'_> {
                 continue;
             }
             match &mut self.cur {
-                Some(it) => it.reset(c.data.as_ref()),
-                None => self.cur = Some(XorIterator::new(c.data.as_ref())),
+                Some(it) => it.reset(c.enc, c.data.as_ref()),
+                None => self.cur = Some(ChunkIterator::new(c.enc, c.data.as_ref())),
             }
             return true;
         }
@@ -284,7 +289,7 @@ impl SampleIterator for ChunkSeqIterator<'_> {
             if c.mint > maxt {
                 break;
             }
-            if let Err(e) = decode_range(c.data.as_ref(), mint, maxt, out) {
+            if let Err(e) = decode_range(c.enc, c.data.as_ref(), mint, maxt, out) {
                 self.err = Some(SampleError::Other(e));
                 break;
             }

@@ -8,7 +8,7 @@ fn encode(samples: &[(i64, f64)]) -> Vec<u8> {
     for &(t, v) in samples {
         a.append(t, v);
         // The bytes are a complete chunk after every append.
-        assert_eq!(num_samples(a.bytes()), a.num_samples());
+        assert_eq!(num_samples(Encoding::Xor, a.bytes()), a.num_samples());
     }
     a.into_bytes()
 }
@@ -232,5 +232,148 @@ proptest! {
             (start + k as i64 * (step + 40) + j, v)
         }).collect();
         prop_assert_eq!(decode(&encode(&samples)), bits(&samples));
+    }
+}
+
+// The column encoding.
+
+fn columns(samples: &[(i64, f64)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_columns(samples, &mut out);
+    assert_eq!(num_samples(Encoding::Columns, &out), samples.len());
+    out
+}
+
+/// Every sample of a column chunk, through the iterator, `seek` and the bulk decoder (all
+/// three must agree).
+fn decode_columns(chunk: &[u8]) -> Vec<(i64, u64)> {
+    let mut it = ChunkIterator::new(Encoding::Columns, chunk);
+    let mut out = Vec::new();
+    while it.next() {
+        let (t, v) = it.at();
+        out.push((t, v.to_bits()));
+    }
+    assert!(it.err().is_none(), "{:?}", it.err());
+    let mut bulk = Vec::new();
+    decode_range(Encoding::Columns, chunk, i64::MIN, i64::MAX, &mut bulk).unwrap();
+    assert_eq!(bits(&bulk), out);
+    if let Some(&(t, _)) = out.get(out.len() / 2) {
+        let mut it = ChunkIterator::new(Encoding::Columns, chunk);
+        assert!(it.seek(t));
+        assert_eq!(it.at().0, t);
+    }
+    out
+}
+
+#[test]
+fn columns_round_trip_special_values_bit_exactly() {
+    let vals = [
+        0.0,
+        -0.0,
+        f64::NAN,
+        stale_nan(),
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::MIN_POSITIVE / 3.0,
+        f64::MAX,
+        1.0,
+    ];
+    let samples: Vec<(i64, f64)> = vals
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i as i64 * 15_000 - 40_000, *v))
+        .collect();
+    let chunk = columns(&samples);
+    assert_eq!(chunk[chunk.len() - 8 * vals.len() - 1], 0, "XOR kind");
+    assert_eq!(decode_columns(&chunk), bits(&samples));
+}
+
+#[test]
+fn columns_store_decimals_as_mantissa_differences() {
+    // Counters of whole numbers: one byte per value before compression.
+    let counter: Vec<(i64, f64)> = (0..120)
+        .map(|i| (1_700_000_000_000 + i * 15_000 + i % 3, 1e9 + (i * 7) as f64))
+        .collect();
+    let chunk = columns(&counter);
+    assert_eq!(decode_columns(&chunk), bits(&counter));
+    assert!(chunk.len() < 120 * 2 + 16, "{} bytes", chunk.len());
+    // Decimals with up to three places, negative ones among them, and whole numbers
+    // beyond 2^53 (which take the XOR form, since no mantissa holds them exactly).
+    for vals in [
+        vec![0.1, 0.25, -3.125, 100.0, 0.001],
+        vec![1e15 + 0.5, 2.0],
+        vec![9_007_199_254_740_993.0, 1.0],
+        vec![0.1 + 0.2, 1.0],
+        vec![1e-12, 2e-12, 123_456.789_012],
+    ] {
+        let samples: Vec<(i64, f64)> = vals
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as i64 * 1000, *v))
+            .collect();
+        assert_eq!(
+            decode_columns(&columns(&samples)),
+            bits(&samples),
+            "{vals:?}"
+        );
+    }
+}
+
+#[test]
+fn damaged_column_chunks_are_errors_not_panics() {
+    let samples: Vec<(i64, f64)> = (0..50).map(|i| (i * 1000, i as f64 * 0.5)).collect();
+    let chunk = columns(&samples);
+    for cut in 0..chunk.len() {
+        let part = &chunk[..cut];
+        let mut it = ChunkIterator::new(Encoding::Columns, part);
+        let mut n = 0;
+        while it.next() {
+            n += 1;
+        }
+        assert!(n < samples.len());
+        if cut > 0 {
+            assert!(it.err().is_some(), "cut at {cut}");
+            let mut out = Vec::new();
+            assert!(decode_range(Encoding::Columns, part, 0, i64::MAX, &mut out).is_err());
+        }
+    }
+    // An unknown value kind.
+    let mut bad = chunk.clone();
+    let kind_at = 2 + bad[1] as usize;
+    bad[kind_at] = 9;
+    assert!(decode_range(Encoding::Columns, &bad, 0, i64::MAX, &mut Vec::new()).is_err());
+}
+
+proptest! {
+    #[test]
+    fn columns_round_trip_anything(
+        start in any::<i32>(),
+        steps in proptest::collection::vec(1i64..100_000, 1..200),
+        values in proptest::collection::vec(
+            prop_oneof![
+                any::<u64>().prop_map(f64::from_bits),
+                (-1_000_000i64..1_000_000, 0u32..4).prop_map(|(m, e)| m as f64 / 10f64.powi(e as i32)),
+                any::<i32>().prop_map(f64::from),
+            ],
+            200,
+        ),
+    ) {
+        let mut t = start as i64;
+        let samples: Vec<(i64, f64)> = steps.iter().zip(&values).map(|(s, v)| { t += s; (t, *v) }).collect();
+        prop_assert_eq!(decode_columns(&columns(&samples)), bits(&samples));
+    }
+
+    #[test]
+    fn column_decoder_survives_garbage(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let mut it = ChunkIterator::new(Encoding::Columns, &data[..]);
+        let mut n = 0;
+        let mut last = None;
+        while it.next() {
+            n += 1;
+            prop_assert!(last.is_none_or(|l| it.at().0 > l), "timestamps must increase");
+            last = Some(it.at().0);
+        }
+        prop_assert!(n <= data.len());
+        let _ = decode_range(Encoding::Columns, &data, i64::MIN, i64::MAX, &mut Vec::new());
     }
 }

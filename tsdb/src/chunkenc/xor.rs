@@ -1,8 +1,6 @@
 //! The XOR chunk: Gorilla compression for float samples (layout in
 //! `tsdb/docs/format/chunks.md`).
 
-use model::{Error as SampleError, SampleIterator};
-
 use super::bstream::{BitReader, BitWriter, read_uvarint, write_uvarint};
 use crate::error::{Error, Result};
 
@@ -180,9 +178,9 @@ pub fn num_samples(chunk: &[u8]) -> usize {
     u16::from_be_bytes([chunk[0], chunk[1]]) as usize
 }
 
-/// Decoder state shared by the iterator and the bulk decoder.
-#[derive(Debug, Clone, Copy)]
-struct Decoder {
+/// The XOR decoder's state, shared by the iterator and the bulk decoders.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Decoder {
     r: BitReader,
     total: u16,
     read: u16,
@@ -312,81 +310,34 @@ fn damage(offset_bits: usize) -> String {
     format!("XOR chunk truncated or corrupt at byte {}", offset_bits / 8)
 }
 
-/// Iterates an XOR chunk held in any byte container (a slice, a vector, a memory map).
-pub struct XorIterator<B: AsRef<[u8]>> {
-    bytes: B,
-    d: Decoder,
-    started: bool,
-    err: Option<SampleError>,
-}
-
-impl<B: AsRef<[u8]>> std::fmt::Debug for XorIterator<B> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("XorIterator")
-            .field("read", &self.d.read)
-            .field("total", &self.d.total)
-            .finish()
-    }
-}
-
-impl<B: AsRef<[u8]>> XorIterator<B> {
-    pub fn new(bytes: B) -> Self {
-        let d = Decoder::new(bytes.as_ref());
-        let err = (bytes.as_ref().len() < HEADER && !bytes.as_ref().is_empty())
-            .then(|| SampleError::Other(damage(0)));
-        XorIterator {
-            bytes,
-            d,
-            started: false,
-            err,
+impl super::Decode for Decoder {
+    fn start(chunk: &[u8]) -> std::result::Result<Self, usize> {
+        if !chunk.is_empty() && chunk.len() < HEADER {
+            return Err(0);
         }
+        Ok(Decoder::new(chunk))
     }
 
-    /// Starts over on another chunk without allocating.
-    pub fn reset(&mut self, bytes: B) {
-        self.d = Decoder::new(bytes.as_ref());
-        self.err = (bytes.as_ref().len() < HEADER && !bytes.as_ref().is_empty())
-            .then(|| SampleError::Other(damage(0)));
-        self.bytes = bytes;
-        self.started = false;
-    }
-}
-
-impl<B: AsRef<[u8]> + Send> SampleIterator for XorIterator<B> {
-    #[inline]
-    fn next(&mut self) -> bool {
-        if self.err.is_some() {
-            return false;
-        }
-        self.started = true;
-        match self.d.step(self.bytes.as_ref()) {
-            Ok(more) => more,
-            Err(at) => {
-                self.err = Some(SampleError::Other(damage(at)));
-                false
-            }
-        }
+    #[inline(always)]
+    fn step(&mut self, chunk: &[u8]) -> std::result::Result<bool, usize> {
+        Decoder::step(self, chunk)
     }
 
-    fn seek(&mut self, t: i64) -> bool {
-        if self.started && self.d.read > 0 && self.d.t >= t && self.err.is_none() {
-            return true;
-        }
-        while self.next() {
-            if self.d.t >= t {
-                return true;
-            }
-        }
-        false
+    fn damage(at: usize) -> String {
+        damage(at)
     }
 
     #[inline]
     fn at(&self) -> (i64, f64) {
-        (self.d.t, f64::from_bits(self.d.v))
+        (self.t, f64::from_bits(self.v))
     }
 
-    fn err(&self) -> Option<&SampleError> {
-        self.err.as_ref()
+    fn read(&self) -> u64 {
+        self.read.into()
+    }
+
+    fn total(&self) -> usize {
+        self.total.into()
     }
 }
 
@@ -409,35 +360,6 @@ pub fn decode_all(chunk: &[u8], ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<
             }
             Ok(false) => return Ok(()),
             Err(at) => return Err(Error::corruption("", (at / 8) as u64, damage(at))),
-        }
-    }
-}
-
-/// Appends the samples of a chunk with `mint <= t <= maxt` to `out` and stops at the first
-/// one after `maxt`: the fast path for reading a series' chunks in time order. On damage the
-/// samples before it stay appended and the error names the byte offset.
-pub fn decode_range(
-    chunk: &[u8],
-    mint: i64,
-    maxt: i64,
-    out: &mut Vec<(i64, f64)>,
-) -> std::result::Result<(), String> {
-    if chunk.len() < HEADER {
-        return if chunk.is_empty() {
-            Ok(())
-        } else {
-            Err(damage(0))
-        };
-    }
-    let mut d = Decoder::new(chunk);
-    out.reserve(d.total as usize);
-    loop {
-        match d.step(chunk) {
-            Ok(true) if d.t > maxt => return Ok(()),
-            Ok(true) if d.t >= mint => out.push((d.t, f64::from_bits(d.v))),
-            Ok(true) => {}
-            Ok(false) => return Ok(()),
-            Err(at) => return Err(damage(at)),
         }
     }
 }

@@ -586,13 +586,13 @@ impl Db {
             .filter(|b| b.meta().min_time <= maxt && b.meta().max_time > mint)
             .cloned()
             .collect();
-        DbQuerier {
+        DbQuerier::new(
             blocks,
-            head: Some(self.head.clone()),
+            Some(self.head.clone()),
             mint,
             maxt,
-            chunk_read_errors: self.metrics.chunk_read_errors.clone(),
-        }
+            self.metrics.chunk_read_errors.clone(),
+        )
     }
 }
 
@@ -615,9 +615,31 @@ pub struct DbQuerier {
     mint: i64,
     maxt: i64,
     chunk_read_errors: Arc<Counter>,
+    /// The decompressed block frames this querier's series point into, kept until the
+    /// querier is dropped: the threads that evaluate a query drop its series, and freeing
+    /// the frames there (memory the selecting thread allocated) made them wait on the
+    /// allocator's lock for that memory.
+    frames: Mutex<Vec<Arc<Vec<u8>>>>,
 }
 
 impl DbQuerier {
+    pub(crate) fn new(
+        blocks: Vec<Arc<Block>>,
+        head: Option<Arc<Head>>,
+        mint: i64,
+        maxt: i64,
+        chunk_read_errors: Arc<Counter>,
+    ) -> Self {
+        DbQuerier {
+            blocks,
+            head,
+            mint,
+            maxt,
+            chunk_read_errors,
+            frames: Mutex::new(Vec::new()),
+        }
+    }
+
     /// The head, if there is one and it holds samples in the range.
     fn head_in_range(&self) -> Option<&Head> {
         self.head
@@ -641,19 +663,26 @@ impl DbQuerier {
     fn select_block(&self, b: &Block, matchers: &[Matcher]) -> Result<SeriesChunkList> {
         let found = b.select(matchers, self.mint, self.maxt)?;
         let mut part = Vec::with_capacity(found.len());
+        let mut frames = self.frames.lock();
         for (labels, metas, deleted) in found {
             let mut spans = Vec::with_capacity(metas.len());
             for m in metas {
                 // A damaged chunk fails the query that needs it, with the file and offset;
                 // it is logged and counted, and other queries are unaffected.
-                let (_, bytes) = b.chunks().chunk(m.r).inspect_err(|e| {
+                let (enc, data) = b.chunks().chunk(m.r).inspect_err(|e| {
                     self.chunk_read_errors.inc();
                     tracing::error!(block = %b.meta().ulid, series = %labels, error = %e, "unreadable chunk");
                 })?;
+                if let ChunkData::Frame(f) = &data
+                    && !frames.last().is_some_and(|l| Arc::ptr_eq(l, f.frame()))
+                {
+                    frames.push(f.frame().clone());
+                }
                 spans.push(ChunkSpan {
                     mint: m.mint,
                     maxt: m.maxt,
-                    data: ChunkData::Block(bytes),
+                    enc,
+                    data,
                     deleted: deleted.clone(),
                 });
             }

@@ -59,13 +59,13 @@ impl Queryable for ReadOnlyBlocks {
             .filter(|b| b.meta().min_time <= maxt && b.meta().max_time > mint)
             .cloned()
             .collect();
-        Ok(Box::new(DbQuerier {
+        Ok(Box::new(DbQuerier::new(
             blocks,
-            head: None,
+            None,
             mint,
             maxt,
-            chunk_read_errors: self.chunk_read_errors.clone(),
-        }))
+            self.chunk_read_errors.clone(),
+        )))
     }
 }
 

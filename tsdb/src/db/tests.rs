@@ -322,7 +322,9 @@ fn damaged_wal_and_head_chunk_files_are_cut_and_the_rest_is_kept() {
 #[test]
 fn a_damaged_chunk_fails_only_the_queries_that_need_it_and_is_counted() {
     let dir = tempfile::tempdir().unwrap();
-    import_block(dir.path(), 0, 2 * HOUR, 0..3, 60_000, 1.0);
+    // Samples every second: the block's chunks fill two compressed frames, the second
+    // holding only series 2's last chunks.
+    import_block(dir.path(), 0, 2 * HOUR, 0..3, 1_000, 1.0);
     let bdir = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -331,7 +333,7 @@ fn a_damaged_chunk_fails_only_the_queries_that_need_it_and_is_counted() {
     let seg = bdir.join("chunks").join("000001");
     let mut bytes = std::fs::read(&seg).unwrap();
     let n = bytes.len();
-    bytes[n - 10] ^= 0xff; // inside the last chunk written: the last series' last chunk
+    bytes[n - 10] ^= 0xff; // inside the last frame written
     std::fs::write(&seg, &bytes).unwrap();
     let reg = Registry::new();
     let db = Db::open(dir.path(), DbOptions::default(), &reg).unwrap();

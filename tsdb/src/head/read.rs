@@ -4,6 +4,7 @@ use model::{Labels, Matcher};
 
 use super::Head;
 use super::series::MemSeries;
+use crate::chunkenc::Encoding;
 use crate::error::Result;
 use crate::postings::{label_names_of, label_values_of, postings_for_matchers};
 use crate::querier::{ChunkData, ChunkSpan};
@@ -54,6 +55,7 @@ impl Head {
             out.push(ChunkSpan {
                 mint: c.mint,
                 maxt: c.maxt,
+                enc: Encoding::Xor,
                 data: ChunkData::HeadFile(bytes),
                 deleted: deleted.clone(),
             });
@@ -66,6 +68,7 @@ impl Head {
                 out.push(ChunkSpan {
                     mint: cmin,
                     maxt: cmax,
+                    enc: Encoding::Xor,
                     data: ChunkData::Owned(open.app.bytes().into()),
                     deleted: deleted.clone(),
                 });

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use model::metrics::{Counter, Gauge, Registry};
 use parking_lot::Mutex;
 
-use crate::chunkenc::num_samples;
+use crate::chunkenc::{Encoding, num_samples};
 use crate::error::{Error, Result};
 use crate::mmap::{MmapFile, MmapSlice};
 
@@ -466,7 +466,7 @@ impl ChunkDiskMapper {
             while off < b.len() {
                 let rec = parse_record(b, off)
                     .map_err(|reason| Error::corruption(map.path(), off as u64, reason))?;
-                let n = num_samples(&b[rec.data.clone()]) as u16;
+                let n = num_samples(Encoding::Xor, &b[rec.data.clone()]) as u16;
                 f(
                     rec.series_ref,
                     ChunkDiskRef::new(seq, off as u32),
