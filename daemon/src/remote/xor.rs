@@ -10,16 +10,27 @@
 /// The most samples a chunk holds, as Prometheus cuts its own chunks.
 pub const MAX_SAMPLES_PER_CHUNK: usize = 120;
 
-/// Appends bits to a byte vector, most significant bit first.
+/// Appends bits to a byte vector, most significant bit first, leaving the bytes the bit
+/// stream of Prometheus 2.42 leaves: it writes groups of 8 bits a byte at a time and appends
+/// the next byte right away, so a chunk whose last write was a whole number of bytes starting
+/// on a byte boundary ends with one more, empty byte ([`Bits::finish`]). Later releases leave
+/// that byte out; decoders of either layout ignore it.
 #[derive(Debug, Default)]
 struct Bits {
     buf: Vec<u8>,
     /// Unused low bits of the last byte.
     free: u32,
+    /// The last write was whole bytes from a byte boundary.
+    ends_on_byte_write: bool,
 }
 
 impl Bits {
     fn bit(&mut self, one: bool) {
+        self.put(one);
+        self.ends_on_byte_write = false;
+    }
+
+    fn put(&mut self, one: bool) {
         if self.free == 0 {
             self.buf.push(0);
             self.free = 8;
@@ -32,15 +43,24 @@ impl Bits {
 
     /// The low `n` bits of `v` (n ≤ 64).
     fn bits(&mut self, v: u64, n: u32) {
+        let aligned = self.free == 0;
         for i in (0..n).rev() {
-            self.bit((v >> i) & 1 == 1);
+            self.put((v >> i) & 1 == 1);
         }
+        self.ends_on_byte_write = aligned && n >= 8 && n.is_multiple_of(8);
     }
 
     fn bytes(&mut self, b: &[u8]) {
         for &x in b {
             self.bits(x as u64, 8);
         }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.ends_on_byte_write {
+            self.buf.push(0);
+        }
+        self.buf
     }
 }
 
@@ -63,7 +83,7 @@ pub fn encode(samples: &[(i64, f64)]) -> Vec<u8> {
     debug_assert!(samples.len() <= u16::MAX as usize);
     let mut w = Bits {
         buf: Vec::with_capacity(2 + samples.len() * 2),
-        free: 0,
+        ..Bits::default()
     };
     w.buf
         .extend_from_slice(&(samples.len() as u16).to_be_bytes());
@@ -110,7 +130,7 @@ pub fn encode(samples: &[(i64, f64)]) -> Vec<u8> {
         delta_prev = delta;
         v_prev = vb;
     }
-    w.buf
+    w.finish()
 }
 
 fn write_value(w: &mut Bits, x: u64, leading: &mut u8, trailing: &mut u8) {
@@ -232,12 +252,20 @@ pub(crate) mod tests {
     fn first_sample_is_raw_and_the_rest_round_trips() {
         let s = [(1_700_000_000_000, 42.5)];
         let c = encode(&s);
-        // count, zig-zag varint of t, then the value's 64 raw bits.
+        // count, zig-zag varint of t, then the value's 64 raw bits, and the empty byte
+        // Prometheus's bit stream appends after bytes written from a byte boundary.
         let mut want = vec![0, 1];
         uvarint(2 * 1_700_000_000_000u64, &mut want);
         want.extend_from_slice(&42.5f64.to_bits().to_be_bytes());
+        want.push(0);
         assert_eq!(c, want);
         assert!(same(&decode(&c), &s));
+        // A second sample with the same value: its delta's two varint bytes, then a single
+        // `0` bit for the value, which takes the byte after them and nothing more.
+        let s2 = [(1_700_000_000_000, 42.5), (1_700_000_015_000, 42.5)];
+        let c2 = encode(&s2);
+        assert_eq!(c2.len(), want.len() - 1 + 3, "{c2:?}");
+        assert!(same(&decode(&c2), &s2));
     }
 
     #[test]
