@@ -169,14 +169,23 @@ fn replicas_follow_a_load_spike_up_and_down_over_grpc() {
         matches!((up, down), (Some(u), Some(d)) if u < d),
         "up then down: {desired:?}"
     );
-    let metrics = v.get("/metrics").body;
-    let ok = metrics
-        .lines()
-        .find(|l| {
-            l.starts_with(r#"vane_autoscaler_target_requests_total{autoscaler="api",result="ok"}"#)
-        })
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok());
-    assert!(ok.is_some_and(|n| n >= 2.0), "{metrics}");
+    // Pushes are sent after the decision is recorded and may still be in flight (funcsim
+    // already ran 1 replica before the spike): wait for both to be acknowledged.
+    let pushed_ok = |v: &Vane| -> f64 {
+        v.get("/metrics")
+            .body
+            .lines()
+            .find(|l| {
+                l.starts_with(
+                    r#"vane_autoscaler_target_requests_total{autoscaler="api",result="ok"}"#,
+                )
+            })
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    wait_for(30, "two decisions acknowledged by the gRPC target", || {
+        pushed_ok(&v) >= 2.0
+    });
 }
 
 #[test]
