@@ -132,20 +132,22 @@ impl<B: AsRef<[u8]>, D: Decode> std::fmt::Debug for Decoding<B, D> {
 
 impl<B: AsRef<[u8]>, D: Decode> Decoding<B, D> {
     pub fn new(bytes: B) -> Self {
-        let (d, err) = match D::start(bytes.as_ref()) {
-            Ok(d) => (d, None),
-            Err(at) => (D::default(), Some(SampleError::Other(D::damage(at)))),
-        };
+        let (d, err) = Self::start(bytes.as_ref());
         Decoding { bytes, d, err }
     }
 
     /// Starts over on another chunk without allocating.
     pub fn reset(&mut self, bytes: B) {
-        (self.d, self.err) = match D::start(bytes.as_ref()) {
+        (self.d, self.err) = Self::start(bytes.as_ref());
+        self.bytes = bytes;
+    }
+
+    /// The decoder for `chunk`, or the error its header is.
+    fn start(chunk: &[u8]) -> (D, Option<SampleError>) {
+        match D::start(chunk) {
             Ok(d) => (d, None),
             Err(at) => (D::default(), Some(SampleError::Other(D::damage(at)))),
-        };
-        self.bytes = bytes;
+        }
     }
 }
 
@@ -201,10 +203,11 @@ impl<B: AsRef<[u8]>> ChunkIterator<B> {
         }
     }
 
-    /// Starts over on another chunk, without allocating when both are XOR chunks.
+    /// Starts over on another chunk, keeping the decoder when the encoding is the same.
     pub fn reset(&mut self, enc: Encoding, bytes: B) {
         match (self, enc) {
             (ChunkIterator::Xor(it), Encoding::Xor) => it.reset(bytes),
+            (ChunkIterator::Columns(it), Encoding::Columns) => it.reset(bytes),
             (me, enc) => *me = ChunkIterator::new(enc, bytes),
         }
     }

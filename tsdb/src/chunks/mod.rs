@@ -390,16 +390,16 @@ impl ChunkReader {
 
     fn framed_chunk(&self, r: ChunkRef) -> Result<(Encoding, ChunkData)> {
         let (seq, frame_off, within) = r.frame_parts();
+        let m = self.file(seq.into(), r)?;
         let cached = self.cache.lock().get((seq, frame_off));
         let frame = match cached {
             Some(f) => f,
             None => {
-                let f = self.read_frame(self.file(seq.into(), r)?, frame_off as usize)?;
+                let f = self.read_frame(m, frame_off as usize)?;
                 self.cache.lock().put((seq, frame_off), f.clone());
                 f
             }
         };
-        let m = &self.files[seq as usize - 1];
         let bad = |reason: &str| {
             Error::corruption(
                 m.path(),
