@@ -10,10 +10,8 @@
 //! Each benchmark is one selector; throughput is selections per second. The index is written
 //! once per run (a few seconds) into a temporary directory.
 
-use std::sync::Arc;
-
 use criterion::{Criterion, Throughput};
-use model::{Labels, MatchType, Matcher};
+use model::{LabelStr, Labels, MatchType, Matcher};
 use tsdb::index::{IndexReader, IndexWriter};
 use tsdb::postings::postings_for_matchers;
 
@@ -52,12 +50,12 @@ fn instance(job: usize, i: usize) -> String {
 /// Every label set of the fixture, sorted (the order an index is written in). Strings are
 /// shared, so the million sets cost about 150 MB.
 fn series() -> Vec<Labels> {
-    let arc = |s: String| -> Arc<str> { s.into() };
-    let names: Vec<Arc<str>> = FAMILIES
+    let arc = |s: String| -> LabelStr { s.into() };
+    let names: Vec<LabelStr> = FAMILIES
         .iter()
         .flat_map(|f| SUFFIXES.iter().map(move |s| arc(format!("{f}_{s}"))))
         .collect();
-    let namespaces: Vec<Arc<str>> = (0..NAMESPACES).map(|n| arc(format!("ns-{n}"))).collect();
+    let namespaces: Vec<LabelStr> = (0..NAMESPACES).map(|n| arc(format!("ns-{n}"))).collect();
     let mut out = Vec::with_capacity(JOBS * INSTANCES * names.len());
     for job in 0..JOBS {
         let job_name = arc(format!("svc-{job:02}"));

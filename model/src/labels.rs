@@ -2,8 +2,9 @@
 //!
 //! A [`Labels`] value is sorted by label name, holds no duplicate names and no empty values
 //! (an empty value means "label absent", as in Prometheus). It is immutable and an `Arc`
-//! underneath, so clones are cheap; each string is an `Arc<str>` so that a store which interns
-//! its strings can build label sets without copying bytes.
+//! underneath, so clones are cheap; each string is a [`LabelStr`] (shared, one word wide) so
+//! that a store which interns its strings can build label sets without copying bytes, and a
+//! label costs 16 bytes in a set.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -15,15 +16,22 @@ pub const METRIC_NAME: &str = "__name__";
 /// Separator used when hashing label sets (never valid inside UTF-8 text).
 const HASH_SEP: u8 = 0xff;
 
+/// A label name or value: an immutable, reference-counted string behind a one-word pointer
+/// (the length lives in the allocation with the bytes). An `Arc<str>` is a two-word pointer;
+/// with a million series of seven labels the difference is over 100 MB.
+pub type LabelStr = arcstr::ArcStr;
+
 /// One label: a name and a value.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Label {
-    pub name: Arc<str>,
-    pub value: Arc<str>,
+    pub name: LabelStr,
+    pub value: LabelStr,
 }
 
+const _: () = assert!(std::mem::size_of::<Label>() == 16);
+
 impl Label {
-    pub fn new(name: impl Into<Arc<str>>, value: impl Into<Arc<str>>) -> Self {
+    pub fn new(name: impl Into<LabelStr>, value: impl Into<LabelStr>) -> Self {
         Label {
             name: name.into(),
             value: value.into(),
@@ -66,8 +74,8 @@ impl Labels {
     /// name the last pair wins.
     pub fn from_pairs<N, V>(pairs: impl IntoIterator<Item = (N, V)>) -> Self
     where
-        N: Into<Arc<str>>,
-        V: Into<Arc<str>>,
+        N: Into<LabelStr>,
+        V: Into<LabelStr>,
     {
         let mut b = LabelsBuilder::new();
         for (n, v) in pairs {
@@ -173,8 +181,8 @@ impl Ord for Labels {
     fn cmp(&self, other: &Self) -> Ordering {
         // Interned strings (the head's, a block's symbols) are often the same allocation:
         // equal without reading them.
-        let cmp = |x: &Arc<str>, y: &Arc<str>| {
-            if Arc::ptr_eq(x, y) {
+        let cmp = |x: &LabelStr, y: &LabelStr| {
+            if LabelStr::ptr_eq(x, y) {
                 Ordering::Equal
             } else {
                 x.cmp(y)
@@ -252,7 +260,7 @@ impl LabelsBuilder {
     }
 
     /// Sets `name` to `value`; an empty value removes the label.
-    pub fn set(&mut self, name: impl Into<Arc<str>>, value: impl Into<Arc<str>>) -> &mut Self {
+    pub fn set(&mut self, name: impl Into<LabelStr>, value: impl Into<LabelStr>) -> &mut Self {
         let name = name.into();
         let value = value.into();
         if let Some(pos) = self.labels.iter().position(|l| l.name == name) {
@@ -316,8 +324,8 @@ impl LabelsBuilder {
 macro_rules! labels {
     ($($k:expr => $v:expr),* $(,)?) => {
         $crate::Labels::from_pairs([$((
-            ::std::sync::Arc::<str>::from($k),
-            ::std::sync::Arc::<str>::from($v),
+            $crate::LabelStr::from($k),
+            $crate::LabelStr::from($v),
         )),*])
     };
 }

@@ -1,7 +1,8 @@
 //! Vane's data model, shared by every other crate.
 //!
 //! * [`Labels`]: a sorted, immutable, cheaply cloned label set. Label strings are
-//!   `Arc<str>`, so a store that interns its strings hands them out without copying.
+//!   [`LabelStr`]s (shared, one word wide), so a store that interns its strings hands them
+//!   out without copying.
 //! * [`Matcher`]: the four PromQL label matchers with fully anchored regexes.
 //! * Samples and time: timestamps are `i64` milliseconds since the Unix epoch, values are
 //!   `f64`; [`STALE_NAN_BITS`] is the staleness marker.
@@ -19,7 +20,7 @@ pub mod sample;
 pub mod size;
 pub mod storage;
 
-pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
+pub use labels::{Label, LabelStr, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchType, Matcher};
 pub use sample::{STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};
 pub use storage::{

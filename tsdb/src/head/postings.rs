@@ -4,9 +4,8 @@
 //! kept in a `BTreeMap` so label values come out sorted and regex scans visit them in order.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
-use model::Labels;
+use model::{LabelStr, Labels};
 use parking_lot::RwLock;
 use roaring::RoaringBitmap;
 
@@ -21,7 +20,7 @@ pub(crate) struct MemPostings {
 #[derive(Default)]
 struct Inner {
     all: RoaringBitmap,
-    by_name: HashMap<Arc<str>, BTreeMap<Arc<str>, RoaringBitmap>>,
+    by_name: HashMap<LabelStr, BTreeMap<LabelStr, RoaringBitmap>>,
 }
 
 impl MemPostings {

@@ -1,19 +1,18 @@
 //! Interning of label strings: every series that shares a label name or value shares one
-//! `Arc<str>`. Entries no series uses any more are dropped by [`Interner::sweep`].
+//! `LabelStr`. Entries no series uses any more are dropped by [`Interner::sweep`].
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use model::{Label, Labels};
+use model::{Label, LabelStr, Labels};
 use parking_lot::Mutex;
 
 #[derive(Default)]
 pub(crate) struct Interner {
-    strings: Mutex<HashSet<Arc<str>>>,
+    strings: Mutex<HashSet<LabelStr>>,
 }
 
 impl Interner {
-    fn intern_locked(set: &mut HashSet<Arc<str>>, s: &Arc<str>) -> Arc<str> {
+    fn intern_locked(set: &mut HashSet<LabelStr>, s: &LabelStr) -> LabelStr {
         if let Some(existing) = set.get(&**s) {
             return existing.clone();
         }
@@ -38,7 +37,7 @@ impl Interner {
     pub(crate) fn sweep(&self) -> usize {
         let mut set = self.strings.lock();
         let before = set.len();
-        set.retain(|s| Arc::strong_count(s) > 1);
+        set.retain(|s| LabelStr::strong_count(s).is_some_and(|n| n > 1));
         before - set.len()
     }
 
@@ -57,8 +56,14 @@ mod tests {
         let i = Interner::default();
         let a = i.intern(&model::labels! {"job" => "node", "x" => "node"});
         let b = i.intern(&model::labels! {"job" => "node"});
-        assert!(Arc::ptr_eq(&a.as_slice()[0].value, &b.as_slice()[0].value));
-        assert!(Arc::ptr_eq(&a.as_slice()[0].value, &a.as_slice()[1].value));
+        assert!(LabelStr::ptr_eq(
+            &a.as_slice()[0].value,
+            &b.as_slice()[0].value
+        ));
+        assert!(LabelStr::ptr_eq(
+            &a.as_slice()[0].value,
+            &a.as_slice()[1].value
+        ));
         assert_eq!(i.len(), 3);
         drop(a);
         assert_eq!(i.sweep(), 1); // "x" is gone, "job" and "node" live on in b

@@ -2,7 +2,7 @@
 //!
 //! Series ids are dense (0, 1, 2, ...) in label order, so a sorted postings list is also a
 //! sorted series list. Postings are roaring bitmaps. The reader works straight from a memory
-//! map: it decodes the symbol table at open (so label strings are shared `Arc<str>`s) and a
+//! map: it decodes the symbol table at open (so label strings are shared `LabelStr`s) and a
 //! small per-name range table; series and postings are decoded only when asked for.
 
 mod reader;

@@ -4,7 +4,7 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-use model::{Label, Labels};
+use model::{Label, LabelStr, Labels};
 use roaring::RoaringBitmap;
 
 use super::*;
@@ -18,7 +18,7 @@ use crate::postings::IndexLookup;
 #[derive(Debug)]
 pub struct IndexReader {
     map: Arc<MmapFile>,
-    symbols: Vec<Arc<str>>,
+    symbols: Vec<LabelStr>,
     sections: [Range<usize>; SECTIONS],
     num_series: u32,
     /// Per label name (by symbol): its entries in the postings table.
@@ -78,7 +78,7 @@ impl IndexReader {
             return Err(bad(toc_at, "section sizes disagree with counts"));
         }
         // Symbols.
-        let mut symbols: Vec<Arc<str>> = Vec::with_capacity(n_sym as usize);
+        let mut symbols: Vec<LabelStr> = Vec::with_capacity(n_sym as usize);
         let mut c = Decbuf::new(&b[sections[SYMBOLS].clone()], 0);
         for _ in 0..n_sym {
             let at = sections[SYMBOLS].start + c.pos;
@@ -90,7 +90,7 @@ impl IndexReader {
             if symbols.last().is_some_and(|p| **p >= *s) {
                 return Err(bad(at, "symbols not sorted"));
             }
-            symbols.push(Arc::from(s));
+            symbols.push(LabelStr::from(s));
             c.pos += len;
         }
         // Name ranges of the postings table.
@@ -156,7 +156,7 @@ impl IndexReader {
         self.map.len() as u64
     }
 
-    fn symbol(&self, id: u64) -> Option<&Arc<str>> {
+    fn symbol(&self, id: u64) -> Option<&LabelStr> {
         self.symbols.get(id as usize)
     }
 

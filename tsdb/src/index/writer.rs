@@ -4,9 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use model::Labels;
+use model::{LabelStr, Labels};
 use roaring::RoaringBitmap;
 
 use super::*;
@@ -58,14 +57,14 @@ impl IndexWriter {
         let path = self.path.clone();
         let io = |e: std::io::Error| Error::io(&path, e);
         // Symbols: every name and value, sorted, so symbol order is string order.
-        let mut set: BTreeSet<Arc<str>> = BTreeSet::new();
+        let mut set: BTreeSet<LabelStr> = BTreeSet::new();
         for (l, _) in &self.series {
             for x in l {
                 set.insert(x.name.clone());
                 set.insert(x.value.clone());
             }
         }
-        let symbols: Vec<Arc<str>> = set.into_iter().collect();
+        let symbols: Vec<LabelStr> = set.into_iter().collect();
         let sym = |s: &str| {
             symbols
                 .binary_search_by(|x| (**x).cmp(s))

@@ -14,9 +14,8 @@
 //! NaN payloads and the staleness marker survive exactly.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use model::{Label, Labels};
+use model::{Label, LabelStr, Labels};
 
 use crate::encoding::{Decbuf, put_str, put_uvarint, put_varint};
 use crate::error::{Error, Result};
@@ -102,7 +101,7 @@ fn bad(pos: usize, what: &str) -> Error {
 /// Decodes records, interning label strings so repeated names and values share memory.
 #[derive(Debug, Default)]
 pub struct RecordDecoder {
-    strings: HashSet<Arc<str>>,
+    strings: HashSet<LabelStr>,
 }
 
 impl RecordDecoder {
@@ -110,11 +109,11 @@ impl RecordDecoder {
         Self::default()
     }
 
-    fn intern(&mut self, s: &str) -> Arc<str> {
+    fn intern(&mut self, s: &str) -> LabelStr {
         if let Some(x) = self.strings.get(s) {
             return x.clone();
         }
-        let a: Arc<str> = Arc::from(s);
+        let a = LabelStr::from(s);
         self.strings.insert(a.clone());
         a
     }
