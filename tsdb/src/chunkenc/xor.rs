@@ -7,6 +7,15 @@ use crate::error::{Error, Result};
 /// Bytes before the bit stream: the sample count, big-endian u16.
 const HEADER: usize = 2;
 
+/// The most bytes one append can add: a first sample's varint time (10) and value with its
+/// window (10), or a later delta-of-delta of 68 bits and a value of 77.
+const MAX_SAMPLE_BYTES: usize = 20;
+
+/// An empty appender's buffer: the header and a few samples. Buffers then grow by half, not
+/// double, and `reset` gives the room back: a head keeps one open chunk per series, so their
+/// spare room is paid once per series.
+const START_CAPACITY: usize = 32;
+
 /// Delta-of-delta buckets: (prefix length in ones, payload bits). A `0` bit alone means 0.
 const DOD_BUCKETS: [(u32, u32); 3] = [(1, 14), (2, 17), (3, 20)];
 
@@ -40,7 +49,7 @@ impl Default for XorAppender {
 
 impl XorAppender {
     pub fn new() -> Self {
-        let mut buf = Vec::with_capacity(128);
+        let mut buf = Vec::with_capacity(START_CAPACITY);
         buf.extend_from_slice(&[0, 0]);
         XorAppender {
             w: BitWriter::with_bytes(buf),
@@ -59,6 +68,9 @@ impl XorAppender {
     #[inline]
     pub fn append(&mut self, t: i64, v: f64) {
         debug_assert!(self.n < u16::MAX, "XOR chunk full");
+        if self.w.buf.capacity() - self.w.buf.len() < MAX_SAMPLE_BYTES {
+            self.grow();
+        }
         let vb = v.to_bits();
         match self.n {
             0 => {
@@ -103,6 +115,14 @@ impl XorAppender {
         let [hi, lo] = self.n.to_be_bytes();
         self.w.buf[0] = hi;
         self.w.buf[1] = lo;
+    }
+
+    /// Room for at least one more sample, by half the current size (so the bit writer's own
+    /// doubling never runs).
+    #[cold]
+    fn grow(&mut self) {
+        let add = (self.w.buf.len() / 2).max(MAX_SAMPLE_BYTES);
+        self.w.buf.reserve_exact(add);
     }
 
     #[inline]
@@ -153,8 +173,10 @@ impl XorAppender {
     }
 
     /// Empties the chunk, keeping its buffer.
+    /// Empties the chunk for reuse, giving back all but [`START_CAPACITY`] bytes of its room.
     pub fn reset(&mut self) {
         self.w.clear_to(0);
+        self.w.buf.shrink_to(START_CAPACITY);
         self.w.buf.extend_from_slice(&[0, 0]);
         self.n = 0;
         self.leading = 0xff;

@@ -40,6 +40,9 @@ impl Head {
             let mut d = s.data.lock();
             let before = d.mmapped.len();
             d.mmapped.retain(|c| c.maxt >= mint);
+            if d.mmapped.len() < before {
+                d.mmapped.shrink_to_fit();
+            }
             stats.chunks_removed += before - d.mmapped.len();
             if d.open
                 .as_ref()

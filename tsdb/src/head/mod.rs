@@ -383,6 +383,9 @@ impl Head {
                     c.app.bytes(),
                 ) {
                     Ok(r) => {
+                        // Exactly as long as it needs to be: a million series each keeping
+                        // room for three more chunks would be 72 MB.
+                        d.mmapped.reserve_exact(1);
                         d.mmapped.push(MmappedChunk { r, mint, maxt });
                         self.metrics.chunks_mmapped.inc();
                         c.app.reset();

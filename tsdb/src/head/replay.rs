@@ -162,6 +162,7 @@ impl Head {
                 self.update_time_bounds(chunks[0].mint, last.maxt);
             }
             d.mmapped = chunks;
+            d.mmapped.shrink_to_fit();
         }
         st.refs.insert(rs.r, s);
     }
