@@ -24,13 +24,13 @@ impl std::hash::Hasher for KeyHasher {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        // Not used by u128 keys; fold anything else in.
+        // Not used by the keys; fold anything else in.
         for b in bytes {
             self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
         }
     }
-    fn write_u128(&mut self, n: u128) {
-        self.0 = n as u64;
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 
@@ -46,8 +46,7 @@ pub struct SampleRules {
     pub label_value_length_limit: u64,
 }
 
-/// A cached series. Kept small: with its 16-byte key a table slot is 64 bytes, one cache line
-/// (the lookup of a target scraped a second ago is a cold miss; a second line would be another).
+/// A cached series. Kept small: the cache holds one per series of every target.
 struct Entry {
     /// The store's reference, or [`NO_REF`].
     r: u64,
@@ -64,7 +63,30 @@ struct Entry {
     hit: Hit,
 }
 
-const _: () = assert!(std::mem::size_of::<(u128, Entry)>() <= 64);
+/// The 128-bit hash of a series' text, as two words (so a slot needs no 16-byte alignment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key([u64; 2]);
+
+impl Key {
+    fn of(series: &str) -> Key {
+        let h = xxhash_rust::xxh3::xxh3_128(series.as_bytes());
+        Key([h as u64, (h >> 64) as u64])
+    }
+}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u64(self.0[0]);
+    }
+}
+
+/// A cached series and its key.
+struct Slot {
+    key: Key,
+    e: Entry,
+}
+
+const _: () = assert!(std::mem::size_of::<Slot>() <= 56);
 
 /// What a target says of one metric family.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -128,9 +150,15 @@ impl Entry {
 }
 
 /// Per-target memory of series across scrapes, keyed by a 128-bit hash of the series text as
-/// the target wrote it: the key sits in the table itself, so a lookup touches one cache line
-/// instead of chasing a heap string (two different texts sharing a 128-bit hash is not a
-/// practical concern).
+/// the target wrote it (two different texts sharing a 128-bit hash is not a practical
+/// concern).
+///
+/// The series are kept in the order of the last scrape, because a target writes its series
+/// in the same order every time: a scrape looks for each series where the previous one was
+/// found plus one, and needs a hash table only when the target's output changed shape (a
+/// series came or went, or the order moved). So the cache costs its entries and nothing more
+/// (a hash table keeps a quarter to a half of its slots empty), and a scrape walks it in
+/// memory order.
 #[derive(Default)]
 pub struct Cache {
     /// The metadata (`# HELP`, `# TYPE`, `# UNIT`) of a recent scrape. It is read again (a
@@ -140,9 +168,10 @@ pub struct Cache {
     pub metadata: Arc<Vec<MetricMetadata>>,
     metadata_shape: u64,
     metadata_at: Option<i64>,
-    series: Map<u128, Entry>,
+    /// The series of the last scrape, in the order the target wrote them.
+    series: Vec<Slot>,
     /// Series dropped by metric relabeling, so they are not relabeled again.
-    dropped: Map<u128, u32>,
+    dropped: Map<Key, u32>,
     /// The number of this scrape (wrapping; only compared for equality).
     iter: u32,
     /// Bumped when the rules that turn series text into labels change.
@@ -177,8 +206,8 @@ impl Cache {
         if same {
             return;
         }
-        for e in self.series.values_mut() {
-            e.hit = hit_of(interest.as_deref(), &e.labels);
+        for s in &mut self.series {
+            s.e.hit = hit_of(interest.as_deref(), &s.e.labels);
         }
         self.interest = interest;
     }
@@ -417,6 +446,7 @@ pub fn append_body(
 ) -> (AppendStats, Result<(), ScrapeError>) {
     let mut stats = AppendStats::default();
     let mut parser = Parser::new(body, format);
+    let mut pass = Pass::default();
     // The counts survive an early return with an error; the closure gives `?` a scope.
     let r = (|| -> Result<(), ScrapeError> {
         cache.iter = cache.iter.wrapping_add(1);
@@ -452,8 +482,9 @@ pub fn append_body(
                 Some(t) if rules.honor_timestamps => (t, false),
                 _ => (ts, true),
             };
-            let key = xxhash_rust::xxh3::xxh3_128(s.series.as_bytes());
-            if let Some(e) = cache.series.get_mut(&key) {
+            let key = Key::of(s.series);
+            if let Some(p) = pass.find(&cache.series, key) {
+                let e = &mut pass.slot(&mut cache.series, p).e;
                 if e.seen == n && !own_time {
                     return Err(fail(
                         FailReason::DuplicateSeries,
@@ -471,7 +502,8 @@ pub fn append_body(
                         }
                         match fresh {
                             None => {
-                                cache.series.remove(&key);
+                                // Left out of this scrape's order, so it is not kept.
+                                e.live = false;
                                 cache.dropped.insert(key, n);
                                 continue;
                             }
@@ -486,6 +518,10 @@ pub fn append_body(
                     }
                     e.generation = generation;
                 }
+                if e.seen != n {
+                    pass.keep(p);
+                }
+                let e = &mut pass.slot(&mut cache.series, p).e;
                 e.seen = n;
                 e.tracked = tracked;
                 if rules.sample_limit > 0 && stats.post_relabel >= rules.sample_limit {
@@ -514,15 +550,20 @@ pub fn append_body(
             stats.post_relabel += 1;
             let hit = hit_of(cache.interest.as_deref(), &labels);
             note(&mut cache.hits, hit);
-            let e = cache.series.entry(key).or_insert(Entry {
-                r: NO_REF,
-                labels,
-                seen: n,
-                live: false,
-                tracked,
-                generation,
-                hit,
-            });
+            let p = pass.add(
+                &cache.series,
+                key,
+                Entry {
+                    r: NO_REF,
+                    labels,
+                    seen: n,
+                    live: false,
+                    tracked,
+                    generation,
+                    hit,
+                },
+            );
+            let e = &mut pass.slot(&mut cache.series, p).e;
             if append_one(app, e, t, s.value, &mut stats)? {
                 stats.series_added += 1;
             }
@@ -531,16 +572,17 @@ pub fn append_body(
             return Err(sample_limit(rules));
         }
         // Series that were live and did not come back go stale now.
-        cache.series.retain(|_, e| {
-            if e.seen == n {
-                e.live = true;
-                return true;
-            }
-            if e.live && e.tracked {
+        for s in &mut cache.series {
+            let e = &mut s.e;
+            if e.seen != n && e.live && e.tracked {
                 stale(app, e, ts);
             }
-            false
-        });
+            e.live = e.seen == n;
+        }
+        for s in &mut pass.added {
+            s.e.live = true;
+        }
+        pass.settle(&mut cache.series, n);
         cache.dropped.retain(|_, seen| *seen == n);
         if cache.hits.len() > 1 {
             cache.hits.sort_unstable();
@@ -560,7 +602,120 @@ pub fn append_body(
         }
         Ok(())
     })();
+    if r.is_err() {
+        // Keep every series, the new ones too: the caller marks them all stale, and the next
+        // good scrape neither relabels them nor counts them as added.
+        pass.keep_all(&mut cache.series);
+    }
     (stats, r)
+}
+
+/// One scrape's walk over the cache: where the next series is expected, and (once the target's
+/// output left the cached order) the order of this scrape and an index by key.
+#[derive(Default)]
+struct Pass {
+    /// The position in the cache where the next series is expected.
+    next: usize,
+    /// While the series so far are exactly the cache's first `kept`, in order: how many.
+    kept: usize,
+    /// Positions of the series of this scrape in the order seen, once that differs from the
+    /// cache's (positions past the cache's end are `added`).
+    order: Option<Vec<u32>>,
+    /// Every key's position, built the first time a series is not where it was expected.
+    index: Option<Map<Key, u32>>,
+    /// Series new in this scrape.
+    added: Vec<Slot>,
+}
+
+impl Pass {
+    /// The position of `key` among the cached and the added series.
+    #[inline]
+    fn find(&mut self, cached: &[Slot], key: Key) -> Option<usize> {
+        if let Some(s) = cached.get(self.next)
+            && s.key == key
+        {
+            self.next += 1;
+            return Some(self.next - 1);
+        }
+        let p = *self.index(cached).get(&key)? as usize;
+        self.next = p + 1;
+        Some(p)
+    }
+
+    #[cold]
+    fn index(&mut self, cached: &[Slot]) -> &mut Map<Key, u32> {
+        self.index.get_or_insert_with(|| {
+            let mut m = Map::with_capacity_and_hasher(cached.len() + 16, Default::default());
+            for (i, s) in cached.iter().chain(&self.added).enumerate() {
+                m.insert(s.key, i as u32);
+            }
+            m
+        })
+    }
+
+    fn slot<'a>(&'a mut self, cached: &'a mut [Slot], p: usize) -> &'a mut Slot {
+        match cached.len() {
+            len if p < len => &mut cached[p],
+            len => &mut self.added[p - len],
+        }
+    }
+
+    /// Adds a series this scrape brought and returns its position.
+    fn add(&mut self, cached: &[Slot], key: Key, e: Entry) -> usize {
+        let p = cached.len() + self.added.len();
+        self.index(cached).insert(key, p as u32);
+        self.added.push(Slot { key, e });
+        self.keep(p);
+        p
+    }
+
+    /// Notes that the series at `p` is the next of this scrape (once per series).
+    #[inline]
+    fn keep(&mut self, p: usize) {
+        match &mut self.order {
+            None if p == self.kept => self.kept += 1,
+            None => {
+                let mut order: Vec<u32> = (0..self.kept as u32).collect();
+                order.push(p as u32);
+                self.order = Some(order);
+            }
+            Some(order) => order.push(p as u32),
+        }
+    }
+
+    /// After a good scrape: the cache becomes this scrape's series in this scrape's order.
+    fn settle(&mut self, cached: &mut Vec<Slot>, n: u32) {
+        match self.order.take() {
+            None => {
+                // The cache's first `kept` series came in order (then the added ones, if
+                // the whole cache did): the rest went away.
+                cached.truncate(self.kept.min(cached.len()));
+                cached.reserve_exact(self.added.len());
+                cached.append(&mut self.added);
+            }
+            Some(order) => {
+                let mut all: Vec<Option<Slot>> = cached
+                    .drain(..)
+                    .chain(self.added.drain(..))
+                    .map(Some)
+                    .collect();
+                cached.reserve_exact(order.len());
+                for p in order {
+                    let s = all[p as usize].take().expect("each series kept once");
+                    debug_assert_eq!(s.e.seen, n);
+                    cached.push(s);
+                }
+            }
+        }
+        if cached.capacity() > cached.len() + cached.len() / 8 + 8 {
+            cached.shrink_to_fit();
+        }
+    }
+
+    /// After a failed scrape: the new series join the cache, nothing leaves it.
+    fn keep_all(&mut self, cached: &mut Vec<Slot>) {
+        cached.append(&mut self.added);
+    }
 }
 
 fn sample_limit(rules: &SampleRules) -> ScrapeError {
@@ -581,7 +736,7 @@ fn stale(app: &mut dyn Appender, e: &mut Entry, ts: i64) {
 /// The cache keeps the series, so the next good scrape neither relabels them nor counts them
 /// as added.
 pub fn mark_all_stale(app: &mut dyn Appender, cache: &mut Cache, ts: i64) {
-    for e in cache.series.values_mut() {
+    for e in cache.series.iter_mut().map(|s| &mut s.e) {
         if e.live && e.tracked {
             stale(app, e, ts);
         }

@@ -372,8 +372,149 @@ fn the_cache_keeps_the_stores_copy_of_each_series_labels() {
     let body = "a{x=\"1\"} 1\nb 2\n";
     scrape(&mut app, &mut cache, body, 1000, &rules()).unwrap();
     assert_eq!(cache.series.len(), 2);
-    for e in cache.series.values() {
+    for e in cache.series.iter().map(|s| &s.e) {
         let stored = &app.by_ref[e.r as usize];
         assert!(Labels::ptr_eq(&e.labels, stored), "{:?}", e.labels);
+    }
+}
+
+/// The names of the cache's series, in its order.
+fn cached_names(cache: &Cache) -> Vec<String> {
+    cache
+        .series
+        .iter()
+        .map(|s| s.e.labels.metric_name().to_string())
+        .collect()
+}
+
+#[test]
+fn the_cache_follows_the_order_of_the_last_good_scrape() {
+    let (mut app, mut cache) = (Recorder::default(), Cache::default());
+    scrape(&mut app, &mut cache, "a 1\nb 1\nc 1\nd 1\n", 10, &rules()).unwrap();
+    assert_eq!(cached_names(&cache), ["a", "b", "c", "d"]);
+    // Reordered, one gone from the middle, one new in the middle.
+    app.committed.clear();
+    let st = scrape(&mut app, &mut cache, "c 2\na 2\nx 2\nd 2\n", 20, &rules()).unwrap();
+    assert_eq!(cached_names(&cache), ["c", "a", "x", "d"]);
+    assert_eq!(st.series_added, 1);
+    let stale: Vec<&str> = app
+        .committed
+        .iter()
+        .filter(|(_, _, v)| model::is_stale_nan(*v))
+        .map(|(l, _, _)| l.metric_name())
+        .collect();
+    assert_eq!(stale, ["b"]);
+    // The same order again: nothing added, nothing stale, the order kept.
+    app.committed.clear();
+    let st = scrape(&mut app, &mut cache, "c 3\na 3\nx 3\nd 3\n", 30, &rules()).unwrap();
+    assert_eq!((st.series_added, app.committed.len()), (0, 4));
+    assert_eq!(cached_names(&cache), ["c", "a", "x", "d"]);
+    // A failed scrape keeps every series, the ones new before the failure too, in no
+    // particular order; the next good scrape sets the order again.
+    scrape(&mut app, &mut cache, "y 4\nc 4\nc 4\n", 40, &rules()).unwrap_err();
+    assert_eq!(cache.len(), 5);
+    let st = scrape(&mut app, &mut cache, "y 5\nd 5\n", 50, &rules()).unwrap();
+    assert_eq!(st.series_added, 0);
+    assert_eq!(cached_names(&cache), ["y", "d"]);
+}
+
+mod order {
+    //! Any sequence of scrapes (series coming, going, moving, repeated, bodies that fail
+    //! midway) against a model of what Prometheus's scrape cache does: the samples and
+    //! staleness markers committed and the count of new series must match it.
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Body {
+        /// Series (by number) in this order; a number may repeat (a duplicate: the scrape
+        /// fails there).
+        Series(Vec<u8>),
+        /// Series, then a line that does not parse.
+        Broken(Vec<u8>),
+    }
+
+    fn body() -> impl Strategy<Value = Body> {
+        let series = prop::collection::vec(0u8..10, 0..10);
+        prop_oneof![
+            4 => prop::sample::subsequence((0u8..10).collect::<Vec<_>>(), 0..10)
+                .prop_shuffle()
+                .prop_map(Body::Series),
+            1 => series.clone().prop_map(Body::Series),
+            1 => series.prop_map(Body::Broken),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn matches_the_model(bodies in prop::collection::vec(body(), 1..12)) {
+            let (mut app, mut cache) = (Recorder::default(), Cache::default());
+            // Cached series and whether the last good scrape reported them.
+            let mut model: BTreeMap<u8, bool> = BTreeMap::new();
+            for (i, b) in bodies.iter().enumerate() {
+                let ts = (i as i64 + 1) * 1000;
+                let (ids, broken) = match b {
+                    Body::Series(s) => (s.clone(), false),
+                    Body::Broken(s) => (s.clone(), true),
+                };
+                let mut text: String = ids.iter().map(|i| format!("s{i} {ts}\n")).collect();
+                if broken {
+                    text.push_str("bad{ 1\n");
+                }
+                // Where the model says the scrape fails: the first repeat, or the bad line.
+                let mut seen = Vec::new();
+                let mut fails_at = broken.then_some(ids.len());
+                for (k, id) in ids.iter().enumerate() {
+                    if seen.contains(id) {
+                        fails_at = Some(k);
+                        break;
+                    }
+                    seen.push(*id);
+                }
+                app.committed.clear();
+                let res = scrape(&mut app, &mut cache, &text, ts, &rules());
+                let mut got: Vec<(String, bool)> = app
+                    .committed
+                    .iter()
+                    .map(|(l, _, v)| (l.metric_name().to_string(), model::is_stale_nan(*v)))
+                    .collect();
+                got.sort();
+                let mut want: Vec<(String, bool)> = Vec::new();
+                match fails_at {
+                    Some(k) => {
+                        prop_assert!(res.is_err());
+                        for (id, live) in model.iter_mut() {
+                            if *live {
+                                want.push((format!("s{id}"), true));
+                            }
+                            *live = false;
+                        }
+                        for id in &ids[..k] {
+                            model.entry(*id).or_insert(false);
+                        }
+                    }
+                    None => {
+                        let st = res.expect("a good scrape");
+                        let new = ids.iter().filter(|i| !model.contains_key(i)).count();
+                        prop_assert_eq!(st.series_added as usize, new);
+                        for (id, live) in &model {
+                            if *live && !ids.contains(id) {
+                                want.push((format!("s{id}"), true));
+                            }
+                        }
+                        want.extend(ids.iter().map(|i| (format!("s{i}"), false)));
+                        model = ids.iter().map(|i| (*i, true)).collect();
+                        let names: Vec<String> = ids.iter().map(|i| format!("s{i}")).collect();
+                        prop_assert_eq!(cached_names(&cache), names);
+                    }
+                }
+                want.sort();
+                prop_assert_eq!(got, want, "scrape {} ({:?})", i, b);
+                prop_assert_eq!(cache.len(), model.len());
+            }
+        }
     }
 }
