@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::conn::{Fetched, TargetConn, chain};
 use super::{FailReason, ScrapeError};
 use crate::config::HttpClientConfig;
 use crate::http_client;
@@ -10,21 +11,19 @@ use crate::textparse::Format;
 /// The `Accept` header Prometheus sends: OpenMetrics preferred, text 0.0.4 accepted.
 pub const ACCEPT_HEADER: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
+fn timed_out() -> ScrapeError {
+    ScrapeError {
+        reason: FailReason::Timeout,
+        msg: "context deadline exceeded: the scrape timed out".into(),
+    }
+}
+
 fn http_err(e: reqwest::Error) -> ScrapeError {
     if e.is_timeout() {
-        return ScrapeError {
-            reason: FailReason::Timeout,
-            msg: "context deadline exceeded: the scrape timed out".into(),
-        };
+        return timed_out();
     }
     // The full chain says what went wrong (refused, reset, DNS, TLS).
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(&e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
+    let msg = chain(&e);
     ScrapeError {
         reason: FailReason::Http,
         msg,
@@ -33,10 +32,12 @@ fn http_err(e: reqwest::Error) -> ScrapeError {
 
 /// Fetches `url` into `buf` (cleared first) and says which format the body is in. The whole
 /// exchange, body included, must end within `timeout`; a body (after gzip decoding) longer than
-/// `limit` bytes fails the scrape.
-pub async fn fetch(
+/// `limit` bytes fails the scrape. Plain-HTTP targets are fetched over the loop's own
+/// connection `conn`; HTTPS, proxies and redirects through the job's client.
+pub(super) async fn fetch(
     client: &reqwest::Client,
     http: &HttpClientConfig,
+    conn: &mut TargetConn,
     url: &str,
     timeout: Duration,
     limit: u64,
@@ -51,11 +52,27 @@ pub async fn fetch(
             format!("{}", timeout.as_secs_f64()),
         )
         .timeout(timeout);
-    let req = http_client::authorize(req, http).map_err(|msg| ScrapeError {
-        reason: FailReason::Http,
-        msg,
-    })?;
-    let mut resp = req.send().await.map_err(http_err)?;
+    let req = http_client::authorize(req, http)
+        .map_err(|msg| ScrapeError {
+            reason: FailReason::Http,
+            msg,
+        })?
+        .build()
+        .map_err(http_err)?;
+    if TargetConn::applies(&req, http.proxy_url.is_some()) {
+        let follow = http.follow_redirects.unwrap_or(true);
+        match tokio::time::timeout(timeout, conn.fetch(&req, follow, limit, buf)).await {
+            Err(_) => {
+                // The exchange was cut off midway: the connection cannot be reused.
+                *conn = TargetConn::default();
+                return Err(timed_out());
+            }
+            Ok(Ok(Fetched::Body(format))) => return Ok(format),
+            Ok(Ok(Fetched::Redirect)) => buf.clear(),
+            Ok(Err(e)) => return Err(e),
+        }
+    }
+    let mut resp = client.execute(req).await.map_err(http_err)?;
     if resp.status() != reqwest::StatusCode::OK {
         return Err(ScrapeError {
             reason: FailReason::Http,

@@ -10,6 +10,7 @@
 //!   alone, changed ones updated in place, removed ones stopped (their series marked stale).
 
 mod append;
+mod conn;
 mod fetch;
 mod notify;
 mod pool;

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::append::{
     AppendStats, Cache, SampleRules, append_body, mark_all_stale, merge_target_labels,
 };
+use super::conn::TargetConn;
 use super::fetch::fetch;
 use super::{FailReason, Health, ScrapeError, ScrapeMetrics};
 use crate::config::HttpClientConfig;
@@ -96,6 +97,7 @@ impl LoopHandle {
             cache: Box::default(),
             buf: Vec::new(),
             body_size: 0,
+            conn: TargetConn::default(),
             last_ts: None,
             report_refs: [None; 5],
         };
@@ -170,6 +172,8 @@ struct ScrapeLoop {
     /// stay in memory all the time); its last size sizes the next one.
     buf: Vec<u8>,
     body_size: usize,
+    /// The connection to a plain-HTTP target, kept across scrapes.
+    conn: TargetConn,
     last_ts: Option<i64>,
     report_refs: [Option<SeriesRef>; 5],
     /// Labels of the synthetic series.
@@ -254,7 +258,7 @@ impl ScrapeLoop {
                 let job = &cfg.job;
                 self.buf.reserve(self.body_size);
                 tokio::select! {
-                    r = fetch(&job.client, &job.http, &cfg.target.url, cfg.target.timeout, job.body_limit, &mut self.buf) => r,
+                    r = fetch(&job.client, &job.http, &mut self.conn, &cfg.target.url, cfg.target.timeout, job.body_limit, &mut self.buf) => r,
                     _ = stop.cancelled() => return,
                 }
             }
