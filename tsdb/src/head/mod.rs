@@ -358,11 +358,47 @@ impl Head {
         }
         let open = d.open.as_mut().expect("cut_chunk leaves an open chunk");
         open.app.append(t, v);
+        let n = open.app.num_samples();
         d.last_t = t;
         d.last_v = v.to_bits();
         s.newest_t.store(t, Ordering::Release);
         s.newest_v.store(d.last_v, Ordering::Release);
+        if model::is_stale_nan(v) && n >= self.opts.samples_per_chunk / 4 {
+            // The series ended (its target is gone, or stopped reporting it): its chunk goes
+            // to disk now rather than at the next truncation, and the buffer is freed. Short
+            // chunks stay open, so a target that fails every few scrapes does not cut a
+            // chunk each time.
+            if self.write_open(s, d).is_ok() {
+                d.open = None;
+            }
+        }
         Ok(true)
+    }
+
+    /// Writes the open chunk (which has samples) to a head-chunk file and records it among
+    /// the series' full chunks. On an error the chunk stays open: the WAL still holds every
+    /// sample, and the next cut tries the write again.
+    fn write_open(&self, s: &MemSeries, d: &mut SeriesData) -> Result<()> {
+        let c = d.open.as_ref().expect("an open chunk");
+        let (mint, maxt) = (c.app.first_time(), c.app.last_time());
+        match self
+            .chunks
+            .write_chunk(s.id as u64, mint, maxt, Encoding::Xor as u8, c.app.bytes())
+        {
+            Ok(r) => {
+                // Exactly as long as it needs to be: a million series each keeping room for
+                // three more chunks would be 72 MB.
+                d.mmapped.reserve_exact(1);
+                d.mmapped.push(MmappedChunk { r, mint, maxt });
+                self.metrics.chunks_mmapped.inc();
+                Ok(())
+            }
+            Err(e) => {
+                self.metrics.chunk_write_errors.inc();
+                tracing::warn!(error = %e, series = s.id, "could not write a full head chunk; keeping it in memory");
+                Err(e)
+            }
+        }
     }
 
     /// Moves the open chunk (if it has samples) to a head-chunk file and starts a new one for
@@ -372,35 +408,18 @@ impl Head {
     fn cut_chunk(&self, s: &MemSeries, d: &mut SeriesData, t: i64) -> Result<(), SampleError> {
         let range = self.opts.chunk_range_ms.max(1);
         let end = (t.div_euclid(range) + 1).saturating_mul(range);
-        match d.open.take() {
-            Some(mut c) if c.app.num_samples() > 0 => {
-                let (mint, maxt) = (c.app.first_time(), c.app.last_time());
-                match self.chunks.write_chunk(
-                    s.id as u64,
-                    mint,
-                    maxt,
-                    Encoding::Xor as u8,
-                    c.app.bytes(),
-                ) {
-                    Ok(r) => {
-                        // Exactly as long as it needs to be: a million series each keeping
-                        // room for three more chunks would be 72 MB.
-                        d.mmapped.reserve_exact(1);
-                        d.mmapped.push(MmappedChunk { r, mint, maxt });
-                        self.metrics.chunks_mmapped.inc();
+        match d.open.as_ref().map(|c| c.app.num_samples()) {
+            Some(n) if n > 0 => {
+                let written = self.write_open(s, d);
+                let c = d.open.as_mut().expect("still open");
+                match written {
+                    Ok(()) => {
                         c.app.reset();
                         c.end = end;
-                        d.open = Some(c);
                     }
                     Err(e) => {
-                        // Keep appending to the open chunk; the WAL still holds every sample,
-                        // and the next cut tries the write again.
-                        self.metrics.chunk_write_errors.inc();
-                        tracing::warn!(error = %e, series = s.id, "could not write a full head chunk; keeping it in memory");
-                        let full = c.app.num_samples() >= u16::MAX as usize - 1;
                         c.end = c.end.max(end);
-                        d.open = Some(c);
-                        if full {
+                        if n >= u16::MAX as usize - 1 {
                             return Err(SampleError::Other(format!(
                                 "head chunk of series {} is full and cannot be written: {e}",
                                 s.id
@@ -409,10 +428,7 @@ impl Head {
                     }
                 }
             }
-            Some(mut c) => {
-                c.end = end;
-                d.open = Some(c);
-            }
+            Some(_) => d.open.as_mut().expect("open").end = end,
             None => {
                 d.open = Some(OpenChunk {
                     app: XorAppender::new(),

@@ -459,3 +459,49 @@ fn an_appender_shares_the_heads_copy_of_a_series_labels() {
     assert!(Labels::ptr_eq(&stored, &again.stored_labels(r).unwrap()));
     assert_eq!(again.stored_labels(model::SeriesRef(r.0 + 100)), None);
 }
+
+#[test]
+fn an_ended_series_gives_its_open_chunk_to_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = open(dir.path());
+    let mut want = Dump::new();
+    let mut refs = [None; 2];
+    // Series 0 has 40 samples when it ends, series 1 only 10 (a quarter of a chunk is 30).
+    for k in 0..=40i64 {
+        let mut app = h.appender();
+        for (i, r) in refs.iter_mut().enumerate() {
+            if i == 1 && k > 10 {
+                continue;
+            }
+            let end = k == 40 || (i == 1 && k == 10);
+            let v = if end { stale_nan() } else { k as f64 };
+            *r = Some(app.append(*r, &series(i), k * 1000, v).unwrap());
+            want.entry(series(i).to_string())
+                .or_default()
+                .push((k * 1000, v.to_bits()));
+        }
+        app.commit().unwrap();
+    }
+    let state = |i: u32| {
+        let s = h.series.get(i).unwrap();
+        let d = s.data.lock();
+        (d.open.is_some(), d.mmapped.len())
+    };
+    let (s0, s1) = (refs[0].unwrap().0 as u32, refs[1].unwrap().0 as u32);
+    assert_eq!(state(s0), (false, 1), "the ended series' chunk is on disk");
+    assert_eq!(state(s1), (true, 0), "a short chunk stays open");
+    assert_eq!(dump(&h, i64::MIN, i64::MAX), want);
+    // The series comes back: a new chunk, everything readable, also after a restart.
+    let mut app = h.appender();
+    app.append(refs[0], &series(0), 50_000, 5.0).unwrap();
+    app.commit().unwrap();
+    want.get_mut(&series(0).to_string())
+        .unwrap()
+        .push((50_000, 5f64.to_bits()));
+    assert_eq!(state(s0), (true, 1));
+    assert_eq!(dump(&h, i64::MIN, i64::MAX), want);
+    h.close().unwrap();
+    drop(h);
+    let h = open(dir.path());
+    assert_eq!(dump(&h, i64::MIN, i64::MAX), want);
+}
