@@ -377,3 +377,30 @@ proptest! {
         let _ = decode_range(Encoding::Columns, &data, i64::MIN, i64::MAX, &mut Vec::new());
     }
 }
+
+#[test]
+fn an_appender_reads_its_first_time_back_from_the_stream() {
+    let mut a = XorAppender::new();
+    assert_eq!(a.first_time(), 0);
+    for t0 in [
+        0,
+        1,
+        -1,
+        63,
+        -64,
+        1_700_000_000_000,
+        -5_000_000_000_000,
+        i64::MAX / 2,
+        i64::MIN / 2,
+    ] {
+        a.reset();
+        a.append(t0, 1.5);
+        assert_eq!(a.first_time(), t0);
+        for k in 1..200 {
+            a.append(t0 + k * 15_000, k as f64);
+        }
+        assert_eq!((a.first_time(), a.last_time()), (t0, t0 + 199 * 15_000));
+    }
+    a.reset();
+    assert_eq!(a.first_time(), 0);
+}

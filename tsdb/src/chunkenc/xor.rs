@@ -38,7 +38,6 @@ pub struct XorAppender {
     n: u16,
     leading: u8, // 0xff: no window yet
     trailing: u8,
-    t0: i64,
 }
 
 impl Default for XorAppender {
@@ -54,7 +53,6 @@ impl XorAppender {
         XorAppender {
             w: BitWriter::with_bytes(buf),
             n: 0,
-            t0: 0,
             t: 0,
             delta: 0,
             v: 0,
@@ -83,7 +81,6 @@ impl XorAppender {
                 // The window of a value against 0 is far wider than those of later changes;
                 // reusing it would waste bits, so the second value opens its own.
                 self.leading = 0xff;
-                self.t0 = t;
             }
             1 => {
                 let delta = t.wrapping_sub(self.t);
@@ -160,8 +157,15 @@ impl XorAppender {
         &self.w.buf
     }
 
+    /// The first sample's time (0 for an empty chunk), read back from the stream, where it
+    /// is the opening varint: a field for it would be 8 bytes more in every open chunk.
     pub fn first_time(&self) -> i64 {
-        self.t0
+        if self.n == 0 {
+            return 0;
+        }
+        let mut r = BitReader { pos: HEADER * 8 };
+        let z = read_uvarint(&mut r, &self.w.buf).unwrap_or(0);
+        (z >> 1) as i64 ^ -((z & 1) as i64)
     }
 
     pub fn last_time(&self) -> i64 {
@@ -181,7 +185,6 @@ impl XorAppender {
         self.n = 0;
         self.leading = 0xff;
         self.trailing = 0;
-        self.t0 = 0;
         self.t = 0;
         self.delta = 0;
         self.v = 0;

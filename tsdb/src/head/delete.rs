@@ -25,7 +25,8 @@ impl Head {
             };
             let d = s.data.lock();
             let Some(first) = d.min_time() else { continue };
-            let (lo, hi) = (mint.max(first), maxt.min(d.last_t));
+            let newest = s.newest_t.load(std::sync::atomic::Ordering::Relaxed);
+            let (lo, hi) = (mint.max(first), maxt.min(newest));
             if lo <= hi && !self.deleted(id).is_some_and(|iv| iv.covers(lo, hi)) {
                 stones.push(RefTombstone {
                     r: u64::from(id),

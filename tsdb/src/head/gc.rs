@@ -38,12 +38,7 @@ impl Head {
         let mut new_min = i64::MAX;
         self.series.for_each(|s| {
             let mut d = s.data.lock();
-            let before = d.mmapped.len();
-            d.mmapped.retain(|c| c.maxt >= mint);
-            if d.mmapped.len() < before {
-                d.mmapped.shrink_to_fit();
-            }
-            stats.chunks_removed += before - d.mmapped.len();
+            stats.chunks_removed += d.retain_full(|c| c.maxt >= mint);
             if d.open
                 .as_ref()
                 .is_some_and(|c| c.app.num_samples() > 0 && c.app.last_time() < mint)

@@ -337,12 +337,14 @@ impl Head {
         t: i64,
         v: f64,
     ) -> Result<bool, SampleError> {
-        if d.last_t != i64::MIN {
-            if t < d.last_t {
+        // Written under this lock only, so relaxed loads see the newest.
+        let last_t = s.newest_t.load(Ordering::Relaxed);
+        if last_t != i64::MIN {
+            if t < last_t {
                 return Err(SampleError::OutOfOrderSample);
             }
-            if t == d.last_t {
-                return if v.to_bits() == d.last_v {
+            if t == last_t {
+                return if v.to_bits() == s.newest_v.load(Ordering::Relaxed) {
                     Ok(false)
                 } else {
                     Err(SampleError::DuplicateSampleForTimestamp)
@@ -359,10 +361,8 @@ impl Head {
         let open = d.open.as_mut().expect("cut_chunk leaves an open chunk");
         open.app.append(t, v);
         let n = open.app.num_samples();
-        d.last_t = t;
-        d.last_v = v.to_bits();
         s.newest_t.store(t, Ordering::Release);
-        s.newest_v.store(d.last_v, Ordering::Release);
+        s.newest_v.store(v.to_bits(), Ordering::Release);
         if model::is_stale_nan(v) && n >= self.opts.samples_per_chunk / 4 {
             // The series ended (its target is gone, or stopped reporting it): its chunk goes
             // to disk now rather than at the next truncation, and the buffer is freed. Short
@@ -386,10 +386,7 @@ impl Head {
             .write_chunk(s.id as u64, mint, maxt, Encoding::Xor as u8, c.app.bytes())
         {
             Ok(r) => {
-                // Exactly as long as it needs to be: a million series each keeping room for
-                // three more chunks would be 72 MB.
-                d.mmapped.reserve_exact(1);
-                d.mmapped.push(MmappedChunk { r, mint, maxt });
+                d.add_full(MmappedChunk { r, mint, maxt });
                 self.metrics.chunks_mmapped.inc();
                 Ok(())
             }

@@ -155,14 +155,12 @@ impl Head {
         if created && let Some(chunks) = st.mapped.remove(&rs.r) {
             let mut d = s.data.lock();
             if let Some(last) = chunks.last() {
-                d.last_t = last.maxt;
-                d.last_v = self.last_value(last).unwrap_or(0);
-                s.newest_t.store(d.last_t, Ordering::Release);
-                s.newest_v.store(d.last_v, Ordering::Release);
+                s.newest_t.store(last.maxt, Ordering::Release);
+                s.newest_v
+                    .store(self.last_value(last).unwrap_or(0), Ordering::Release);
                 self.update_time_bounds(chunks[0].mint, last.maxt);
             }
-            d.mmapped = chunks;
-            d.mmapped.shrink_to_fit();
+            d.mmapped = chunks.into_boxed_slice();
         }
         st.refs.insert(rs.r, s);
     }
@@ -201,7 +199,9 @@ impl Head {
                 },
             };
             let mut d = s.data.lock();
-            if rs.t <= d.last_t && d.mmapped.last().is_some_and(|c| rs.t <= c.maxt) {
+            if rs.t <= s.newest_t.load(Ordering::Relaxed)
+                && d.mmapped.last().is_some_and(|c| rs.t <= c.maxt)
+            {
                 continue; // already in a head-chunk file
             }
             if let Ok(true) = self.append_locked(&s, &mut d, rs.t, rs.v) {

@@ -31,18 +31,16 @@ pub(crate) struct OpenChunk {
     pub(crate) end: i64,
 }
 
-/// Everything about a series that changes as it is appended to. `repr(C)`, hot fields first:
-/// with the mutex in front, applying a sample reads and writes the newest sample and the
+/// Everything about a series that changes as it is appended to, under its lock. `repr(C)`,
+/// hot fields first: with the mutex in front, applying a sample reads and writes the
 /// encoder's state in one cache line (the encoder's own order continues that; see
 /// `XorAppender`), and the list of full chunks, touched once per 120 samples, comes last.
+/// The newest sample is kept once, in [`MemSeries::newest_t`] and [`MemSeries::newest_v`].
 #[repr(C)]
 pub(crate) struct SeriesData {
-    /// Time and value bits of the newest sample, `i64::MIN` when there is none.
-    pub(crate) last_t: i64,
-    pub(crate) last_v: u64,
     pub(crate) open: Option<OpenChunk>,
-    /// Full chunks in time order.
-    pub(crate) mmapped: Vec<MmappedChunk>,
+    /// Full chunks in time order, exactly as many slots as chunks (see [`SeriesData::add_full`]).
+    pub(crate) mmapped: Box<[MmappedChunk]>,
 }
 
 impl SeriesData {
@@ -54,6 +52,25 @@ impl SeriesData {
             .as_ref()
             .filter(|c| c.app.num_samples() > 0)
             .map(|c| c.app.first_time())
+    }
+
+    /// Records a chunk just written to a head-chunk file. The list is reallocated to its
+    /// exact length (once per 120 samples): a million series each keeping room for three more
+    /// chunks would be 72 MB.
+    pub(crate) fn add_full(&mut self, c: MmappedChunk) {
+        let mut v = std::mem::take(&mut self.mmapped).into_vec();
+        v.reserve_exact(1);
+        v.push(c);
+        self.mmapped = v.into_boxed_slice();
+    }
+
+    /// Keeps the full chunks for which `keep` is true; returns how many went.
+    pub(crate) fn retain_full(&mut self, keep: impl FnMut(&MmappedChunk) -> bool) -> usize {
+        let before = self.mmapped.len();
+        let mut v = std::mem::take(&mut self.mmapped).into_vec();
+        v.retain(keep);
+        self.mmapped = v.into_boxed_slice();
+        before - self.mmapped.len()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -80,14 +97,17 @@ pub(crate) struct MemSeries {
     /// True once a WAL series record for this series has been written (or replayed).
     pub(crate) wal_logged: AtomicBool,
     pub(crate) id: u32,
-    /// Copies of `data.last_t` and `data.last_v`, written under the lock and read without it
-    /// by `append` for its early checks (commit checks again under the lock; the value is
-    /// read only for a sample at the newest time).
+    /// Time (`i64::MIN` when there is none) and value bits of the newest sample: written
+    /// under the data lock, and read without it by `append` for its early checks (commit
+    /// checks again under the lock; the value is read only for a sample at the newest time).
     pub(crate) newest_t: AtomicI64,
     pub(crate) newest_v: AtomicU64,
     pub(crate) labels: Labels,
     pub(crate) data: Mutex<SeriesData>,
 }
+
+// A head holds one per series: its size is memory per series (plus the `Arc`'s 16 bytes).
+const _: () = assert!(std::mem::size_of::<MemSeries>() <= 136);
 
 impl MemSeries {
     pub(crate) fn new(id: u32, labels: Labels) -> Self {
@@ -96,10 +116,8 @@ impl MemSeries {
             labels,
             wal_logged: AtomicBool::new(false),
             data: Mutex::new(SeriesData {
-                mmapped: Vec::new(),
+                mmapped: Box::default(),
                 open: None,
-                last_t: i64::MIN,
-                last_v: 0,
             }),
             newest_t: AtomicI64::new(i64::MIN),
             newest_v: AtomicU64::new(0),
