@@ -20,7 +20,8 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::{FailReason, ScrapeError};
+use super::ScrapeError;
+use super::fetch::{bad_status, chain, format_of, http_error, too_large};
 use crate::http_client::USER_AGENT;
 use crate::textparse::Format;
 
@@ -42,25 +43,6 @@ pub(super) enum Fetched {
 pub(super) struct TargetConn {
     /// The open connection and the `host:port` it goes to.
     open: Option<(SendRequest<Empty<Bytes>>, String)>,
-}
-
-fn http_error(msg: String) -> ScrapeError {
-    ScrapeError {
-        reason: FailReason::Http,
-        msg,
-    }
-}
-
-/// The error and its causes, as one line.
-pub(super) fn chain(e: &dyn std::error::Error) -> String {
-    let mut msg = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
 }
 
 impl TargetConn {
@@ -111,26 +93,17 @@ impl TargetConn {
             if follow_redirects && status.is_redirection() {
                 return Ok(Fetched::Redirect);
             }
-            return Err(http_error(format!("server returned HTTP status {status}")));
+            return Err(bad_status(status));
         }
-        let format = match resp
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-        {
-            Some(ct) if ct.trim_start().starts_with("application/openmetrics-text") => {
-                Format::OpenMetrics
-            }
-            _ => Format::Text,
-        };
+        let format = format_of(
+            resp.headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        );
         let gzip = resp
             .headers()
             .get(header::CONTENT_ENCODING)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
-        let too_large = || ScrapeError {
-            reason: FailReason::BodyTooLarge,
-            msg: format!("body size limit exceeded: the body is larger than {limit} bytes"),
-        };
         let mut body = resp.into_body();
         let mut gz = gzip.then(|| flate2::write::GzDecoder::new(std::mem::take(buf)));
         let read = async {
@@ -147,21 +120,18 @@ impl TargetConn {
                         d.get_ref().len()
                     }
                     None => {
-                        if (buf.len() + data.len()) as u64 > limit {
-                            return Err(too_large());
-                        }
                         buf.extend_from_slice(&data);
                         buf.len()
                     }
                 };
                 if len as u64 > limit {
-                    return Err(too_large());
+                    return Err(too_large(limit));
                 }
             }
             if let Some(d) = gz.take() {
                 *buf = d.finish().map_err(|e| http_error(format!("gzip: {e}")))?;
                 if buf.len() as u64 > limit {
-                    return Err(too_large());
+                    return Err(too_large(limit));
                 }
             }
             Ok(())

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::conn::{Fetched, TargetConn, chain};
+use super::conn::{Fetched, TargetConn};
 use super::{FailReason, ScrapeError};
 use crate::config::HttpClientConfig;
 use crate::http_client;
@@ -23,11 +23,47 @@ fn http_err(e: reqwest::Error) -> ScrapeError {
         return timed_out();
     }
     // The full chain says what went wrong (refused, reset, DNS, TLS).
-    let msg = chain(&e);
+    http_error(chain(&e))
+}
+
+pub(super) fn http_error(msg: String) -> ScrapeError {
     ScrapeError {
         reason: FailReason::Http,
         msg,
     }
+}
+
+pub(super) fn bad_status(status: impl std::fmt::Display) -> ScrapeError {
+    http_error(format!("server returned HTTP status {status}"))
+}
+
+pub(super) fn too_large(limit: u64) -> ScrapeError {
+    ScrapeError {
+        reason: FailReason::BodyTooLarge,
+        msg: format!("body size limit exceeded: the body is larger than {limit} bytes"),
+    }
+}
+
+/// The body's format by its `Content-Type`: OpenMetrics if it says so, else text 0.0.4.
+pub(super) fn format_of(content_type: Option<&str>) -> Format {
+    match content_type {
+        Some(ct) if ct.trim_start().starts_with("application/openmetrics-text") => {
+            Format::OpenMetrics
+        }
+        _ => Format::Text,
+    }
+}
+
+/// The error and its causes, as one line.
+pub(super) fn chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
 }
 
 /// Fetches `url` into `buf` (cleared first) and says which format the body is in. The whole
@@ -53,10 +89,7 @@ pub(super) async fn fetch(
         )
         .timeout(timeout);
     let req = http_client::authorize(req, http)
-        .map_err(|msg| ScrapeError {
-            reason: FailReason::Http,
-            msg,
-        })?
+        .map_err(http_error)?
         .build()
         .map_err(http_err)?;
     if TargetConn::applies(&req, http.proxy_url.is_some()) {
@@ -74,27 +107,16 @@ pub(super) async fn fetch(
     }
     let mut resp = client.execute(req).await.map_err(http_err)?;
     if resp.status() != reqwest::StatusCode::OK {
-        return Err(ScrapeError {
-            reason: FailReason::Http,
-            msg: format!("server returned HTTP status {}", resp.status()),
-        });
+        return Err(bad_status(resp.status()));
     }
-    let format = match resp
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(ct) if ct.trim_start().starts_with("application/openmetrics-text") => {
-            Format::OpenMetrics
-        }
-        _ => Format::Text,
-    };
+    let format = format_of(
+        resp.headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    );
     while let Some(chunk) = resp.chunk().await.map_err(http_err)? {
         if (buf.len() + chunk.len()) as u64 > limit {
-            return Err(ScrapeError {
-                reason: FailReason::BodyTooLarge,
-                msg: format!("body size limit exceeded: the body is larger than {limit} bytes"),
-            });
+            return Err(too_large(limit));
         }
         buf.extend_from_slice(&chunk);
     }

@@ -8,6 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::*;
+use crate::scrape::FailReason;
 
 /// A server answering each request with `reply(request_head)`; closes a connection after
 /// `per_conn` requests. Returns its address, the count of connections accepted, and the
@@ -73,6 +74,15 @@ fn ok(body: &[u8], extra: &str) -> Vec<u8> {
     .into_bytes();
     v.extend_from_slice(body);
     v
+}
+
+/// A fetch of `url` that must fail: its error.
+async fn failing(conn: &mut TargetConn, url: &str, follow: bool, limit: u64) -> ScrapeError {
+    let client = reqwest::Client::new();
+    conn.fetch(&request(&client, url), follow, limit, &mut Vec::new())
+        .await
+        .err()
+        .expect("the fetch fails")
 }
 
 fn request(client: &reqwest::Client, url: &str) -> reqwest::Request {
@@ -173,37 +183,15 @@ async fn statuses_redirects_and_refused_connections() {
         .await
         .unwrap();
     assert!(matches!(r, Fetched::Redirect));
-    let e = conn
-        .fetch(&request(&client, &moved), false, 1 << 20, &mut buf)
-        .await
-        .err()
-        .unwrap();
+    let e = failing(&mut conn, &moved, false, 1 << 20).await;
     assert!(e.msg.contains("HTTP status 302"), "{}", e.msg);
-    let e = conn
-        .fetch(
-            &request(&client, &format!("http://{addr}/x")),
-            true,
-            1 << 20,
-            &mut buf,
-        )
-        .await
-        .err()
-        .unwrap();
+    let e = failing(&mut conn, &format!("http://{addr}/x"), true, 1 << 20).await;
     assert!(e.msg.contains("HTTP status 500"), "{}", e.msg);
     // Nothing listens on a port just freed.
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = l.local_addr().unwrap();
     drop(l);
-    let e = conn
-        .fetch(
-            &request(&client, &format!("http://{dead}/m")),
-            true,
-            1 << 20,
-            &mut buf,
-        )
-        .await
-        .err()
-        .unwrap();
+    let e = failing(&mut conn, &format!("http://{dead}/m"), true, 1 << 20).await;
     assert_eq!(e.reason, FailReason::Http);
     assert!(e.msg.contains("connecting to"), "{}", e.msg);
 }
