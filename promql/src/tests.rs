@@ -35,16 +35,27 @@ fn engine(f: impl FnOnce(&mut EngineOptions)) -> Engine {
 #[test]
 fn too_many_samples_is_an_execution_error() {
     let (_d, db) = store();
-    let q = "sum(rate(m[1m]))";
+    // 100 results of one step each, all held at once.
     let small = engine(|o| o.max_samples = 50);
-    match small.instant_query(db.as_ref(), q, 190_000) {
+    match small.instant_query(db.as_ref(), "rate(m[1m])", 190_000) {
         Err(Error::Execution(m)) => assert!(m.contains("too many samples"), "{m}"),
         other => panic!("{other:?}"),
     }
     let res = Engine::default()
-        .instant_query(db.as_ref(), q, 190_000)
+        .instant_query(db.as_ref(), "rate(m[1m])", 190_000)
+        .unwrap();
+    assert!(matches!(res.value, Value::Vector(v) if v.len() == 100));
+    // A sum folds each series' rate into its group as it is computed: one series' samples
+    // (7 in the window) and one group's state are held at a time.
+    let res = small
+        .instant_query(db.as_ref(), "sum(rate(m[1m]))", 190_000)
         .unwrap();
     assert!(matches!(res.value, Value::Vector(v) if v.len() == 1));
+    let tiny = engine(|o| o.max_samples = 6);
+    match tiny.instant_query(db.as_ref(), "sum(rate(m[1m]))", 190_000) {
+        Err(Error::Execution(m)) => assert!(m.contains("too many samples"), "{m}"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -221,6 +232,48 @@ fn a_large_selection_is_read_in_parts_each_series_whole() {
         assert_eq!(s.points.len(), 3_801, "{}", s.labels);
         for &(t, v) in &s.points {
             assert_eq!(v, ((t / 10_000) * (i + 1)) as f64, "{} at {t}", s.labels);
+        }
+    }
+}
+
+#[test]
+fn an_aggregation_folded_across_threads_equals_one_over_the_results() {
+    let (_d, db) = store();
+    // 100 series × 3,801 steps: split across threads. `* 1` makes the rates an evaluated
+    // vector, aggregated on one thread afterwards.
+    let e = Engine::default();
+    for op in [
+        "sum", "avg", "count", "min", "max", "group", "stddev", "stdvar",
+    ] {
+        for by in ["", "by (i)"] {
+            let run = |inner: &str| {
+                let q = format!("{op} {by} ({inner})");
+                match e
+                    .range_query(db.as_ref(), &q, 0, 190_000, 50)
+                    .unwrap()
+                    .value
+                {
+                    Value::Matrix(m) => m,
+                    other => panic!("{q}: {other:?}"),
+                }
+            };
+            let folded = run("rate(m[30s])");
+            let whole = run("rate(m[30s]) * 1");
+            assert_eq!(folded.len(), if by.is_empty() { 1 } else { 100 });
+            assert_eq!(folded.len(), whole.len(), "{op} {by}");
+            for (f, w) in folded.iter().zip(&whole) {
+                assert_eq!(f.labels, w.labels, "{op} {by}");
+                assert_eq!(f.points.len(), w.points.len(), "{op} {by} {}", f.labels);
+                for (a, b) in f.points.iter().zip(&w.points) {
+                    assert_eq!(a.0, b.0);
+                    let close = (a.1 - b.1).abs() <= 1e-9 * a.1.abs().max(b.1.abs());
+                    assert!(
+                        close,
+                        "{op} {by} {} at {}: {} vs {}",
+                        f.labels, a.0, a.1, b.1
+                    );
+                }
+            }
         }
     }
 }

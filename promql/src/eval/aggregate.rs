@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use model::labels::Labels;
 use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
 
-use super::{ABSENT, Evaluator, Grid, Ordinals, Series, Val, is_present, picks_label, set_label};
+use super::{
+    ABSENT, Evaluator, Grid, Ordinals, Series, Val, is_present, picks_label, set_label, unparen,
+};
 use crate::functions::buckets::{invalid_quantile_warning, quantile};
 use crate::functions::math::format_go_float;
 use crate::functions::window::kahan_inc;
@@ -152,6 +154,41 @@ impl Acc {
         }
     }
 
+    /// Folds in `o`, the state of the same group and step over later input series.
+    fn merge(&mut self, op: AggOp, o: &Acc) {
+        match op {
+            AggOp::Sum => {
+                (self.value, self.kahan) = kahan_inc(o.value, self.value, self.kahan);
+                self.kahan += o.kahan;
+            }
+            AggOp::Avg => {
+                let n = self.count + o.count;
+                if !self.incremental && !o.incremental {
+                    let (v, c) = kahan_inc(o.value, self.value, self.kahan);
+                    if !v.is_infinite() {
+                        (self.value, self.kahan, self.count) = (v, c + o.kahan, n);
+                        return;
+                    }
+                }
+                // A sum that overflows: the two parts' means, weighted by their counts.
+                let (a, b) = (self.result(op), o.result(op));
+                self.mean = a * (self.count / n) + b * (o.count / n);
+                (self.kahan, self.count, self.incremental) = (0.0, n, true);
+            }
+            AggOp::Max | AggOp::Min => self.add(op, o.value),
+            AggOp::Count => self.count += o.count,
+            AggOp::Stddev | AggOp::Stdvar => {
+                // Sums of squared deviations of two parts (Chan, Golub and LeVeque).
+                let n = self.count + o.count;
+                let delta = o.mean - self.mean;
+                self.value += o.value + delta * delta * (self.count * o.count / n);
+                self.mean += delta * (o.count / n);
+                self.count = n;
+            }
+            _ => {}
+        }
+    }
+
     fn result(&self, op: AggOp) -> f64 {
         match op {
             AggOp::Sum => self.value + self.kahan,
@@ -162,6 +199,130 @@ impl Acc {
             AggOp::Stddev => (self.value / self.count).sqrt(),
             _ => self.value,
         }
+    }
+}
+
+/// The groups of an aggregation computed with [`Acc`] (`sum`, `avg`, `count`, `min`, `max`,
+/// `group`, `stddev`, `stdvar`) and their state at every step, fed one input series at a
+/// time. Contiguous parts of the input folded on different threads are merged in order.
+struct GroupFold<'a> {
+    op: AggOp,
+    grouping: &'a Grouping,
+    steps: usize,
+    ids: Ordinals,
+    /// Output labels, in order of first appearance.
+    groups: Vec<Labels>,
+    /// `steps` states per group.
+    accs: Vec<Acc>,
+    drop_name: Vec<bool>,
+}
+
+impl<'a> GroupFold<'a> {
+    fn new(op: AggOp, grouping: &'a Grouping, steps: usize) -> GroupFold<'a> {
+        GroupFold {
+            op,
+            grouping,
+            steps,
+            ids: Ordinals::with_capacity(0),
+            groups: Vec::new(),
+            accs: Vec::new(),
+            drop_name: Vec::new(),
+        }
+    }
+
+    fn foldable(op: AggOp) -> bool {
+        matches!(
+            op,
+            AggOp::Sum
+                | AggOp::Avg
+                | AggOp::Count
+                | AggOp::Min
+                | AggOp::Max
+                | AggOp::Group
+                | AggOp::Stddev
+                | AggOp::Stdvar
+        )
+    }
+
+    /// The row of the group `labels` belongs to, made if new (then `true`).
+    fn row(&mut self, labels: &Labels, picked: bool) -> (usize, bool) {
+        let (gi, new) = self
+            .ids
+            .of(labels, &self.grouping.labels, !self.grouping.without);
+        if new {
+            self.groups.push(if picked {
+                labels.clone()
+            } else {
+                self.grouping.group_labels(labels)
+            });
+            self.accs
+                .resize(self.accs.len() + self.steps, Acc::default());
+            self.drop_name.push(false);
+        }
+        (gi, new)
+    }
+
+    /// Adds one input series' values; `true` if it opened a group.
+    fn add(&mut self, labels: &Labels, drop_name: bool, vals: &[f64]) -> bool {
+        let (gi, new) = self.row(labels, false);
+        self.drop_name[gi] |= drop_name;
+        let op = self.op;
+        let row = &mut self.accs[gi * self.steps..(gi + 1) * self.steps];
+        for (acc, &v) in row.iter_mut().zip(vals) {
+            if !is_present(v) {
+                continue;
+            }
+            if acc.seen {
+                acc.add(op, v);
+            } else {
+                *acc = Acc::first(op, v);
+            }
+        }
+        new
+    }
+
+    /// Folds in the fold of the input series that follow this one's.
+    fn merge(&mut self, other: GroupFold<'_>) {
+        let op = self.op;
+        let steps = self.steps;
+        for (oi, labels) in other.groups.iter().enumerate() {
+            // A group's labels are its own picked labels.
+            let (gi, _) = self.row(labels, true);
+            self.drop_name[gi] |= other.drop_name[oi];
+            let theirs = &other.accs[oi * steps..(oi + 1) * steps];
+            let ours = &mut self.accs[gi * steps..(gi + 1) * steps];
+            for (acc, o) in ours.iter_mut().zip(theirs) {
+                if !o.seen {
+                    continue;
+                }
+                if acc.seen {
+                    acc.merge(op, o);
+                } else {
+                    *acc = *o;
+                }
+            }
+        }
+    }
+
+    /// The groups with a value at some step.
+    fn finish(self) -> Vec<Series> {
+        let (op, steps) = (self.op, self.steps);
+        self.groups
+            .into_iter()
+            .zip(self.drop_name)
+            .enumerate()
+            .filter_map(|(gi, (labels, drop_name))| {
+                let row = &self.accs[gi * steps..(gi + 1) * steps];
+                row.iter().any(|a| a.seen).then(|| Series {
+                    labels,
+                    vals: row
+                        .iter()
+                        .map(|a| if a.seen { a.result(op) } else { ABSENT })
+                        .collect(),
+                    drop_name,
+                })
+            })
+            .collect()
     }
 }
 
@@ -192,6 +353,9 @@ impl Evaluator<'_> {
             }
             _ => None,
         };
+        if GroupFold::foldable(op) {
+            return self.aggregate_fold(op, &grouping, &a.expr, g);
+        }
         let input = self.eval_vector(&a.expr, g)?;
         let held: usize = input.len() * g.len;
 
@@ -257,41 +421,7 @@ impl Evaluator<'_> {
                 }
                 out
             }
-            _ => {
-                // Accumulators are six words a slot.
-                self.hold(groups.len() * g.len * 6)?;
-                let mut accs = vec![Acc::default(); groups.len() * g.len];
-                let mut drop = vec![false; groups.len()];
-                for (n, (s, &gi)) in input.iter().zip(&member).enumerate() {
-                    if n % 256 == 0 {
-                        self.check_deadline()?;
-                    }
-                    drop[gi] |= s.drop_name;
-                    let row = &mut accs[gi * g.len..(gi + 1) * g.len];
-                    for (acc, &v) in row.iter_mut().zip(&s.vals) {
-                        if !is_present(v) {
-                            continue;
-                        }
-                        if acc.seen {
-                            acc.add(op, v);
-                        } else {
-                            *acc = Acc::first(op, v);
-                        }
-                    }
-                }
-                groups
-                    .into_iter()
-                    .enumerate()
-                    .map(|(gi, labels)| Series {
-                        labels,
-                        vals: accs[gi * g.len..(gi + 1) * g.len]
-                            .iter()
-                            .map(|a| if a.seen { a.result(op) } else { ABSENT })
-                            .collect(),
-                        drop_name: drop[gi],
-                    })
-                    .collect()
-            }
+            _ => unreachable!("{op:?} is folded"),
         };
         let out: Vec<Series> = out
             .into_iter()
@@ -300,9 +430,63 @@ impl Evaluator<'_> {
         self.release(held);
         if matches!(op, AggOp::Quantile) {
             self.release(groups_len * g.len + held);
-        } else if !matches!(op, AggOp::Topk | AggOp::Bottomk | AggOp::Limitk) {
-            self.release(groups_len * g.len * 6);
         }
+        self.hold(out.len() * g.len)?;
+        Ok(Val::Vector(out))
+    }
+
+    /// An aggregation computed with [`Acc`] over `e`. A function over a range vector is
+    /// folded into the groups as each series' result is computed, on the threads that read
+    /// the selection, so no per-series result is kept; anything else is evaluated first.
+    fn aggregate_fold(
+        &mut self,
+        op: AggOp,
+        grouping: &Grouping,
+        e: &Expr,
+        g: Grid,
+    ) -> Result<Val, Error> {
+        // An accumulator is six words; a group has one per step.
+        let row_words = 6 * g.len;
+        let new_fold = || GroupFold::new(op, grouping, g.len);
+        let folded = match unparen(e) {
+            Expr::Call(c) => {
+                self.fold_range_call(c, g, new_fold, |ev, fold, labels, drop, vals| {
+                    if fold.add(labels, drop, vals) {
+                        ev.hold(row_words)?;
+                    }
+                    Ok(())
+                })?
+            }
+            _ => None,
+        };
+        let (fold, rows) = match folded {
+            Some(parts) => {
+                let rows = parts.iter().map(|p| p.groups.len()).sum::<usize>();
+                let mut parts = parts.into_iter();
+                let mut fold = parts.next().unwrap_or_else(new_fold);
+                for p in parts {
+                    fold.merge(p);
+                }
+                (fold, rows)
+            }
+            None => {
+                let input = self.eval_vector(e, g)?;
+                let mut fold = new_fold();
+                for (n, s) in input.iter().enumerate() {
+                    if n % 256 == 0 {
+                        self.check_deadline()?;
+                    }
+                    if fold.add(&s.labels, s.drop_name, &s.vals) {
+                        self.hold(row_words)?;
+                    }
+                }
+                self.release(input.len() * g.len);
+                let rows = fold.groups.len();
+                (fold, rows)
+            }
+        };
+        let out = fold.finish();
+        self.release(rows * row_words);
         self.hold(out.len() * g.len)?;
         Ok(Val::Vector(out))
     }
@@ -445,3 +629,6 @@ fn format_value_label(v: f64) -> String {
         None => format!("{v}"),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -460,6 +460,59 @@ impl Evaluator<'_> {
         matrix_arg: usize,
         g: Grid,
     ) -> Result<Val, Error> {
+        let parts = self.range_fold(
+            f,
+            args,
+            matrix_arg,
+            g,
+            Vec::new,
+            |ev, out: &mut Vec<Series>, labels, drop_name, vals| {
+                let vals = std::mem::take(vals);
+                ev.hold(vals.len())?;
+                out.push(Series {
+                    labels: labels.clone(),
+                    vals,
+                    drop_name,
+                });
+                Ok(())
+            },
+        )?;
+        Ok(Val::Vector(parts.into_iter().flatten().collect()))
+    }
+
+    /// If `c` calls a function over a range vector, folds each series' result into a state
+    /// made by `init` with `sink` (see [`Evaluator::range_fold`]) instead of collecting the
+    /// series: one state per part of the selection, in series order. `None` for any other
+    /// function.
+    pub(crate) fn fold_range_call<S: Send>(
+        &mut self,
+        c: &Call,
+        g: Grid,
+        init: impl Fn() -> S + Sync,
+        sink: impl Fn(&Self, &mut S, &Labels, bool, &mut Vec<f64>) -> Result<(), Error> + Sync,
+    ) -> Result<Option<Vec<S>>, Error> {
+        let Some(Kind::Range(f, matrix_arg)) = kind(c.func.name) else {
+            return Ok(None);
+        };
+        let args: Vec<&Expr> = c.args.args.iter().map(|a| a.as_ref()).collect();
+        self.range_fold(f, &args, matrix_arg, g, init, sink)
+            .map(Some)
+    }
+
+    /// Computes `f` over each series of the range argument, step by step with a sliding
+    /// window, and hands every series with a value at some step to
+    /// `sink(evaluator, state, labels, drop_name, values)`; `values` holds one slot per step
+    /// and is reused for the next series unless the sink takes it. States are made by
+    /// `init`, one per part of the selection (see [`Evaluator::fold_range_series`]).
+    fn range_fold<S: Send>(
+        &mut self,
+        f: RangeFn,
+        args: &[&Expr],
+        matrix_arg: usize,
+        g: Grid,
+        init: impl Fn() -> S + Sync,
+        sink: impl Fn(&Self, &mut S, &Labels, bool, &mut Vec<f64>) -> Result<(), Error> + Sync,
+    ) -> Result<Vec<S>, Error> {
         let mut scalars = Vec::new();
         for (i, a) in args.iter().enumerate() {
             if i != matrix_arg {
@@ -469,10 +522,14 @@ impl Evaluator<'_> {
         let (source, arg) = self.range_arg(args[matrix_arg], g)?;
         let keeps_name = !f.drops_metric_name();
         let counter_fn = matches!(f, RangeFn::Rate | RangeFn::Increase);
-        let out =
-            self.map_range_series(source, &arg, |ev, labels, drop_name, samples, annos| {
+        let parts = self.fold_range_series(
+            source,
+            &arg,
+            || (init(), Vec::new()),
+            |ev, (state, vals), labels, drop_name, samples, annos| {
                 let metric_name = labels.get("__name__");
-                let mut vals = vec![ABSENT; g.len];
+                vals.clear();
+                vals.resize(g.len, ABSENT);
                 let mut any = false;
                 let mut invalid: Option<String> = None;
                 let mut step_args = vec![0.0; scalars.len()];
@@ -528,20 +585,15 @@ impl Evaluator<'_> {
                     return Err(Error::Execution(e));
                 }
                 if !any {
-                    return Ok(None);
+                    return Ok(());
                 }
                 if let Some(info) = f.non_counter_info(metric_name) {
                     annos.info(info);
                 }
-                let series = Series {
-                    labels: labels.clone(),
-                    vals,
-                    drop_name: drop_name || !keeps_name,
-                };
-                ev.hold(series.vals.len())?;
-                Ok(Some(series))
-            })?;
-        Ok(Val::Vector(out))
+                sink(ev, state, labels, drop_name || !keeps_name, vals)
+            },
+        )?;
+        Ok(parts.into_iter().map(|(state, _)| state).collect())
     }
 
     /// Groups classic-histogram bucket series (`le`) by their other labels and computes

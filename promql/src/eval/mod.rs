@@ -694,10 +694,8 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Applies `f(evaluator, labels, drop_name, samples, annotations)` to every series of a
-    /// range argument's `source` and returns the results in series order. Store series are
-    /// read one at a time per thread into one buffer (staleness markers removed), so memory
-    /// holds a few series' samples, not the selection's; large selections are split across
-    /// threads, which also drop the series they read.
+    /// range argument's `source` and returns the results in series order (see
+    /// [`Evaluator::fold_range_series`]).
     pub fn map_range_series<R: Send>(
         &mut self,
         source: RangeSource,
@@ -705,13 +703,39 @@ impl<'a> Evaluator<'a> {
         f: impl Fn(&Self, &Labels, bool, &[(i64, f64)], &mut Annotations) -> Result<Option<R>, Error>
         + Sync,
     ) -> Result<Vec<R>, Error> {
+        let parts = self.fold_range_series(
+            source,
+            arg,
+            Vec::new,
+            |ev, out: &mut Vec<R>, labels, drop_name, samples, annos| {
+                out.extend(f(ev, labels, drop_name, samples, annos)?);
+                Ok(())
+            },
+        )?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+
+    /// Folds every series of a range argument's `source` into a state made by `init`:
+    /// `f(evaluator, state, labels, drop_name, samples, annotations)`. Store series are read
+    /// one at a time per thread into one buffer (staleness markers removed), so memory holds
+    /// a few series' samples, not the selection's; large selections are split into
+    /// contiguous parts folded on their own threads, which also drop the series they read.
+    /// Returns one state per part, in series order.
+    pub fn fold_range_series<S: Send>(
+        &mut self,
+        source: RangeSource,
+        arg: &RangeArg,
+        init: impl Fn() -> S + Sync,
+        f: impl Fn(&Self, &mut S, &Labels, bool, &[(i64, f64)], &mut Annotations) -> Result<(), Error>
+        + Sync,
+    ) -> Result<Vec<S>, Error> {
         let this: &Self = self;
         let (results, annos) = match source {
             RangeSource::Store { series, mint, maxt } => {
                 let work = |part: Vec<Box<dyn model::storage::Series>>| {
                     let mut buf = Vec::new();
                     let mut annos = Annotations::default();
-                    let mut out = Vec::new();
+                    let mut state = init();
                     for s in part {
                         this.check_deadline()?;
                         this.read_samples(s.as_ref(), mint, maxt, &mut buf)?;
@@ -720,30 +744,37 @@ impl<'a> Evaluator<'a> {
                         if let Some(c) = &this.counter {
                             count_windows(c, &arg.ends, arg.range, &buf, true);
                         }
-                        let r = f(this, s.labels(), false, &buf, &mut annos);
+                        let r = f(this, &mut state, s.labels(), false, &buf, &mut annos);
                         this.release(buf.len());
-                        out.extend(r?);
+                        r?;
                     }
-                    Ok::<_, Error>((out, annos))
+                    Ok::<_, Error>((state, annos))
                 };
-                parallel_map(series, arg.ends.len(), work)?
+                parallel_parts(series, arg.ends.len(), work)?
             }
             RangeSource::Evaluated(series) => {
                 let n = series.iter().map(|s| s.samples.len()).sum();
                 this.hold(n)?;
                 let work = |part: Vec<SampleSeries>| {
                     let mut annos = Annotations::default();
-                    let mut out = Vec::new();
+                    let mut state = init();
                     for s in part {
                         this.check_deadline()?;
                         if let Some(c) = &this.counter {
                             count_windows(c, &arg.ends, arg.range, &s.samples, false);
                         }
-                        out.extend(f(this, &s.labels, s.drop_name, &s.samples, &mut annos)?);
+                        f(
+                            this,
+                            &mut state,
+                            &s.labels,
+                            s.drop_name,
+                            &s.samples,
+                            &mut annos,
+                        )?;
                     }
-                    Ok::<_, Error>((out, annos))
+                    Ok::<_, Error>((state, annos))
                 };
-                let r = parallel_map(series, arg.ends.len(), work);
+                let r = parallel_parts(series, arg.ends.len(), work);
                 this.release(n);
                 r?
             }
@@ -779,28 +810,40 @@ impl<'a> Evaluator<'a> {
 const PARALLEL_MIN_WORK: usize = 200_000;
 
 /// Runs `work` over contiguous parts of `items` on up to `available_parallelism` threads
-/// (one part if the work is small) and concatenates the results in order. Each part is
-/// handed over, so the threads also drop what they were given.
+/// (one part if the work is small) and concatenates the results in order.
 fn parallel_map<T: Send, R: Send>(
-    mut items: Vec<T>,
+    items: Vec<T>,
     steps: usize,
     work: impl Fn(Vec<T>) -> Result<(Vec<R>, Annotations), Error> + Sync,
 ) -> Result<(Vec<R>, Annotations), Error> {
+    let (parts, annos) = parallel_parts(items, steps, work)?;
+    Ok((parts.into_iter().flatten().collect(), annos))
+}
+
+/// Runs `work` over contiguous parts of `items` on up to `available_parallelism` threads
+/// (one part if the work is small) and returns each part's result in order, with the
+/// annotations of all. Each part is handed over, so the threads also drop what they were
+/// given.
+fn parallel_parts<T: Send, S: Send>(
+    mut items: Vec<T>,
+    steps: usize,
+    work: impl Fn(Vec<T>) -> Result<(S, Annotations), Error> + Sync,
+) -> Result<(Vec<S>, Annotations), Error> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
     if threads < 2 || items.len() < 2 || items.len() * steps.max(1) < PARALLEL_MIN_WORK {
-        return work(items);
+        let (state, annos) = work(items)?;
+        return Ok((vec![state], annos));
     }
-    let n = items.len();
-    let chunk = n.div_ceil(threads);
+    let chunk = items.len().div_ceil(threads);
     let mut parts = Vec::with_capacity(threads);
     while !items.is_empty() {
         let rest = items.split_off(chunk.min(items.len()));
         parts.push(std::mem::replace(&mut items, rest));
     }
     let work = &work;
-    let parts: Vec<Result<(Vec<R>, Annotations), Error>> = std::thread::scope(|scope| {
+    let parts: Vec<Result<(S, Annotations), Error>> = std::thread::scope(|scope| {
         let handles: Vec<_> = parts
             .into_iter()
             .map(|part| scope.spawn(move || work(part)))
@@ -813,11 +856,11 @@ fn parallel_map<T: Send, R: Send>(
             })
             .collect()
     });
-    let mut out = Vec::with_capacity(n);
+    let mut out = Vec::with_capacity(parts.len());
     let mut annos = Annotations::default();
     for p in parts {
-        let (r, a) = p?;
-        out.extend(r);
+        let (state, a) = p?;
+        out.push(state);
         annos.merge(a);
     }
     Ok((out, annos))
