@@ -298,6 +298,38 @@ impl SampleIterator for ChunkSeqIterator<'_> {
     }
 }
 
+/// Below this many series, a selection is read on the calling thread.
+const PARALLEL_MIN_SERIES: usize = 4096;
+
+/// Runs `f` over contiguous parts of `items` on up to `available_parallelism` threads (one
+/// part for few items) and returns each part's result in order. Reading a large selection's
+/// series and chunks is most of a query's work before evaluation starts.
+pub(crate) fn map_in_parts<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&[T]) -> Result<R, crate::Error> + Sync,
+) -> Result<Vec<R>, crate::Error> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if threads < 2 || items.len() < PARALLEL_MIN_SERIES {
+        return Ok(vec![f(items)?]);
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(items.len().div_ceil(threads))
+            .map(|part| scope.spawn(move || f(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(r) => r,
+                Err(p) => std::panic::resume_unwind(p),
+            })
+            .collect()
+    })
+}
+
 /// Series with their chunks, sorted by labels: what each part of the store returns.
 pub type SeriesChunkList = Vec<(Labels, Vec<ChunkSpan>)>;
 

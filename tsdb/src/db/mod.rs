@@ -26,7 +26,9 @@ use crate::block::Block;
 use crate::compact;
 use crate::error::{Error, Result};
 use crate::head::{Head, HeadOptions};
-use crate::querier::{ChunkData, ChunkSpan, SeriesChunkList, StoredSeries, merge_series_sets};
+use crate::querier::{
+    ChunkData, ChunkSpan, SeriesChunkList, StoredSeries, map_in_parts, merge_series_sets,
+};
 
 /// Store options. The defaults match Prometheus's.
 #[derive(Debug, Clone)]
@@ -617,7 +619,7 @@ pub struct DbQuerier {
     chunk_read_errors: Arc<Counter>,
     /// The decompressed block frames this querier's series point into, kept until the
     /// querier is dropped: the threads that evaluate a query drop its series, and freeing
-    /// the frames there (memory the selecting thread allocated) made them wait on the
+    /// the frames there (memory the selecting threads allocated) made them wait on the
     /// allocator's lock for that memory.
     frames: Mutex<Vec<Arc<Vec<u8>>>>,
 }
@@ -662,33 +664,39 @@ impl DbQuerier {
     /// One block's matching series with their chunks' bytes.
     fn select_block(&self, b: &Block, matchers: &[Matcher]) -> Result<SeriesChunkList> {
         let found = b.select(matchers, self.mint, self.maxt)?;
-        let mut part = Vec::with_capacity(found.len());
-        let mut frames = self.frames.lock();
-        for (labels, metas, deleted) in found {
-            let mut spans = Vec::with_capacity(metas.len());
-            for m in metas {
-                // A damaged chunk fails the query that needs it, with the file and offset;
-                // it is logged and counted, and other queries are unaffected.
-                let (enc, data) = b.chunks().chunk(m.r).inspect_err(|e| {
-                    self.chunk_read_errors.inc();
-                    tracing::error!(block = %b.meta().ulid, series = %labels, error = %e, "unreadable chunk");
-                })?;
-                if let ChunkData::Frame(f) = &data
-                    && !frames.last().is_some_and(|l| Arc::ptr_eq(l, f.frame()))
-                {
-                    frames.push(f.frame().clone());
+        // Chunks (and the frames they are in) are read in parts on several threads for a
+        // large selection; the series stay in index order, which is label order.
+        let parts = map_in_parts(&found, |found| {
+            let mut part = Vec::with_capacity(found.len());
+            let mut frames: Vec<Arc<Vec<u8>>> = Vec::new();
+            for (labels, metas, deleted) in found {
+                let mut spans = Vec::with_capacity(metas.len());
+                for m in metas {
+                    // A damaged chunk fails the query that needs it, with the file and
+                    // offset; it is logged and counted, and other queries are unaffected.
+                    let (enc, data) = b.chunks().chunk(m.r).inspect_err(|e| {
+                        self.chunk_read_errors.inc();
+                        tracing::error!(block = %b.meta().ulid, series = %labels, error = %e, "unreadable chunk");
+                    })?;
+                    if let ChunkData::Frame(f) = &data
+                        && !frames.last().is_some_and(|l| Arc::ptr_eq(l, f.frame()))
+                    {
+                        frames.push(f.frame().clone());
+                    }
+                    spans.push(ChunkSpan {
+                        mint: m.mint,
+                        maxt: m.maxt,
+                        enc,
+                        data,
+                        deleted: deleted.clone(),
+                    });
                 }
-                spans.push(ChunkSpan {
-                    mint: m.mint,
-                    maxt: m.maxt,
-                    enc,
-                    data,
-                    deleted: deleted.clone(),
-                });
+                part.push((labels.clone(), spans));
             }
-            part.push((labels, spans));
-        }
-        Ok(part)
+            self.frames.lock().extend(frames);
+            Ok(part)
+        })?;
+        Ok(parts.into_iter().flatten().collect())
     }
 
     fn union(mut lists: Vec<Vec<String>>) -> Vec<String> {

@@ -587,3 +587,30 @@ fn a_damaged_tombstones_file_moves_its_block_aside_rather_than_resurrect_data() 
     // The head's samples are still there.
     assert!(!dump(&*db, 2 * HOUR, i64::MAX).is_empty());
 }
+
+#[test]
+fn a_large_selection_is_read_in_parts_and_comes_back_sorted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let mut want = Dump::new();
+    // 10,000 series, enough to be read on several threads, created in an order that is not
+    // their label order ("0", "1", "10", "100", ...); blocks and the head both hold some.
+    fill(&db, 10_000, 0, 5 * HOUR, 20 * 60_000, &mut want);
+    db.maintenance().unwrap();
+    assert!(!db.blocks().is_empty());
+    let all = [Matcher::new(MatchType::RegexMatch, "__name__", ".+").unwrap()];
+    for (mint, maxt) in [(0, HOUR), (4 * HOUR, i64::MAX), (i64::MIN, i64::MAX)] {
+        let q = Queryable::querier(&*db, mint, maxt).unwrap();
+        let got = q.select(&SelectHints::default(), &all).unwrap();
+        assert_eq!(got.len(), 10_000);
+        for w in got.windows(2) {
+            assert!(
+                w[0].labels() < w[1].labels(),
+                "{} {}",
+                w[0].labels(),
+                w[1].labels()
+            );
+        }
+    }
+    assert_eq!(dump(&*db, i64::MIN, i64::MAX), want);
+}

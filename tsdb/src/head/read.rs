@@ -7,7 +7,7 @@ use super::series::MemSeries;
 use crate::chunkenc::Encoding;
 use crate::error::Result;
 use crate::postings::{label_names_of, label_values_of, postings_for_matchers};
-use crate::querier::{ChunkData, ChunkSpan};
+use crate::querier::{ChunkData, ChunkSpan, map_in_parts, merge_series_sets};
 
 impl Head {
     /// Series matching `matchers` that have samples in `[mint, maxt]`, sorted by labels, each
@@ -19,20 +19,26 @@ impl Head {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<(Labels, Vec<ChunkSpan>)>> {
-        let ids = postings_for_matchers(&self.postings, matchers)?;
-        let mut out = Vec::with_capacity(ids.len() as usize);
-        for id in ids.iter() {
-            let Some(s) = self.series.get(id) else {
-                continue;
-            };
-            let chunks = self.series_chunks(&s, mint, maxt)?;
-            if !chunks.is_empty() {
-                out.push((s.labels.clone(), chunks));
+        let ids: Vec<u32> = postings_for_matchers(&self.postings, matchers)?
+            .iter()
+            .collect();
+        // Large selections are read and sorted in parts on several threads, then merged.
+        let parts = map_in_parts(&ids, |part| {
+            let mut out = Vec::with_capacity(part.len());
+            for &id in part {
+                let Some(s) = self.series.get(id) else {
+                    continue;
+                };
+                let chunks = self.series_chunks(&s, mint, maxt)?;
+                if !chunks.is_empty() {
+                    out.push((s.labels.clone(), chunks));
+                }
             }
-        }
-        // Label sets are unique in the head: no order among equals to keep.
-        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        Ok(out)
+            // Label sets are unique in the head: no order among equals to keep.
+            out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            Ok(out)
+        })?;
+        Ok(merge_series_sets(parts))
     }
 
     /// The chunks of one series overlapping `[mint, maxt]`, in time order, with the series'
