@@ -23,6 +23,9 @@ use super::grace::SeriesPtr;
 use super::series::{GONE, LIVE, MARKED, MemSeries, SeriesData};
 use crate::wal::{RefSample, RefSeries, encode_samples, encode_series};
 
+/// How many samples ahead a commit asks for the line of an open chunk it will write to.
+const PREFETCH_AHEAD: usize = 8;
+
 struct Pending {
     series: SeriesPtr,
     t: i64,
@@ -281,8 +284,14 @@ impl Appender for HeadAppender {
         };
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
         let mut appended = 0u64;
+        let guard_of = |i: usize| slot.as_ref().map_or(i, |s| s[i]);
         for (i, p) in samples.iter().enumerate() {
-            let d = &mut guards[slot.as_ref().map_or(i, |s| s[i])];
+            // Each open chunk is a separate allocation, and with many series its last line
+            // is rarely cached: ask for it a few samples ahead so the misses overlap.
+            if let Some(ahead) = (i + PREFETCH_AHEAD < samples.len()).then(|| i + PREFETCH_AHEAD) {
+                guards[guard_of(ahead)].prefetch_open_tail();
+            }
+            let d = &mut guards[guard_of(i)];
             match head.append_locked(p.series.get(), d, p.t, p.v) {
                 Ok(true) => {
                     appended += 1;

@@ -44,6 +44,14 @@ pub(crate) struct SeriesData {
 }
 
 impl SeriesData {
+    /// Asks for the cache line the next sample of the open chunk is written to.
+    pub(crate) fn prefetch_open_tail(&self) {
+        if let Some(open) = &self.open {
+            let b = open.app.bytes();
+            crate::mmap::prefetch(b.as_ptr().wrapping_add(b.len().saturating_sub(1)));
+        }
+    }
+
     pub(crate) fn min_time(&self) -> Option<i64> {
         if let Some(c) = self.mmapped.first() {
             return Some(c.mint);
