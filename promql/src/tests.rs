@@ -238,18 +238,33 @@ fn a_large_selection_is_read_in_parts_each_series_whole() {
 
 #[test]
 fn an_aggregation_folded_across_threads_equals_one_over_the_results() {
-    let (_d, db) = store();
-    // 100 series × 3,801 steps: split across threads. `* 1` makes the rates an evaluated
-    // vector, aggregated on one thread afterwards.
+    // 300 counters `c{g, i}` in 7 groups, a sample every 10 s with resets: enough series ×
+    // steps to be split across threads, with series of every group in each part.
+    let dir = tempfile::tempdir().unwrap();
+    let db = tsdb::Db::open(dir.path(), tsdb::DbOptions::default(), &Registry::new()).unwrap();
+    let mut app = db.appender();
+    for k in 0..20i64 {
+        for i in 0..300i64 {
+            let l = Labels::from_pairs([
+                ("__name__", "c".to_string()),
+                ("g", (i % 7).to_string()),
+                ("i", i.to_string()),
+            ]);
+            let v = ((k + i) % 9) * (i + 1) + k * k;
+            app.append(None, &l, k * 10_000, v as f64).unwrap();
+        }
+    }
+    app.commit().unwrap();
+    // `* 1` makes the rates an evaluated vector, aggregated on one thread afterwards.
     let e = Engine::default();
     for op in [
         "sum", "avg", "count", "min", "max", "group", "stddev", "stdvar",
     ] {
-        for by in ["", "by (i)"] {
+        for (by, groups) in [("", 1), ("by (g)", 7), ("without (i)", 7), ("by (i)", 300)] {
             let run = |inner: &str| {
                 let q = format!("{op} {by} ({inner})");
                 match e
-                    .range_query(db.as_ref(), &q, 0, 190_000, 50)
+                    .range_query(db.as_ref(), &q, 0, 190_000, 100)
                     .unwrap()
                     .value
                 {
@@ -257,9 +272,9 @@ fn an_aggregation_folded_across_threads_equals_one_over_the_results() {
                     other => panic!("{q}: {other:?}"),
                 }
             };
-            let folded = run("rate(m[30s])");
-            let whole = run("rate(m[30s]) * 1");
-            assert_eq!(folded.len(), if by.is_empty() { 1 } else { 100 });
+            let folded = run("rate(c[30s])");
+            let whole = run("rate(c[30s]) * 1");
+            assert_eq!(folded.len(), groups, "{op} {by}");
             assert_eq!(folded.len(), whole.len(), "{op} {by}");
             for (f, w) in folded.iter().zip(&whole) {
                 assert_eq!(f.labels, w.labels, "{op} {by}");
