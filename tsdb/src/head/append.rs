@@ -288,8 +288,8 @@ impl Appender for HeadAppender {
         for (i, p) in samples.iter().enumerate() {
             // Each open chunk is a separate allocation, and with many series its last line
             // is rarely cached: ask for it a few samples ahead so the misses overlap.
-            if let Some(ahead) = (i + PREFETCH_AHEAD < samples.len()).then(|| i + PREFETCH_AHEAD) {
-                guards[guard_of(ahead)].prefetch_open_tail();
+            if i + PREFETCH_AHEAD < samples.len() {
+                guards[guard_of(i + PREFETCH_AHEAD)].prefetch_open_tail();
             }
             let d = &mut guards[guard_of(i)];
             match head.append_locked(p.series.get(), d, p.t, p.v) {
