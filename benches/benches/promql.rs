@@ -11,8 +11,8 @@
 //! (`vane_benches::kube_fixture`, cached under `target/bench-data/` too), as an instant query
 //! and a range query over the last hour at a 15 s step.
 //!
-//! `promql_fleet/range_1h_15s` runs the range functions of the side-by-side benchmark's
-//! dashboard queries (`FLEET_QUERIES`) over a third store: 100 targets of its synthetic fleet
+//! `promql_fleet/range_1h_15s` runs the side-by-side benchmark's dashboard queries that
+//! aggregate many series or read range vectors (`FLEET_QUERIES`) over a third store: 100 targets of its synthetic fleet
 //! scraped every 15 s (`vane_benches::fleet::store`, 100,000 series at a time, with churn and
 //! counter resets), the older hour in a block and the newest 35 minutes in the head, which
 //! the store replays from its WAL when the benchmark opens it.
@@ -113,10 +113,18 @@ pub const BINOP_QUERIES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Range functions over the fleet store: the side-by-side benchmark's queries that read
-/// range vectors.
+/// The side-by-side benchmark's queries over the fleet store that aggregate many series or
+/// read range vectors.
 pub const FLEET_QUERIES: &[(&str, &str)] = &[
     ("load1_max_5m", "max_over_time(node_load1[5m])"),
+    (
+        "pods_by_phase",
+        "sum by (namespace, phase) (kube_pod_status_phase)",
+    ),
+    (
+        "cpu_requests_by_node",
+        "sum by (node) (kube_pod_container_resource_requests{resource=\"cpu\"} * on (namespace, pod) group_left () kube_pod_info)",
+    ),
     (
         "restarts_5m",
         "sum by (namespace) (increase(kube_pod_container_status_restarts_total[5m]))",

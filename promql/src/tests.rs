@@ -255,7 +255,7 @@ fn an_aggregation_folded_across_threads_equals_one_over_the_results() {
         }
     }
     app.commit().unwrap();
-    // `* 1` makes the rates an evaluated vector, aggregated on one thread afterwards.
+    // `* 1` makes the input an evaluated vector, aggregated on one thread afterwards.
     let e = Engine::default();
     for op in [
         "sum", "avg", "count", "min", "max", "group", "stddev", "stdvar",
@@ -272,21 +272,21 @@ fn an_aggregation_folded_across_threads_equals_one_over_the_results() {
                     other => panic!("{q}: {other:?}"),
                 }
             };
-            let folded = run("rate(c[30s])");
-            let whole = run("rate(c[30s]) * 1");
-            assert_eq!(folded.len(), groups, "{op} {by}");
-            assert_eq!(folded.len(), whole.len(), "{op} {by}");
-            for (f, w) in folded.iter().zip(&whole) {
-                assert_eq!(f.labels, w.labels, "{op} {by}");
-                assert_eq!(f.points.len(), w.points.len(), "{op} {by} {}", f.labels);
-                for (a, b) in f.points.iter().zip(&w.points) {
-                    assert_eq!(a.0, b.0);
-                    let close = (a.1 - b.1).abs() <= 1e-9 * a.1.abs().max(b.1.abs());
-                    assert!(
-                        close,
-                        "{op} {by} {} at {}: {} vs {}",
-                        f.labels, a.0, a.1, b.1
-                    );
+            // A function over a range vector and a plain selector are both folded.
+            for inner in ["rate(c[30s])", "c"] {
+                let folded = run(inner);
+                let whole = run(&format!("{inner} * 1"));
+                assert_eq!(folded.len(), groups, "{op} {by} {inner}");
+                assert_eq!(folded.len(), whole.len(), "{op} {by} {inner}");
+                for (f, w) in folded.iter().zip(&whole) {
+                    assert_eq!(f.labels, w.labels, "{op} {by} {inner}");
+                    let what = format!("{op} {by} ({inner}) {}", f.labels);
+                    assert_eq!(f.points.len(), w.points.len(), "{what}");
+                    for (a, b) in f.points.iter().zip(&w.points) {
+                        assert_eq!(a.0, b.0);
+                        let close = (a.1 - b.1).abs() <= 1e-9 * a.1.abs().max(b.1.abs());
+                        assert!(close, "{what} at {}: {} vs {}", a.0, a.1, b.1);
+                    }
                 }
             }
         }

@@ -435,9 +435,10 @@ impl Evaluator<'_> {
         Ok(Val::Vector(out))
     }
 
-    /// An aggregation computed with [`Acc`] over `e`. A function over a range vector is
-    /// folded into the groups as each series' result is computed, on the threads that read
-    /// the selection, so no per-series result is kept; anything else is evaluated first.
+    /// An aggregation computed with [`Acc`] over `e`. An instant selector, or a function
+    /// over a range vector, is folded into the groups as each series' values are placed or
+    /// computed, on the threads that read the selection, so no per-series row is kept;
+    /// anything else is evaluated first.
     fn aggregate_fold(
         &mut self,
         op: AggOp,
@@ -456,6 +457,18 @@ impl Evaluator<'_> {
                     }
                     Ok(())
                 })?
+            }
+            Expr::VectorSelector(vs) => {
+                Some(
+                    self.fold_selector(vs, g, false, new_fold, |ev, fold, labels, vals, _| {
+                        let opened = fold.add(labels, false, vals);
+                        ev.release(vals.len());
+                        if opened {
+                            ev.hold(row_words)?;
+                        }
+                        Ok(())
+                    })?,
+                )
             }
             _ => None,
         };

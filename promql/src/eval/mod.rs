@@ -473,6 +473,35 @@ impl<'a> Evaluator<'a> {
         if g.len == 0 {
             return Ok((Vec::new(), Vec::new()));
         }
+        let parts = self.fold_selector(vs, g, want_ts, Vec::new, |_, out, labels, vals, ts| {
+            let series = Series {
+                labels: labels.clone(),
+                vals: std::mem::take(vals),
+                drop_name: false,
+            };
+            out.push((series, std::mem::take(ts)));
+            Ok(())
+        })?;
+        Ok(parts.into_iter().flatten().unzip())
+    }
+
+    /// Folds each series an instant selector gives (see [`Evaluator::vector_selector`]) into
+    /// a state made by `init`: `f(evaluator, state, labels, values, timestamps)`, with one
+    /// value slot per step, and the timestamps only if `want_ts`. The values are counted as
+    /// held when `f` gets them; both vectors are reused for the next series unless `f` takes
+    /// them. Large selections are split into contiguous parts, each read and folded on its
+    /// own thread one series at a time; returns one state per part, in series order.
+    pub fn fold_selector<S: Send>(
+        &mut self,
+        vs: &VectorSelector,
+        g: Grid,
+        want_ts: bool,
+        init: impl Fn() -> S + Sync,
+        f: impl Fn(&Self, &mut S, &Labels, &mut Vec<f64>, &mut Vec<i64>) -> Result<(), Error> + Sync,
+    ) -> Result<Vec<S>, Error> {
+        if g.len == 0 {
+            return Ok(Vec::new());
+        }
         let ends = self.window_ends(&vs.at, &vs.offset, g);
         let lookback = self.opts.lookback_delta_ms;
         let (lo, hi) = span(&ends).expect("non-empty grid");
@@ -481,41 +510,42 @@ impl<'a> Evaluator<'a> {
         let this: &Self = self;
         // Each thread reads its part of the selection one series at a time into one buffer.
         let work = |part: Vec<Box<dyn model::storage::Series>>| {
-            let mut out = Vec::new();
-            let mut buf = Vec::new();
+            let mut state = init();
+            let (mut buf, mut vals, mut ts) = (Vec::new(), Vec::new(), Vec::new());
             for s in part {
                 this.check_deadline()?;
                 this.read_samples(s.as_ref(), from, hi, &mut buf)?;
-                if let Some(r) = this.place_samples(s.labels(), &buf, &ends, want_ts)? {
-                    out.push(r);
+                if this.place_samples(&buf, &ends, want_ts, &mut vals, &mut ts)? {
+                    f(this, &mut state, s.labels(), &mut vals, &mut ts)?;
                 }
             }
-            Ok((out, Annotations::default()))
+            Ok((state, Annotations::default()))
         };
-        let (placed, _) = parallel_map(series, g.len, work)?;
-        Ok(placed.into_iter().unzip())
+        Ok(parallel_parts(series, g.len, work)?.0)
     }
 
-    /// The value at each step of one series' `samples`: the newest within the lookback
-    /// window before the step's `ends`, unless a staleness marker (with its timestamp, if
-    /// `want_ts`); `None` if no step has one.
+    /// Fills `vals` with the value at each step of one series' samples `buf`: the newest
+    /// within the lookback window before the step's `ends`, unless a staleness marker (and
+    /// `ts` with its timestamp, if `want_ts`); false if no step has one. The values are
+    /// counted as held when there are some.
     fn place_samples(
         &self,
-        labels: &Labels,
         buf: &[(i64, f64)],
         ends: &[i64],
         want_ts: bool,
-    ) -> Result<Option<(Series, Vec<i64>)>, Error> {
+        vals: &mut Vec<f64>,
+        ts: &mut Vec<i64>,
+    ) -> Result<bool, Error> {
         let lookback = self.opts.lookback_delta_ms;
         if buf.is_empty() {
-            return Ok(None);
+            return Ok(false);
         }
-        let mut vals = vec![ABSENT; ends.len()];
-        let mut ts = if want_ts {
-            vec![0; ends.len()]
-        } else {
-            Vec::new()
-        };
+        vals.clear();
+        vals.resize(ends.len(), ABSENT);
+        ts.clear();
+        if want_ts {
+            ts.resize(ends.len(), 0);
+        }
         let mut n = 0;
         // `ends` is non-decreasing: one pass with a cursor on the newest sample <= end.
         let mut cur = 0usize;
@@ -537,7 +567,7 @@ impl<'a> Evaluator<'a> {
             n += 1;
         }
         if n == 0 {
-            return Ok(None);
+            return Ok(false);
         }
         if let Some(c) = &self.counter {
             if c.keeps_steps() {
@@ -552,12 +582,7 @@ impl<'a> Evaluator<'a> {
         }
         // Memory holds every slot, present or not: that is what the limit bounds.
         self.hold(vals.len())?;
-        let series = Series {
-            labels: labels.clone(),
-            vals,
-            drop_name: false,
-        };
-        Ok(Some((series, ts)))
+        Ok(true)
     }
 
     /// Samples of each selected series covering all windows `(end - range, end]`, staleness
@@ -808,17 +833,6 @@ impl<'a> Evaluator<'a> {
 
 /// Below this many series × steps a selection is processed on the calling thread.
 const PARALLEL_MIN_WORK: usize = 200_000;
-
-/// Runs `work` over contiguous parts of `items` on up to `available_parallelism` threads
-/// (one part if the work is small) and concatenates the results in order.
-fn parallel_map<T: Send, R: Send>(
-    items: Vec<T>,
-    steps: usize,
-    work: impl Fn(Vec<T>) -> Result<(Vec<R>, Annotations), Error> + Sync,
-) -> Result<(Vec<R>, Annotations), Error> {
-    let (parts, annos) = parallel_parts(items, steps, work)?;
-    Ok((parts.into_iter().flatten().collect(), annos))
-}
 
 /// Runs `work` over contiguous parts of `items` on up to `available_parallelism` threads
 /// (one part if the work is small) and returns each part's result in order, with the

@@ -294,7 +294,7 @@ fn peak_is_the_most_held_at_once() {
             c.query
         );
     }
-    // An aggregation holds its input and its groups.
+    // An aggregation holds its groups' running state, six words a step: more than its input here.
     let c = at("sum by (b) (three)", 21, &[3], &[3]);
     assert!(run(&db, &c, StatsDetail::Totals).samples.peak_samples > 3);
 }
