@@ -275,20 +275,104 @@ fn an_aggregation_folded_across_threads_equals_one_over_the_results() {
             // A function over a range vector and a plain selector are both folded.
             for inner in ["rate(c[30s])", "c"] {
                 let folded = run(inner);
-                let whole = run(&format!("{inner} * 1"));
                 assert_eq!(folded.len(), groups, "{op} {by} {inner}");
-                assert_eq!(folded.len(), whole.len(), "{op} {by} {inner}");
-                for (f, w) in folded.iter().zip(&whole) {
-                    assert_eq!(f.labels, w.labels, "{op} {by} {inner}");
-                    let what = format!("{op} {by} ({inner}) {}", f.labels);
-                    assert_eq!(f.points.len(), w.points.len(), "{what}");
-                    for (a, b) in f.points.iter().zip(&w.points) {
-                        assert_eq!(a.0, b.0);
-                        let close = (a.1 - b.1).abs() <= 1e-9 * a.1.abs().max(b.1.abs());
-                        assert!(close, "{what} at {}: {} vs {}", a.0, a.1, b.1);
-                    }
-                }
+                assert_close(
+                    &format!("{op} {by} ({inner})"),
+                    &folded,
+                    &run(&format!("{inner} * 1")),
+                );
             }
         }
+    }
+}
+
+/// Asserts two range-query results hold the same series and points, values within 1e-9.
+fn assert_close(what: &str, a: &[crate::RangeSeries], b: &[crate::RangeSeries]) {
+    assert_eq!(a.len(), b.len(), "{what}");
+    for (f, w) in a.iter().zip(b) {
+        assert_eq!(f.labels, w.labels, "{what}");
+        assert_eq!(f.points.len(), w.points.len(), "{what} {}", f.labels);
+        for (x, y) in f.points.iter().zip(&w.points) {
+            assert_eq!(x.0, y.0);
+            let close = (x.1 - y.1).abs() <= 1e-9 * x.1.abs().max(y.1.abs());
+            assert!(close, "{what} {} at {}: {} vs {}", f.labels, x.0, x.1, y.1);
+        }
+    }
+}
+
+#[test]
+fn an_aggregation_over_a_join_folded_across_threads_equals_one_over_the_join() {
+    // 300 series `c{g, i}` and `w{g, i}` (one-to-one), and per group `info{g, v}` whose
+    // `v="a"` series goes stale at 100 s when `v="b"` starts: each `c` series is paired with
+    // two `info` series at different steps, both writing one output series.
+    let dir = tempfile::tempdir().unwrap();
+    let db = tsdb::Db::open(dir.path(), tsdb::DbOptions::default(), &Registry::new()).unwrap();
+    let mut app = db.appender();
+    let stale = f64::from_bits(model::sample::STALE_NAN_BITS);
+    for k in 0..20i64 {
+        for i in 0..300i64 {
+            for (name, v) in [
+                ("c", ((k + i) % 9) * (i + 1) + k * k),
+                ("w", (i + k) % 5 + 1),
+            ] {
+                let l = Labels::from_pairs([
+                    ("__name__", name.to_string()),
+                    ("g", (i % 7).to_string()),
+                    ("i", i.to_string()),
+                ]);
+                app.append(None, &l, k * 10_000, v as f64).unwrap();
+            }
+        }
+        for g in 0..7i64 {
+            let info = |v: &str| {
+                Labels::from_pairs([
+                    ("__name__", "info".to_string()),
+                    ("g", g.to_string()),
+                    ("v", v.to_string()),
+                ])
+            };
+            let v = if k < 10 { "a" } else { "b" };
+            app.append(None, &info(v), k * 10_000, (g + 2) as f64)
+                .unwrap();
+            if k == 10 {
+                app.append(None, &info("a"), k * 10_000, stale).unwrap();
+            }
+        }
+    }
+    app.commit().unwrap();
+    let e = Engine::default();
+    let run = |q: &str| e.range_query(db.as_ref(), q, 0, 190_000, 100);
+    let matrix = |q: &str| match run(q).unwrap().value {
+        Value::Matrix(m) => m,
+        other => panic!("{q}: {other:?}"),
+    };
+    // `(... ) * 1` makes the join an evaluated vector, aggregated on one thread afterwards.
+    for join in [
+        "c / on (g, i) w",
+        "c - w",
+        "c * on (g) group_left () info",
+        "c * on (g) group_left (v) info",
+        "c / ignoring (i, v) group_left () info",
+    ] {
+        for agg in ["sum", "avg by (g)", "max without (i)", "count by (v)"] {
+            let folded = matrix(&format!("{agg} ({join})"));
+            assert!(!folded.is_empty(), "{agg} ({join})");
+            let whole = matrix(&format!("{agg} (({join}) * 1)"));
+            assert_close(&format!("{agg} ({join})"), &folded, &whole);
+        }
+    }
+    // Where series could meet in one output series or match group, the folded aggregation
+    // gives way to the whole join and fails as it does.
+    for join in [
+        "c * on (g) group_left () c",
+        "{__name__=~\"c|w\"} / on (g, i) w",
+        "{__name__=~\"c|w\"} / on (g, i) group_left () w",
+    ] {
+        let err = |q: String| match run(&q) {
+            Ok(_) => panic!("{q}: no error"),
+            Err(e) => e.to_string(),
+        };
+        let folded = err(format!("sum ({join})"));
+        assert_eq!(folded, err(format!("sum (({join}) * 1)")), "{join}");
     }
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use model::labels::Labels;
 use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
 
+use super::binary::BinaryFold;
 use super::{
     ABSENT, Evaluator, Grid, Ordinals, Series, Val, is_present, picks_label, set_label, unparen,
 };
@@ -435,10 +436,11 @@ impl Evaluator<'_> {
         Ok(Val::Vector(out))
     }
 
-    /// An aggregation computed with [`Acc`] over `e`. An instant selector, or a function
-    /// over a range vector, is folded into the groups as each series' values are placed or
-    /// computed, on the threads that read the selection, so no per-series row is kept;
-    /// anything else is evaluated first.
+    /// An aggregation computed with [`Acc`] over `e`. An instant selector, a function
+    /// over a range vector, or arithmetic between a selector and a vector (see
+    /// [`Evaluator::fold_binary`]) is folded into the groups as each series' values are
+    /// placed or computed, on the threads that read the selection, so no per-series row is
+    /// kept; anything else is evaluated first.
     fn aggregate_fold(
         &mut self,
         op: AggOp,
@@ -469,6 +471,23 @@ impl Evaluator<'_> {
                         Ok(())
                     })?,
                 )
+            }
+            Expr::Binary(b) => {
+                let sink = |ev: &Self, fold: &mut GroupFold<'_>, labels: &Labels, vals: &[f64]| {
+                    if fold.add(labels, false, vals) {
+                        ev.hold(row_words)?;
+                    }
+                    Ok(())
+                };
+                match self.fold_binary(b, g, new_fold, sink)? {
+                    BinaryFold::Folded(parts) => Some(parts),
+                    BinaryFold::Undecided(parts) => {
+                        let rows = parts.iter().map(|p| p.groups.len()).sum::<usize>();
+                        self.release(rows * row_words);
+                        None
+                    }
+                    BinaryFold::NotFolded => None,
+                }
             }
             _ => None,
         };

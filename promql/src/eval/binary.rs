@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use model::labels::Labels;
+use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{
-    BinaryExpr, LabelModifier, VectorMatchCardinality, VectorMatchFillValues,
+    BinaryExpr, Expr, LabelModifier, VectorMatchCardinality, VectorMatchFillValues,
 };
 
 use super::{
@@ -110,6 +111,24 @@ struct Matching {
 }
 
 impl Matching {
+    /// The matching of `b`: `on (...)`, `ignoring (...)` or all labels.
+    fn of(b: &BinaryExpr) -> Matching {
+        match b.modifier.as_ref().and_then(|m| m.matching.as_ref()) {
+            Some(LabelModifier::Include(ls)) => Matching {
+                on: true,
+                labels: ls.labels.clone(),
+            },
+            Some(LabelModifier::Exclude(ls)) => Matching {
+                on: false,
+                labels: ls.labels.clone(),
+            },
+            None => Matching {
+                on: false,
+                labels: Vec::new(),
+            },
+        }
+    }
+
     /// The matching labels of `l` (a filled side's labels, and for error messages).
     fn match_labels(&self, l: &Labels) -> Labels {
         l.filter(|x| picks_label(&self.labels, self.on, &x.name))
@@ -154,20 +173,7 @@ impl Evaluator<'_> {
                 Ok(Val::Vector(vector_scalar(op, r, &l, true, return_bool)))
             }
             (Val::Vector(l), Val::Vector(r)) => {
-                let matching = match b.modifier.as_ref().and_then(|m| m.matching.as_ref()) {
-                    Some(LabelModifier::Include(ls)) => Matching {
-                        on: true,
-                        labels: ls.labels.clone(),
-                    },
-                    Some(LabelModifier::Exclude(ls)) => Matching {
-                        on: false,
-                        labels: ls.labels.clone(),
-                    },
-                    None => Matching {
-                        on: false,
-                        labels: Vec::new(),
-                    },
-                };
+                let matching = Matching::of(b);
                 let out = match op {
                     Op::And | Op::Or | Op::Unless => set_op(op, l, r, &matching, g),
                     _ => {
@@ -244,6 +250,170 @@ impl Evaluator<'_> {
         self.hold(out.len() * g.len)?;
         self.release(held);
         Ok(out)
+    }
+}
+
+/// What [`Evaluator::fold_binary`] did.
+pub(crate) enum BinaryFold<S> {
+    /// The operator is not of the shape that is folded: evaluate it whole.
+    NotFolded,
+    /// One state per part of the left side's selection, in series order.
+    Folded(Vec<S>),
+    /// Two series could meet in one output series or match group at a step, which
+    /// Prometheus may reject: the states are discarded and the operator is to be evaluated
+    /// whole, which finds out.
+    Undecided(Vec<S>),
+}
+
+/// A hash of `labels`; equal label sets hash alike (a collision only costs a fallback).
+fn labels_hash(labels: &Labels) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    labels.hash(&mut h);
+    h.finish()
+}
+
+/// Whether two entries with the same key have overlapping spans.
+fn overlap_by_key(mut spans: Vec<(u64, Span)>) -> bool {
+    spans.sort_unstable();
+    spans
+        .windows(2)
+        .any(|w| w[0].0 == w[1].0 && w[1].1.0 <= w[0].1.1)
+}
+
+impl Evaluator<'_> {
+    /// Arithmetic between an instant selector on the left and a vector on the right,
+    /// matched one-to-one or many-to-one (`group_left`) without fill values, computed for
+    /// an aggregation without building its result: the right side is evaluated and indexed
+    /// by signature first, then each left series is paired and computed as the threads that
+    /// read the selection place it, and every output series goes to
+    /// `sink(evaluator, state, labels, values)` (one state per part, made by `init`).
+    /// Outputs are the same as the whole operator's, pair by pair: an output series that
+    /// two pairs write at different steps reaches the sink twice, once per pair.
+    pub(crate) fn fold_binary<S: Send>(
+        &mut self,
+        b: &BinaryExpr,
+        g: Grid,
+        init: impl Fn() -> S + Sync,
+        sink: impl Fn(&Self, &mut S, &Labels, &[f64]) -> Result<(), Error> + Sync,
+    ) -> Result<BinaryFold<S>, Error> {
+        let op = Op::parse(&b.op.to_string())?;
+        let Expr::VectorSelector(vs) = super::unparen(&b.lhs) else {
+            return Ok(BinaryFold::NotFolded);
+        };
+        let modifier = b.modifier.as_ref();
+        let card = modifier.map_or(VectorMatchCardinality::OneToOne, |m| m.card.clone());
+        let one_to_one = match card {
+            VectorMatchCardinality::OneToOne => true,
+            VectorMatchCardinality::ManyToOne(_) => false,
+            _ => return Ok(BinaryFold::NotFolded),
+        };
+        let filled =
+            modifier.is_some_and(|m| m.fill_values.lhs.is_some() || m.fill_values.rhs.is_some());
+        if !op.changes_metric_schema()
+            || filled
+            || vs.at.is_some()
+            || b.rhs.value_type() != ValueType::Vector
+            || g.len == 0
+        {
+            return Ok(BinaryFold::NotFolded);
+        }
+        let include: Vec<String> = card.labels().map(|l| l.labels.clone()).unwrap_or_default();
+        let m = Matching::of(b);
+        let one = self.eval_vector(&b.rhs, g)?;
+        let held = one.len() * g.len;
+        let r = self.fold_join(op, vs, one, (&m, one_to_one, &include), g, init, sink);
+        self.release(held);
+        r
+    }
+
+    /// The rest of [`Evaluator::fold_binary`], once the right side (`one`) is evaluated.
+    #[allow(clippy::too_many_arguments)]
+    fn fold_join<S: Send>(
+        &mut self,
+        op: Op,
+        vs: &promql_parser::parser::VectorSelector,
+        one: Vec<Series>,
+        (m, one_to_one, include): (&Matching, bool, &[String]),
+        g: Grid,
+        init: impl Fn() -> S + Sync,
+        sink: impl Fn(&Self, &mut S, &Labels, &[f64]) -> Result<(), Error> + Sync,
+    ) -> Result<BinaryFold<S>, Error> {
+        let mut ids = Ordinals::with_capacity(one.len());
+        let sig_one: Vec<usize> = one
+            .iter()
+            .map(|s| ids.of(&s.labels, &m.labels, m.on).0)
+            .collect();
+        let span_one: Vec<Option<Span>> = one.iter().map(|s| span(&s.vals)).collect();
+        let nsigs = ids.len();
+        let ones = (0..one.len()).filter_map(|k| Some((sig_one[k], span_one[k]?)));
+        if overlap_in_group(ones, nsigs) {
+            return Ok(BinaryFold::Undecided(Vec::new()));
+        }
+        let one_by_sig = BySig::new(&sig_one, &span_one, nsigs);
+        // Per part: the state, each output's (labels hash, span), and for one-to-one each
+        // matched left series' (signature, span).
+        type Part<S> = (S, Vec<(u64, Span)>, Vec<(u64, Span)>);
+        let parts = self.fold_selector(
+            vs,
+            g,
+            false,
+            || -> (Part<S>, Vec<f64>, Vec<u8>) {
+                ((init(), Vec::new(), Vec::new()), Vec::new(), Vec::new())
+            },
+            |ev, ((state, outs, matched), row, key), labels, vals, _| {
+                let r = (|| {
+                    let Some(sig) = ids.find(labels, &m.labels, m.on, key) else {
+                        return Ok(());
+                    };
+                    let members = one_by_sig.members(sig);
+                    let Some((lo, hi)) = span(vals).filter(|_| !members.is_empty()) else {
+                        return Ok(());
+                    };
+                    if one_to_one {
+                        matched.push((sig as u64, (lo, hi)));
+                    }
+                    for &ri in members {
+                        let (a, z) = span_one[ri].expect("grouped series have spans");
+                        let (plo, phi) = (a.max(lo), z.min(hi));
+                        if plo > phi {
+                            continue;
+                        }
+                        let ov = &one[ri].vals;
+                        row.clear();
+                        row.resize(g.len, ABSENT);
+                        let mut any = false;
+                        for i in plo..=phi {
+                            if is_present(vals[i]) && is_present(ov[i]) {
+                                row[i] = op.apply(vals[i], ov[i]).0;
+                                any = true;
+                            }
+                        }
+                        if !any {
+                            continue;
+                        }
+                        let out =
+                            result_metric(labels, &one[ri].labels, op, m, one_to_one, include);
+                        outs.push((labels_hash(&out), (plo, phi)));
+                        sink(ev, state, &out, row)?;
+                    }
+                    Ok(())
+                })();
+                ev.release(vals.len());
+                r
+            },
+        )?;
+        let mut states = Vec::with_capacity(parts.len());
+        let (mut outs, mut matched) = (Vec::new(), Vec::new());
+        for ((state, o, mt), _, _) in parts {
+            states.push(state);
+            outs.extend(o);
+            matched.extend(mt);
+        }
+        if overlap_by_key(outs) || overlap_by_key(matched) {
+            return Ok(BinaryFold::Undecided(states));
+        }
+        Ok(BinaryFold::Folded(states))
     }
 }
 

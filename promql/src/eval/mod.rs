@@ -1114,6 +1114,18 @@ impl Ordinals {
         (id, true)
     }
 
+    /// The ordinal of `l`'s picked labels if it has one; `key` is scratch space.
+    pub fn find(
+        &self,
+        l: &Labels,
+        names: &[String],
+        listed: bool,
+        key: &mut Vec<u8>,
+    ) -> Option<usize> {
+        signature(l, names, listed, key);
+        self.index.get(key).copied()
+    }
+
     pub fn len(&self) -> usize {
         self.index.len()
     }
