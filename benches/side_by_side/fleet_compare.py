@@ -15,7 +15,9 @@ all scraping every target with one prometheus.yml. After `--warmup`, for `--dura
 * RSS: peak (VmHWM) and final (VmRSS) at the end of the window, from /proc/<pid>/status, and
   the final RSS divided by active series (`vane_tsdb_head_series`,
   `prometheus_tsdb_head_series`, VictoriaMetrics `vm_cache_entries{type="storage/hour_metric_ids"}`,
-  the series seen in the current hour, which its own dashboards call active series).
+  the series seen in the current hour, which its own dashboards call active series), and
+  divided by the fleet's series at a time (the same for all three: each system counts the
+  churned series it still holds its own way, and VictoriaMetrics' count restarts every hour).
 
 Then a Grafana-like query set (`QUERIES`), each as an instant query and as a 1 h range query
 at a 15 s step, all at the same time T (a multiple of 15 s, 60 s in the past, clear of
@@ -646,6 +648,9 @@ def live_markdown(r):
     row("peak RSS (MiB)", "rss_peak", ing, 1 / mib, 1)
     row("final RSS (MiB)", "rss_final", ing, 1 / mib, 1)
     row("RSS bytes per active series", "rss_per_series", ing, digits=0, target=0.5)
+    per_fleet = {n: {"rss": ing[n]["rss_final"] / r["fleet"]["series"]} for n in names
+                 if ing[n].get("rss_final") is not None and r["fleet"].get("series")}
+    row("final RSS bytes per fleet series", "rss", per_fleet, digits=0, target=0.5)
     row("peak RSS with queries (MiB)", "rss_peak_with_queries", ing, 1 / mib, 1)
     row(f"targets up (of {cfg['targets']})", "targets_up", ing, digits=0)
     row("longest scrape (s)", "max_scrape_seconds", ing, digits=3)
@@ -898,7 +903,16 @@ def main():
     ap.add_argument("--keep", help="work in (and keep) this directory")
     ap.add_argument("--out-dir", default=str(ROOT / "benches/results"))
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--render", metavar="JSON",
+                    help="write the Markdown of an earlier run's JSON next to it, and stop")
     a = ap.parse_args()
+    if a.render:
+        src = pathlib.Path(a.render)
+        r = json.loads(src.read_text())
+        md = datasets_markdown(r) if "ingest" not in r else live_markdown(r)
+        src.with_suffix(".md").write_text(md)
+        print(f"written: {src.with_suffix('.md')}")
+        return 0
     a.systems = [s.strip() for s in a.systems.split(",") if s.strip()]
     if bad := [s for s in a.systems if s not in SYSTEMS]:
         raise SystemExit(f"unknown systems {bad}; known: {', '.join(SYSTEMS)}")
