@@ -12,10 +12,10 @@
 //! and a range query over the last hour at a 15 s step.
 //!
 //! `promql_fleet/range_1h_15s` runs the side-by-side benchmark's dashboard queries that
-//! aggregate many series or read range vectors (`FLEET_QUERIES`) over a third store: 100 targets of its synthetic fleet
-//! scraped every 15 s (`vane_benches::fleet::store`, 100,000 series at a time, with churn and
-//! counter resets), the older hour in a block and the newest 35 minutes in the head, which
-//! the store replays from its WAL when the benchmark opens it.
+//! aggregate many series or read range vectors (`FLEET_QUERIES`) over a third store: 100
+//! targets of its synthetic fleet scraped every 15 s (`vane_benches::fleet::store`, 100,000
+//! series at a time, with churn and counter resets), the older hour in a block and the newest
+//! 35 minutes in the head, which the store replays from its WAL when the benchmark opens it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

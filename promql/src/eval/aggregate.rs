@@ -451,39 +451,36 @@ impl Evaluator<'_> {
         // An accumulator is six words; a group has one per step.
         let row_words = 6 * g.len;
         let new_fold = || GroupFold::new(op, grouping, g.len);
+        // Adds one series' values, holding a new group's row.
+        let add = |ev: &Self, fold: &mut GroupFold<'_>, labels: &Labels, drop, vals: &[f64]| {
+            if fold.add(labels, drop, vals) {
+                ev.hold(row_words)?;
+            }
+            Ok(())
+        };
+        let rows_of = |parts: &[GroupFold<'_>]| parts.iter().map(|p| p.groups.len()).sum::<usize>();
         let folded = match unparen(e) {
             Expr::Call(c) => {
                 self.fold_range_call(c, g, new_fold, |ev, fold, labels, drop, vals| {
-                    if fold.add(labels, drop, vals) {
-                        ev.hold(row_words)?;
-                    }
-                    Ok(())
+                    add(ev, fold, labels, drop, vals)
                 })?
             }
             Expr::VectorSelector(vs) => {
                 Some(
                     self.fold_selector(vs, g, false, new_fold, |ev, fold, labels, vals, _| {
-                        let opened = fold.add(labels, false, vals);
                         ev.release(vals.len());
-                        if opened {
-                            ev.hold(row_words)?;
-                        }
-                        Ok(())
+                        add(ev, fold, labels, false, vals)
                     })?,
                 )
             }
             Expr::Binary(b) => {
                 let sink = |ev: &Self, fold: &mut GroupFold<'_>, labels: &Labels, vals: &[f64]| {
-                    if fold.add(labels, false, vals) {
-                        ev.hold(row_words)?;
-                    }
-                    Ok(())
+                    add(ev, fold, labels, false, vals)
                 };
                 match self.fold_binary(b, g, new_fold, sink)? {
                     BinaryFold::Folded(parts) => Some(parts),
                     BinaryFold::Undecided(parts) => {
-                        let rows = parts.iter().map(|p| p.groups.len()).sum::<usize>();
-                        self.release(rows * row_words);
+                        self.release(rows_of(&parts) * row_words);
                         None
                     }
                     BinaryFold::NotFolded => None,
@@ -493,7 +490,7 @@ impl Evaluator<'_> {
         };
         let (fold, rows) = match folded {
             Some(parts) => {
-                let rows = parts.iter().map(|p| p.groups.len()).sum::<usize>();
+                let rows = rows_of(&parts);
                 let mut parts = parts.into_iter();
                 let mut fold = parts.next().unwrap_or_else(new_fold);
                 for p in parts {

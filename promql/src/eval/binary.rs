@@ -265,14 +265,6 @@ pub(crate) enum BinaryFold<S> {
     Undecided(Vec<S>),
 }
 
-/// A hash of `labels`; equal label sets hash alike (a collision only costs a fallback).
-fn labels_hash(labels: &Labels) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::hash::DefaultHasher::new();
-    labels.hash(&mut h);
-    h.finish()
-}
-
 /// Whether two entries with the same key have overlapping spans.
 fn overlap_by_key(mut spans: Vec<(u64, Span)>) -> bool {
     spans.sort_unstable();
@@ -394,7 +386,8 @@ impl Evaluator<'_> {
                         }
                         let out =
                             result_metric(labels, &one[ri].labels, op, m, one_to_one, include);
-                        outs.push((labels_hash(&out), (plo, phi)));
+                        // Equal label sets hash alike; a collision only costs a fallback.
+                        outs.push((out.stable_hash(), (plo, phi)));
                         sink(ev, state, &out, row)?;
                     }
                     Ok(())
