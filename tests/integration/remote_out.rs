@@ -36,6 +36,11 @@ impl Receiver {
                 // Fresh samples are visible to queries at once.
                 "-search.latencyOffset=0s".into(),
                 "-search.disableCache".into(),
+                // Remote write delivers at least once: a batch the receiver took just before
+                // Vane was killed is sent again after the restart. Prometheus drops a sample
+                // identical to one it holds; VictoriaMetrics keeps both unless told to
+                // deduplicate, which 1ms does for equal timestamps only.
+                "-dedup.minScrapeInterval=1ms".into(),
             ],
             addr,
             ready: "/health",
