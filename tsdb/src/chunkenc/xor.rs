@@ -11,12 +11,16 @@ const HEADER: usize = 2;
 /// window (10), or a later delta-of-delta of 68 bits and a value of 77.
 const MAX_SAMPLE_BYTES: usize = 20;
 
-/// An empty appender's buffer: the header and a chunk of a steady series. Buffers then grow
-/// by half, not double (a typical chunk of 150 to 190 bytes takes 192 bytes, not 256): a head
-/// keeps one open chunk per series, so their spare room is paid once per series. `reset`
-/// keeps the room (a series' next chunk needs about as much), so a series reallocates only
-/// while its chunks grow.
-const START_CAPACITY: usize = 128;
+/// An empty appender's buffer: the header and a first sample, in the smallest block malloc
+/// hands out for it (40 bytes and malloc's 8 fill a 48-byte block).
+const START_CAPACITY: usize = 40;
+
+/// The least a buffer grows by beyond the next sample's worst case: a steady series' 20 to
+/// 30 samples. Past that a buffer doubles (3 to 4 reallocations for a typical chunk of 150 to
+/// 400 bytes). A head keeps one open chunk per series, so the point is not the growth but the
+/// start: a chunk cut from the head starts again from `START_CAPACITY` (see
+/// [`XorAppender::reset`]) instead of holding a full chunk's room from its first sample.
+const GROWTH_STEP: usize = 32;
 
 /// Delta-of-delta buckets: (prefix length in ones, payload bits). A `0` bit alone means 0.
 const DOD_BUCKETS: [(u32, u32); 3] = [(1, 14), (2, 17), (3, 20)];
@@ -116,12 +120,15 @@ impl XorAppender {
         self.w.buf[1] = lo;
     }
 
-    /// Room for at least one more sample, by half the current size (so the bit writer's own
+    /// Room for at least one more sample and as much again as the buffer holds (at least
+    /// `GROWTH_STEP`), rounded to fill malloc's 16-byte size classes (so the bit writer's own
     /// doubling never runs).
     #[cold]
     fn grow(&mut self) {
-        let add = (self.w.buf.len() / 2).max(MAX_SAMPLE_BYTES);
-        self.w.buf.reserve_exact(add);
+        let len = self.w.buf.len();
+        let want = len + MAX_SAMPLE_BYTES + len.max(GROWTH_STEP);
+        let cap = (want + 8).next_multiple_of(16) - 8;
+        self.w.buf.reserve_exact(cap - len);
     }
 
     #[inline]
@@ -179,9 +186,15 @@ impl XorAppender {
     }
 
     /// Empties the chunk, keeping its buffer.
-    /// Empties the chunk for reuse, keeping its buffer.
+    /// Empties the appender for a new chunk. The buffer goes back to `START_CAPACITY`: an
+    /// open head chunk that kept its predecessor's room would hold a full chunk's bytes for
+    /// its first samples.
     pub fn reset(&mut self) {
-        self.w.clear_to(0);
+        if self.w.buf.capacity() > START_CAPACITY {
+            self.w = BitWriter::with_bytes(Vec::with_capacity(START_CAPACITY));
+        } else {
+            self.w.clear_to(0);
+        }
         self.w.buf.extend_from_slice(&[0, 0]);
         self.n = 0;
         self.leading = 0xff;
@@ -189,6 +202,11 @@ impl XorAppender {
         self.t = 0;
         self.delta = 0;
         self.v = 0;
+    }
+
+    /// Bytes the appender's buffer holds, used or not.
+    pub fn allocated(&self) -> usize {
+        self.w.buf.capacity()
     }
 
     pub fn into_bytes(self) -> Vec<u8> {
