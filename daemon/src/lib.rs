@@ -23,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod logging;
+pub mod memory;
 pub mod remote;
 pub mod rules;
 pub mod run;

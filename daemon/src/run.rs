@@ -33,6 +33,7 @@ use tsdb::{Db, DbOptions};
 use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::http::{self, HttpState, ReloadRequest};
+use crate::memory;
 use crate::status::DaemonStatus;
 use crate::storage::Storage;
 use crate::telemetry;
@@ -267,6 +268,20 @@ async fn run_async(
         )),
     };
 
+    let release_metrics = Arc::new(memory::ReleaseMetrics::new(&registry));
+    let release_task = tokio::spawn(periodically(
+        memory::INTERVAL,
+        maint_stop.clone(),
+        "memory release",
+        move || {
+            let m = release_metrics.clone();
+            tokio::task::spawn_blocking(move || {
+                m.release();
+                Ok(())
+            })
+        },
+    ));
+
     let outcome = loop {
         tokio::select! {
             s = signals.recv() => match s {
@@ -319,6 +334,7 @@ async fn run_async(
     }
     maint_stop.cancel();
     let _ = maint_task.await;
+    let _ = release_task.await;
     tokio::task::spawn_blocking(move || storage.close())
         .await?
         .context("closing the store")?;
