@@ -18,8 +18,8 @@ const START_CAPACITY: usize = 40;
 /// The least a buffer grows by beyond the next sample's worst case: a steady series' 20 to
 /// 30 samples. Past that a buffer doubles (3 to 4 reallocations for a typical chunk of 150 to
 /// 400 bytes). A head keeps one open chunk per series, so the point is not the growth but the
-/// start: a chunk cut from the head starts again from `START_CAPACITY` (see
-/// [`XorAppender::reset`]) instead of holding a full chunk's room from its first sample.
+/// start: the head gives the chunk after a cut a new appender, which starts again from
+/// `START_CAPACITY` instead of holding a full chunk's room from its first sample.
 const GROWTH_STEP: usize = 32;
 
 /// Delta-of-delta buckets: (prefix length in ones, payload bits). A `0` bit alone means 0.
@@ -185,16 +185,11 @@ impl XorAppender {
         f64::from_bits(self.v)
     }
 
-    /// Empties the chunk, keeping its buffer.
-    /// Empties the appender for a new chunk. The buffer goes back to `START_CAPACITY`: an
-    /// open head chunk that kept its predecessor's room would hold a full chunk's bytes for
-    /// its first samples.
+    /// Empties the appender for a new chunk, keeping its buffer (an encoder writing chunk
+    /// after chunk reallocates only while its chunks grow; the head instead starts each new
+    /// open chunk with a new appender, see `GROWTH_STEP`).
     pub fn reset(&mut self) {
-        if self.w.buf.capacity() > START_CAPACITY {
-            self.w = BitWriter::with_bytes(Vec::with_capacity(START_CAPACITY));
-        } else {
-            self.w.clear_to(0);
-        }
+        self.w.clear_to(0);
         self.w.buf.extend_from_slice(&[0, 0]);
         self.n = 0;
         self.leading = 0xff;

@@ -411,7 +411,9 @@ impl Head {
                 let c = d.open.as_mut().expect("still open");
                 match written {
                     Ok(()) => {
-                        c.app.reset();
+                        // A new appender, not a reset one: the next chunk's buffer starts
+                        // small and grows with it, instead of keeping this chunk's room.
+                        c.app = XorAppender::new();
                         c.end = end;
                     }
                     Err(e) => {

@@ -505,3 +505,41 @@ fn an_ended_series_gives_its_open_chunk_to_disk() {
     let h = open(dir.path());
     assert_eq!(dump(&h, i64::MIN, i64::MAX), want);
 }
+
+#[test]
+fn a_chunk_after_a_cut_starts_with_a_small_buffer() {
+    // Noisy values make a full chunk of about a kilobyte; the chunk after it must not keep
+    // that room for its first samples (memory per series is mostly open chunks).
+    let dir = tempfile::tempdir().unwrap();
+    let h = open(dir.path());
+    let mut r = None;
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut held = Vec::new();
+    for k in 0..125i64 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut app = h.appender();
+        r = Some(
+            app.append(r, &series(0), k * 15_000, (x >> 11) as f64)
+                .unwrap(),
+        );
+        app.commit().unwrap();
+        let s = h.series.get(r.unwrap().0 as u32).unwrap();
+        let d = s.data.lock();
+        let app = &d.open.as_ref().expect("an open chunk").app;
+        held.push((app.num_samples(), app.bytes().len(), app.allocated()));
+    }
+    let (n, len, cap) = held[119];
+    assert!(
+        n == 120 && len > 800 && cap >= len,
+        "full chunk: {:?}",
+        held[119]
+    );
+    let (n, len, cap) = held[124];
+    assert!(
+        n == 5 && cap < 2 * len + 64,
+        "after the cut: {:?}",
+        held[124]
+    );
+}
