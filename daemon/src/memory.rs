@@ -15,22 +15,10 @@ use std::time::{Duration, Instant};
 
 use model::metrics::{Counter, Histogram, Registry};
 
+use crate::telemetry::resident_bytes;
+
 /// How often free memory is handed back.
 pub const INTERVAL: Duration = Duration::from_secs(60);
-
-/// Resident bytes of this process, from `/proc/self/statm` (None where it cannot be read).
-pub fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * page_size())
-}
-
-#[allow(unsafe_code)]
-fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    u64::try_from(n).ok().filter(|&n| n > 0).unwrap_or(4096)
-}
 
 /// Asks the allocator to give every whole free page back; returns the resident bytes that
 /// went (0 when none did, or when other threads grew meanwhile by as much).

@@ -18,6 +18,11 @@ fn status_kib(field: &str) -> Option<f64> {
         .ok()
 }
 
+/// Resident bytes of this process (`VmRSS`), None where `/proc` cannot be read.
+pub fn resident_bytes() -> Option<u64> {
+    status_kib("VmRSS:").map(|kib| kib as u64 * 1024)
+}
+
 fn cpu_seconds() -> f64 {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
         return 0.0;
@@ -61,7 +66,7 @@ pub fn register(reg: &Registry) {
     reg.gauge_fn(
         "process_resident_memory_bytes",
         "Resident memory size in bytes.",
-        || status_kib("VmRSS:").unwrap_or(0.0) * 1024.0,
+        || resident_bytes().unwrap_or(0) as f64,
     );
     reg.gauge_fn(
         "process_virtual_memory_bytes",
