@@ -1,33 +1,31 @@
 //! Bit streams: a writer that appends bits to a byte vector (valid bytes after every write)
 //! and a reader over any byte slice that never reads past its end.
 
-/// Appends bits, most significant first.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct BitWriter {
-    pub(crate) buf: Vec<u8>,
+/// Appends bits, most significant first, to a byte vector. The writer borrows the vector
+/// and the count of unused bits in its last byte, so an encoder keeps both among its own
+/// fields (the count as one byte beside its other small fields, not in a padded struct of its
+/// own: a head holds one encoder per series).
+pub(crate) struct BitWriter<'a> {
+    pub(crate) buf: &'a mut Vec<u8>,
     /// Unused low bits in the last byte (0 when the last byte is full or there is none).
-    free: u32,
+    free: &'a mut u8,
 }
 
-impl BitWriter {
-    pub(crate) fn with_bytes(buf: Vec<u8>) -> Self {
-        BitWriter { buf, free: 0 }
-    }
-
-    pub(crate) fn clear_to(&mut self, len: usize) {
-        self.buf.truncate(len);
-        self.free = 0;
+impl<'a> BitWriter<'a> {
+    #[inline]
+    pub(crate) fn new(buf: &'a mut Vec<u8>, free: &'a mut u8) -> Self {
+        BitWriter { buf, free }
     }
 
     #[inline]
     pub(crate) fn write_bit(&mut self, bit: bool) {
-        if self.free == 0 {
+        if *self.free == 0 {
             self.buf.push(0);
-            self.free = 8;
+            *self.free = 8;
         }
-        self.free -= 1;
+        *self.free -= 1;
         if bit {
-            *self.buf.last_mut().expect("pushed") |= 1 << self.free;
+            *self.buf.last_mut().expect("pushed") |= 1 << *self.free;
         }
     }
 
@@ -40,12 +38,12 @@ impl BitWriter {
             return;
         }
         let low = |x: u64, k: u32| if k >= 64 { x } else { x & ((1u64 << k) - 1) };
-        if self.free > 0 {
-            let take = self.free.min(n);
+        let free = u32::from(*self.free);
+        if free > 0 {
+            let take = free.min(n);
             let bits = low(v >> (n - take), take);
-            *self.buf.last_mut().expect("a partly filled byte") |=
-                (bits as u8) << (self.free - take);
-            self.free -= take;
+            *self.buf.last_mut().expect("a partly filled byte") |= (bits as u8) << (free - take);
+            *self.free = (free - take) as u8;
             n -= take;
             if n == 0 {
                 return;
@@ -56,7 +54,7 @@ impl BitWriter {
         let bytes = n.div_ceil(8);
         self.buf
             .extend_from_slice(&word.to_be_bytes()[..bytes as usize]);
-        self.free = bytes * 8 - n;
+        *self.free = (bytes * 8 - n) as u8;
     }
 
     #[inline]
@@ -131,7 +129,7 @@ impl BitReader {
 }
 
 /// Writes an unsigned LEB128 varint into a bit stream.
-pub(crate) fn write_uvarint(w: &mut BitWriter, mut v: u64) {
+pub(crate) fn write_uvarint(w: &mut BitWriter<'_>, mut v: u64) {
     while v >= 0x80 {
         w.write_byte((v as u8) | 0x80);
         v >>= 7;
@@ -161,7 +159,8 @@ mod tests {
 
     #[test]
     fn bits_round_trip() {
-        let mut w = BitWriter::default();
+        let (mut buf, mut free) = (Vec::new(), 0u8);
+        let mut w = BitWriter::new(&mut buf, &mut free);
         let items: Vec<(u64, u32)> = (1..=64u32)
             .map(|n| (0xdead_beef_cafe_f00d_u64 & (u64::MAX >> (64 - n)), n))
             .collect();
@@ -174,18 +173,18 @@ mod tests {
         let mut r = BitReader::default();
         for &(v, n) in &items {
             let got = if n > 56 {
-                let hi = r.read_bits(&w.buf, n - 32).unwrap();
-                (hi << 32) | r.read_bits(&w.buf, 32).unwrap()
+                let hi = r.read_bits(&buf, n - 32).unwrap();
+                (hi << 32) | r.read_bits(&buf, 32).unwrap()
             } else {
-                r.read_bits(&w.buf, n).unwrap()
+                r.read_bits(&buf, n).unwrap()
             };
             assert_eq!(got, v, "{n} bits");
-            assert_eq!(r.read_bit(&w.buf).unwrap(), n % 2 == 0);
+            assert_eq!(r.read_bit(&buf).unwrap(), n % 2 == 0);
         }
-        assert_eq!(read_uvarint(&mut r, &w.buf), Some(u64::MAX));
-        assert_eq!(read_uvarint(&mut r, &w.buf), Some(300));
+        assert_eq!(read_uvarint(&mut r, &buf), Some(u64::MAX));
+        assert_eq!(read_uvarint(&mut r, &buf), Some(300));
         // Past the end.
-        let mut r2 = BitReader::at(w.buf.len() * 8 - 3);
-        assert!(r2.read_bits(&w.buf, 4).is_none());
+        let mut r2 = BitReader::at(buf.len() * 8 - 3);
+        assert!(r2.read_bits(&buf, 4).is_none());
     }
 }

@@ -22,7 +22,7 @@ mod tests;
 use model::{Error as SampleError, SampleIterator};
 
 pub use columns::encode_columns;
-pub use xor::{XorAppender, decode_all};
+pub use xor::{XorAppender, XorEncoder, decode_all};
 
 /// Iterates an XOR chunk held in any byte container (a slice, a vector, a memory map).
 pub type XorIterator<B> = Decoding<B, xor::Decoder>;

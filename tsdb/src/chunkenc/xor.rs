@@ -31,130 +31,109 @@ fn fits(dod: i64, bits: u32) -> bool {
     -(lim - 1) <= dod && dod <= lim
 }
 
-/// Builds one XOR chunk. `bytes()` is a complete, readable chunk after every append.
-#[derive(Debug, Clone)]
+/// Builds one XOR chunk without keeping its newest sample, which every append after the
+/// first needs: the caller passes it in. The head keeps each series' newest sample once, next
+/// to the series, for its own checks, so its open chunks hold this (16 bytes less than an
+/// [`XorAppender`] in every series); anything else uses an `XorAppender`. `bytes()` is a
+/// complete, readable chunk after every append.
+///
 /// `repr(C)` in the order an append reads the fields, so a series' open chunk keeps its hot
 /// state in as few cache lines as possible.
+#[derive(Debug, Clone)]
 #[repr(C)]
-pub struct XorAppender {
-    w: BitWriter,
-    t: i64,
+pub struct XorEncoder {
+    buf: Vec<u8>,
     delta: i64,
-    v: u64,
     n: u16,
     leading: u8, // 0xff: no window yet
     trailing: u8,
+    /// Unused low bits in the last byte of `buf` (see `BitWriter`).
+    free: u8,
 }
 
-impl Default for XorAppender {
+impl Default for XorEncoder {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl XorAppender {
+impl XorEncoder {
     pub fn new() -> Self {
         let mut buf = Vec::with_capacity(START_CAPACITY);
         buf.extend_from_slice(&[0, 0]);
-        XorAppender {
-            w: BitWriter::with_bytes(buf),
-            n: 0,
-            t: 0,
+        XorEncoder {
+            buf,
             delta: 0,
-            v: 0,
+            n: 0,
             leading: 0xff,
             trailing: 0,
+            free: 0,
         }
     }
 
-    /// Appends a sample. Timestamps must increase strictly and a chunk holds at most
-    /// 65,535 samples; callers cut chunks long before that.
+    /// Appends a sample after `prev`, the time and value bits of the sample appended last
+    /// (ignored for the first sample). Timestamps must increase strictly and a chunk holds at
+    /// most 65,535 samples; callers cut chunks long before that.
     #[inline]
-    pub fn append(&mut self, t: i64, v: f64) {
+    pub fn append(&mut self, prev: (i64, u64), t: i64, v: f64) {
         debug_assert!(self.n < u16::MAX, "XOR chunk full");
-        if self.w.buf.capacity() - self.w.buf.len() < MAX_SAMPLE_BYTES {
+        if self.buf.capacity() - self.buf.len() < MAX_SAMPLE_BYTES {
             self.grow();
         }
+        let (prev_t, prev_v) = prev;
         let vb = v.to_bits();
+        let mut w = BitWriter::new(&mut self.buf, &mut self.free);
+        let window = (&mut self.leading, &mut self.trailing);
         match self.n {
             0 => {
                 // Zig-zag varint time, then the value XOR'd against 0 with no window yet,
                 // which costs one bit for 0 and little for small round numbers.
-                write_uvarint(&mut self.w, ((t << 1) ^ (t >> 63)) as u64);
-                self.v = 0;
-                self.leading = 0xff;
-                self.write_value(vb);
+                write_uvarint(&mut w, ((t << 1) ^ (t >> 63)) as u64);
+                *window.0 = 0xff;
+                write_value(&mut w, window, 0, vb);
                 // The window of a value against 0 is far wider than those of later changes;
                 // reusing it would waste bits, so the second value opens its own.
                 self.leading = 0xff;
             }
             1 => {
-                let delta = t.wrapping_sub(self.t);
-                write_uvarint(&mut self.w, delta as u64);
-                self.write_value(vb);
+                let delta = t.wrapping_sub(prev_t);
+                write_uvarint(&mut w, delta as u64);
+                write_value(&mut w, window, prev_v, vb);
                 self.delta = delta;
             }
             _ => {
-                let delta = t.wrapping_sub(self.t);
+                let delta = t.wrapping_sub(prev_t);
                 let dod = delta.wrapping_sub(self.delta);
                 if dod == 0 {
-                    self.w.write_bit(false);
+                    w.write_bit(false);
                 } else if let Some(&(ones, bits)) = DOD_BUCKETS.iter().find(|(_, b)| fits(dod, *b))
                 {
                     // `ones` one-bits and a terminating zero, then the payload.
-                    self.w.write_bits(((1u64 << ones) - 1) << 1, ones + 1);
-                    self.w.write_bits(dod as u64 & ((1u64 << bits) - 1), bits);
+                    w.write_bits(((1u64 << ones) - 1) << 1, ones + 1);
+                    w.write_bits(dod as u64 & ((1u64 << bits) - 1), bits);
                 } else {
-                    self.w.write_bits(0b1111, 4);
-                    self.w.write_bits(dod as u64, 64);
+                    w.write_bits(0b1111, 4);
+                    w.write_bits(dod as u64, 64);
                 }
-                self.write_value(vb);
+                write_value(&mut w, window, prev_v, vb);
                 self.delta = delta;
             }
         }
-        self.t = t;
-        self.v = vb;
         self.n += 1;
         let [hi, lo] = self.n.to_be_bytes();
-        self.w.buf[0] = hi;
-        self.w.buf[1] = lo;
+        self.buf[0] = hi;
+        self.buf[1] = lo;
     }
 
     /// Room for at least one more sample and as much again as the buffer holds (at least
-    /// `GROWTH_STEP`), rounded to fill malloc's 16-byte size classes (so the bit writer's own
+    /// `GROWTH_STEP`), rounded to fill malloc's 16-byte size classes (so the vector's own
     /// doubling never runs).
     #[cold]
     fn grow(&mut self) {
-        let len = self.w.buf.len();
+        let len = self.buf.len();
         let want = len + MAX_SAMPLE_BYTES + len.max(GROWTH_STEP);
         let cap = (want + 8).next_multiple_of(16) - 8;
-        self.w.buf.reserve_exact(cap - len);
-    }
-
-    #[inline]
-    fn write_value(&mut self, vb: u64) {
-        let x = vb ^ self.v;
-        if x == 0 {
-            self.w.write_bit(false);
-            return;
-        }
-        let leading = (x.leading_zeros() as u8).min(31);
-        let trailing = x.trailing_zeros() as u8;
-        if self.leading != 0xff && leading >= self.leading && trailing >= self.trailing {
-            // `10`: fits the previous window.
-            self.w.write_bits(0b10, 2);
-            let sig = 64 - self.leading as u32 - self.trailing as u32;
-            self.w.write_bits(x >> self.trailing, sig);
-        } else {
-            self.leading = leading;
-            self.trailing = trailing;
-            let sig = 64 - leading as u32 - trailing as u32;
-            // `11`, leading zeros (5 bits), significant bits (6 bits; 64 is written as 0),
-            // as one 13-bit write.
-            let control = (0b11 << 11) | ((leading as u64) << 6) | (sig & 63) as u64;
-            self.w.write_bits(control, 13);
-            self.w.write_bits(x >> trailing, sig);
-        }
+        self.buf.reserve_exact(cap - len);
     }
 
     pub fn num_samples(&self) -> usize {
@@ -163,7 +142,7 @@ impl XorAppender {
 
     /// The chunk: header and bit stream.
     pub fn bytes(&self) -> &[u8] {
-        &self.w.buf
+        &self.buf
     }
 
     /// The first sample's time (0 for an empty chunk), read back from the stream, where it
@@ -173,8 +152,102 @@ impl XorAppender {
             return 0;
         }
         let mut r = BitReader { pos: HEADER * 8 };
-        let z = read_uvarint(&mut r, &self.w.buf).unwrap_or(0);
+        let z = read_uvarint(&mut r, &self.buf).unwrap_or(0);
         (z >> 1) as i64 ^ -((z & 1) as i64)
+    }
+
+    /// Empties the encoder for a new chunk, keeping its buffer (an encoder writing chunk
+    /// after chunk reallocates only while its chunks grow; the head instead starts each new
+    /// open chunk with a new encoder, see `GROWTH_STEP`).
+    pub fn reset(&mut self) {
+        self.buf.clear();
+        self.buf.extend_from_slice(&[0, 0]);
+        self.free = 0;
+        self.n = 0;
+        self.leading = 0xff;
+        self.trailing = 0;
+        self.delta = 0;
+    }
+
+    /// Bytes the encoder's buffer holds, used or not.
+    pub fn allocated(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+}
+
+/// Writes value bits `vb` after `prev`: `0` when equal, else the XOR in the previous
+/// leading/trailing-zero `window` (`10`) or in a new one (`11`).
+#[inline]
+fn write_value(w: &mut BitWriter<'_>, window: (&mut u8, &mut u8), prev: u64, vb: u64) {
+    let x = vb ^ prev;
+    if x == 0 {
+        w.write_bit(false);
+        return;
+    }
+    let (win_leading, win_trailing) = window;
+    let leading = (x.leading_zeros() as u8).min(31);
+    let trailing = x.trailing_zeros() as u8;
+    if *win_leading != 0xff && leading >= *win_leading && trailing >= *win_trailing {
+        // `10`: fits the previous window.
+        w.write_bits(0b10, 2);
+        let sig = 64 - *win_leading as u32 - *win_trailing as u32;
+        w.write_bits(x >> *win_trailing, sig);
+    } else {
+        *win_leading = leading;
+        *win_trailing = trailing;
+        let sig = 64 - leading as u32 - trailing as u32;
+        // `11`, leading zeros (5 bits), significant bits (6 bits; 64 is written as 0),
+        // as one 13-bit write.
+        let control = (0b11 << 11) | ((leading as u64) << 6) | (sig & 63) as u64;
+        w.write_bits(control, 13);
+        w.write_bits(x >> trailing, sig);
+    }
+}
+
+/// Builds one XOR chunk, keeping its newest sample. `bytes()` is a complete, readable chunk
+/// after every append.
+#[derive(Debug, Clone, Default)]
+#[repr(C)]
+pub struct XorAppender {
+    enc: XorEncoder,
+    t: i64,
+    v: u64,
+}
+
+impl XorAppender {
+    pub fn new() -> Self {
+        XorAppender {
+            enc: XorEncoder::new(),
+            t: 0,
+            v: 0,
+        }
+    }
+
+    /// Appends a sample. Timestamps must increase strictly and a chunk holds at most
+    /// 65,535 samples; callers cut chunks long before that.
+    #[inline]
+    pub fn append(&mut self, t: i64, v: f64) {
+        self.enc.append((self.t, self.v), t, v);
+        self.t = t;
+        self.v = v.to_bits();
+    }
+
+    pub fn num_samples(&self) -> usize {
+        self.enc.num_samples()
+    }
+
+    /// The chunk: header and bit stream.
+    pub fn bytes(&self) -> &[u8] {
+        self.enc.bytes()
+    }
+
+    /// The first sample's time (0 for an empty chunk).
+    pub fn first_time(&self) -> i64 {
+        self.enc.first_time()
     }
 
     pub fn last_time(&self) -> i64 {
@@ -185,27 +258,20 @@ impl XorAppender {
         f64::from_bits(self.v)
     }
 
-    /// Empties the appender for a new chunk, keeping its buffer (an encoder writing chunk
-    /// after chunk reallocates only while its chunks grow; the head instead starts each new
-    /// open chunk with a new appender, see `GROWTH_STEP`).
+    /// Empties the appender for a new chunk, keeping its buffer.
     pub fn reset(&mut self) {
-        self.w.clear_to(0);
-        self.w.buf.extend_from_slice(&[0, 0]);
-        self.n = 0;
-        self.leading = 0xff;
-        self.trailing = 0;
+        self.enc.reset();
         self.t = 0;
-        self.delta = 0;
         self.v = 0;
     }
 
     /// Bytes the appender's buffer holds, used or not.
     pub fn allocated(&self) -> usize {
-        self.w.buf.capacity()
+        self.enc.allocated()
     }
 
     pub fn into_bytes(self) -> Vec<u8> {
-        self.w.buf
+        self.enc.into_bytes()
     }
 }
 

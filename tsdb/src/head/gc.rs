@@ -1,13 +1,12 @@
 //! Truncating the head after its oldest range has been persisted as a block.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use model::Labels;
 
 use super::Head;
-use super::series::{GONE, LIVE, MARKED, MemSeries};
+use super::series::{GONE, LIVE, MARKED, SharedSeries};
 use crate::error::Result;
 use crate::wal;
 
@@ -34,15 +33,14 @@ impl Head {
         let _guard = self.truncate_lock.lock();
         self.min_valid_time.fetch_max(mint, Ordering::AcqRel);
         let mut stats = TruncateStats::default();
-        let mut marked: Vec<Arc<MemSeries>> = Vec::new();
+        let mut marked: Vec<SharedSeries> = Vec::new();
         let mut new_min = i64::MAX;
         self.series.for_each(|s| {
             let mut d = s.data.lock();
             stats.chunks_removed += d.retain_full(|c| c.maxt >= mint);
-            if d.open
-                .as_ref()
-                .is_some_and(|c| c.app.num_samples() > 0 && c.app.last_time() < mint)
-            {
+            if d.open.as_ref().is_some_and(|c| {
+                c.app.num_samples() > 0 && s.newest_t.load(Ordering::Relaxed) < mint
+            }) {
                 d.open = None;
                 stats.chunks_removed += 1;
             }
@@ -57,7 +55,7 @@ impl Head {
                 new_min = new_min.min(t);
             }
         });
-        let mut removed: Vec<Arc<MemSeries>> = Vec::new();
+        let mut removed: Vec<SharedSeries> = Vec::new();
         if !marked.is_empty() {
             let ended = self.grace.synchronize(GRACE_TIMEOUT);
             if !ended {

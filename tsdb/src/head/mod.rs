@@ -37,13 +37,13 @@ pub use append::HeadAppender;
 pub use gc::TruncateStats;
 pub use read::HeadSeriesHandle;
 
-use crate::chunkenc::{Encoding, XorAppender};
+use crate::chunkenc::{Encoding, XorEncoder};
 use crate::error::Result;
 use crate::head_chunks::ChunkDiskMapper;
 use crate::tombstones::Tombstones;
 use crate::wal::{Wal, WalOptions};
 use postings::MemPostings;
-use series::{MemSeries, MmappedChunk, OpenChunk, SeriesData, SeriesMap};
+use series::{MemSeries, MmappedChunk, OpenChunk, SeriesData, SeriesMap, SharedSeries};
 use symbols::Interner;
 
 /// Head tuning. The defaults are what a single-node Prometheus uses.
@@ -155,7 +155,7 @@ pub struct Head {
     /// Batches holding series pointers; garbage collection waits for them.
     grace: grace::Grace,
     /// Series taken out of the tables whose grace period has not yet been seen to end.
-    retired: Mutex<Vec<Arc<MemSeries>>>,
+    retired: Mutex<Vec<SharedSeries>>,
     /// Deleted ranges by series id; `has_tombstones` lets reads skip the lock while none exist.
     tombstones: RwLock<Tombstones>,
     has_tombstones: AtomicBool,
@@ -300,7 +300,7 @@ impl Head {
 
     /// Finds or creates the series for `labels`. The bool is true when it was created here.
     /// Fails only when every 32-bit series id has been handed out.
-    fn get_or_create(&self, labels: &Labels) -> Result<(Arc<MemSeries>, bool), SampleError> {
+    fn get_or_create(&self, labels: &Labels) -> Result<(SharedSeries, bool), SampleError> {
         let hash = labels.stable_hash();
         if let Some(s) = self.series.get_by_labels(hash, labels) {
             return Ok((s, false));
@@ -316,9 +316,9 @@ impl Head {
     }
 
     /// Creates a series with `id` unless one with these labels exists (then `id` goes unused).
-    fn create_series(&self, hash: u64, labels: &Labels, id: u32) -> (Arc<MemSeries>, bool) {
+    fn create_series(&self, hash: u64, labels: &Labels, id: u32) -> (SharedSeries, bool) {
         let (s, created) = self.series.get_or_create(hash, labels, || {
-            Arc::new(MemSeries::new(id, self.interner.intern(labels)))
+            SharedSeries::new(MemSeries::new(id, self.interner.intern(labels)))
         });
         if created {
             self.postings.add(s.id, &s.labels);
@@ -359,7 +359,9 @@ impl Head {
             self.cut_chunk(s, d, t)?;
         }
         let open = d.open.as_mut().expect("cut_chunk leaves an open chunk");
-        open.app.append(t, v);
+        // The newest sample is the open chunk's last one (a new chunk ignores it).
+        open.app
+            .append((last_t, s.newest_v.load(Ordering::Relaxed)), t, v);
         let n = open.app.num_samples();
         s.newest_t.store(t, Ordering::Release);
         s.newest_v.store(v.to_bits(), Ordering::Release);
@@ -380,7 +382,7 @@ impl Head {
     /// sample, and the next cut tries the write again.
     fn write_open(&self, s: &MemSeries, d: &mut SeriesData) -> Result<()> {
         let c = d.open.as_ref().expect("an open chunk");
-        let (mint, maxt) = (c.app.first_time(), c.app.last_time());
+        let (mint, maxt) = (c.app.first_time(), s.newest_t.load(Ordering::Relaxed));
         match self
             .chunks
             .write_chunk(s.id as u64, mint, maxt, Encoding::Xor as u8, c.app.bytes())
@@ -413,7 +415,7 @@ impl Head {
                     Ok(()) => {
                         // A new appender, not a reset one: the next chunk's buffer starts
                         // small and grows with it, instead of keeping this chunk's room.
-                        c.app = XorAppender::new();
+                        c.app = XorEncoder::new();
                         c.end = end;
                     }
                     Err(e) => {
@@ -430,7 +432,7 @@ impl Head {
             Some(_) => d.open.as_mut().expect("open").end = end,
             None => {
                 d.open = Some(OpenChunk {
-                    app: XorAppender::new(),
+                    app: XorEncoder::new(),
                     end,
                 })
             }

@@ -1,9 +1,11 @@
 //! Reading the head: series selection, label names and values.
 
+use std::sync::atomic::Ordering;
+
 use model::{Labels, Matcher};
 
 use super::Head;
-use super::series::MemSeries;
+use super::series::{MemSeries, SharedSeries};
 use crate::chunkenc::Encoding;
 use crate::error::Result;
 use crate::postings::{label_names_of, label_values_of, postings_for_matchers};
@@ -69,7 +71,7 @@ impl Head {
         if let Some(open) = &d.open
             && open.app.num_samples() > 0
         {
-            let (cmin, cmax) = (open.app.first_time(), open.app.last_time());
+            let (cmin, cmax) = (open.app.first_time(), s.newest_t.load(Ordering::Relaxed));
             if cmax >= mint && cmin <= maxt && !gone(cmin, cmax) {
                 out.push(ChunkSpan {
                     mint: cmin,
@@ -117,7 +119,7 @@ impl Head {
             let has = d.mmapped.iter().any(|c| c.maxt >= mint && c.mint <= maxt)
                 || d.open.as_ref().is_some_and(|c| {
                     c.app.num_samples() > 0
-                        && c.app.last_time() >= mint
+                        && s.newest_t.load(Ordering::Relaxed) >= mint
                         && c.app.first_time() <= maxt
                 });
             if has {
@@ -147,7 +149,7 @@ impl Head {
 }
 
 /// A reference to a head series that stays valid while held.
-pub struct HeadSeriesHandle(std::sync::Arc<MemSeries>);
+pub struct HeadSeriesHandle(SharedSeries);
 
 impl std::fmt::Debug for HeadSeriesHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -8,14 +8,13 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use model::SampleIterator;
 
 use super::Head;
-use super::series::{MemSeries, MmappedChunk};
+use super::series::{MmappedChunk, SharedSeries};
 use crate::chunkenc::XorIterator;
 use crate::error::Result;
 use crate::wal::{self, RecordDecoder, RecordType, RefSample, RefSeries, RefTombstone, WalReader};
@@ -23,7 +22,7 @@ use crate::wal::{self, RecordDecoder, RecordType, RefSample, RefSeries, RefTombs
 #[derive(Default)]
 struct ReplayState {
     mapped: HashMap<u64, Vec<MmappedChunk>>,
-    refs: HashMap<u64, Arc<MemSeries>>,
+    refs: HashMap<u64, SharedSeries>,
     decoder: RecordDecoder,
     series_buf: Vec<RefSeries>,
     samples_buf: Vec<RefSample>,
@@ -179,7 +178,7 @@ impl Head {
     fn replay_samples(&self, st: &mut ReplayState) {
         let min_valid = self.min_valid_time.load(Ordering::Acquire);
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
-        let mut cached: Option<(u64, Arc<MemSeries>)> = None;
+        let mut cached: Option<(u64, SharedSeries)> = None;
         for rs in &st.samples_buf {
             if rs.t < min_valid {
                 continue;
