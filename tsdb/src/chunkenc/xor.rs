@@ -254,10 +254,6 @@ impl XorAppender {
         self.t
     }
 
-    pub fn last_value(&self) -> f64 {
-        f64::from_bits(self.v)
-    }
-
     /// Empties the appender for a new chunk, keeping its buffer.
     pub fn reset(&mut self) {
         self.enc.reset();

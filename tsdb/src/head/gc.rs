@@ -38,9 +38,10 @@ impl Head {
         self.series.for_each(|s| {
             let mut d = s.data.lock();
             stats.chunks_removed += d.retain_full(|c| c.maxt >= mint);
-            if d.open.as_ref().is_some_and(|c| {
-                c.app.num_samples() > 0 && s.newest_t.load(Ordering::Relaxed) < mint
-            }) {
+            if d.open
+                .as_ref()
+                .is_some_and(|c| c.app.num_samples() > 0 && s.open_span(c).1 < mint)
+            {
                 d.open = None;
                 stats.chunks_removed += 1;
             }

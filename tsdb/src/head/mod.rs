@@ -382,7 +382,7 @@ impl Head {
     /// sample, and the next cut tries the write again.
     fn write_open(&self, s: &MemSeries, d: &mut SeriesData) -> Result<()> {
         let c = d.open.as_ref().expect("an open chunk");
-        let (mint, maxt) = (c.app.first_time(), s.newest_t.load(Ordering::Relaxed));
+        let (mint, maxt) = s.open_span(c);
         match self
             .chunks
             .write_chunk(s.id as u64, mint, maxt, Encoding::Xor as u8, c.app.bytes())

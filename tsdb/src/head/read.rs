@@ -1,7 +1,5 @@
 //! Reading the head: series selection, label names and values.
 
-use std::sync::atomic::Ordering;
-
 use model::{Labels, Matcher};
 
 use super::Head;
@@ -71,7 +69,7 @@ impl Head {
         if let Some(open) = &d.open
             && open.app.num_samples() > 0
         {
-            let (cmin, cmax) = (open.app.first_time(), s.newest_t.load(Ordering::Relaxed));
+            let (cmin, cmax) = s.open_span(open);
             if cmax >= mint && cmin <= maxt && !gone(cmin, cmax) {
                 out.push(ChunkSpan {
                     mint: cmin,
@@ -118,9 +116,8 @@ impl Head {
             let d = s.data.lock();
             let has = d.mmapped.iter().any(|c| c.maxt >= mint && c.mint <= maxt)
                 || d.open.as_ref().is_some_and(|c| {
-                    c.app.num_samples() > 0
-                        && s.newest_t.load(Ordering::Relaxed) >= mint
-                        && c.app.first_time() <= maxt
+                    let (cmin, cmax) = s.open_span(c);
+                    c.app.num_samples() > 0 && cmax >= mint && cmin <= maxt
                 });
             if has {
                 out.push((s.labels.clone(), HeadSeriesHandle(s.clone())));

@@ -126,6 +126,12 @@ pub(crate) struct MemSeries {
 const _: () = assert!(std::mem::size_of::<MemSeries>() <= 112);
 
 impl MemSeries {
+    /// The first and last sample times of `open`, this series' open chunk (with samples):
+    /// its last sample is the series' newest, which the chunk's encoder does not keep.
+    pub(crate) fn open_span(&self, open: &OpenChunk) -> (i64, i64) {
+        (open.app.first_time(), self.newest_t.load(Ordering::Relaxed))
+    }
+
     pub(crate) fn new(id: u32, labels: Labels) -> Self {
         MemSeries {
             id,
