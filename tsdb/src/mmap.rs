@@ -95,6 +95,11 @@ impl MmapSlice {
             None
         }
     }
+
+    /// The mapping this slice lies in.
+    pub fn map(&self) -> &Arc<MmapFile> {
+        &self.map
+    }
 }
 
 impl AsRef<[u8]> for MmapSlice {

@@ -30,8 +30,9 @@ pub enum ChunkData {
     Frame(FrameBytes),
     /// In a head-chunk file (or its write buffer).
     HeadFile(ChunkBytes),
-    /// A copy of a head chunk still being appended to.
-    Owned(Arc<[u8]>),
+    /// A copy of a head chunk still being appended to, in a buffer shared with the other
+    /// copies one selection made.
+    Copied(FrameBytes),
 }
 
 impl AsRef<[u8]> for ChunkData {
@@ -40,7 +41,7 @@ impl AsRef<[u8]> for ChunkData {
             ChunkData::Block(b) => b.as_ref(),
             ChunkData::Frame(b) => b.as_ref(),
             ChunkData::HeadFile(b) => b.as_ref(),
-            ChunkData::Owned(b) => b,
+            ChunkData::Copied(b) => b.as_ref(),
         }
     }
 }

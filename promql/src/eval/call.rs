@@ -163,11 +163,7 @@ impl Evaluator<'_> {
                 let mut vals = vec![1.0; g.len];
                 let present = self.map_range_series(source, &arg, |_, _, _, samples, _| {
                     let mut steps = Vec::new();
-                    for_each_window(&arg, samples, |i, _, w| {
-                        if !w.is_empty() {
-                            steps.push(i);
-                        }
-                    });
+                    for_each_window(&arg, samples, |i, _, _| steps.push(i));
                     Ok(Some(steps))
                 })?;
                 for i in present.into_iter().flatten() {
@@ -540,7 +536,7 @@ impl Evaluator<'_> {
                 // max_over_time and min_over_time slide over the windows; the rest take each.
                 let mut sliding = SlidingExtreme::for_fn(f);
                 for_each_window(&arg, samples, |i, lo, w| {
-                    if w.is_empty() || invalid.is_some() {
+                    if invalid.is_some() {
                         return;
                     }
                     if let Some(sliding) = &mut sliding {
@@ -657,15 +653,24 @@ impl Evaluator<'_> {
     }
 }
 
-/// Calls `f(step, first index, window)` for every step, where `window` holds the samples in
-/// `(end - range, end]`. Window ends never decrease, so two cursors suffice.
+/// Calls `f(step, first index, window)` for every step whose window, the samples in
+/// `(end - range, end]`, holds any. Window ends never decrease, so two cursors suffice, and
+/// the steps before the first sample and after the last one's reach are skipped without
+/// looking at them (a series often covers a small part of a long range query).
 pub(crate) fn for_each_window(
     arg: &RangeArg,
     samples: &[(i64, f64)],
     mut f: impl FnMut(usize, usize, &[(i64, f64)]),
 ) {
+    let (Some(&(first, _)), Some(&(last, _))) = (samples.first(), samples.last()) else {
+        return;
+    };
+    let from = arg.ends.partition_point(|&end| end < first);
+    let to = arg
+        .ends
+        .partition_point(|&end| end.saturating_sub(arg.range) < last);
     let (mut lo, mut hi) = (0usize, 0usize);
-    for (i, &end) in arg.ends.iter().enumerate() {
+    for (i, &end) in arg.ends.iter().enumerate().take(to).skip(from) {
         let start = end - arg.range;
         while hi < samples.len() && samples[hi].0 <= end {
             hi += 1;
@@ -673,7 +678,9 @@ pub(crate) fn for_each_window(
         while lo < hi && samples[lo].0 <= start {
             lo += 1;
         }
-        f(i, lo, &samples[lo..hi]);
+        if lo < hi {
+            f(i, lo, &samples[lo..hi]);
+        }
     }
 }
 
@@ -782,4 +789,54 @@ fn merge_disjoint(v: Vec<Series>) -> Result<Vec<Series>, Error> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every step's window by definition: the samples in `(end - range, end]`.
+    fn windows_by_scan(arg: &RangeArg, samples: &[(i64, f64)]) -> Vec<(usize, usize, usize)> {
+        let mut out = Vec::new();
+        for (i, &end) in arg.ends.iter().enumerate() {
+            let inside: Vec<usize> = (0..samples.len())
+                .filter(|&k| samples[k].0 > end - arg.range && samples[k].0 <= end)
+                .collect();
+            if let (Some(&lo), Some(&hi)) = (inside.first(), inside.last()) {
+                out.push((i, lo, hi + 1));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn windows_are_the_non_empty_ones_of_every_step() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        for case in 0..500 {
+            // Samples with gaps, steps before, among and after them; an @ time repeats one end.
+            let mut samples = Vec::new();
+            let mut t = next(200) as i64;
+            for _ in 0..next(40) {
+                t += 1 + next(if case % 3 == 0 { 90 } else { 15 }) as i64;
+                samples.push((t, 0.0));
+            }
+            let range = 1 + next(120) as i64;
+            let ends: Vec<i64> = if case % 7 == 0 {
+                vec![next(600) as i64; 5]
+            } else {
+                let (start, step) = (next(300) as i64 - 100, 1 + next(30) as i64);
+                (0..next(60)).map(|i| start + i as i64 * step).collect()
+            };
+            let arg = RangeArg { ends, range };
+            let mut got = Vec::new();
+            for_each_window(&arg, &samples, |i, lo, w| got.push((i, lo, lo + w.len())));
+            assert_eq!(got, windows_by_scan(&arg, &samples), "case {case}");
+        }
+    }
 }

@@ -77,7 +77,8 @@ pub struct ChunkMeta {
     pub r: ChunkRef,
 }
 
-/// A chunk's bytes inside a decompressed frame.
+/// A chunk's bytes inside a shared buffer: a decompressed frame of a block's chunk file, or
+/// the buffer holding the copies of open head chunks that one selection made.
 #[derive(Clone, Debug)]
 pub struct FrameBytes {
     frame: Arc<Vec<u8>>,
@@ -85,6 +86,12 @@ pub struct FrameBytes {
 }
 
 impl FrameBytes {
+    /// `range` must lie within `frame` (checked).
+    pub(crate) fn new(frame: Arc<Vec<u8>>, range: Range<usize>) -> Option<Self> {
+        (range.start <= range.end && range.end <= frame.len())
+            .then_some(FrameBytes { frame, range })
+    }
+
     /// The whole decompressed frame.
     pub fn frame(&self) -> &Arc<Vec<u8>> {
         &self.frame

@@ -1,18 +1,25 @@
 //! Reading the head: series selection, label names and values.
 
+use std::ops::Range;
+use std::sync::Arc;
+
 use model::{Labels, Matcher};
 
 use super::Head;
 use super::series::{MemSeries, SharedSeries};
 use crate::chunkenc::Encoding;
+use crate::chunks::FrameBytes;
 use crate::error::Result;
+use crate::head_chunks::FileMapMemo;
 use crate::postings::{label_names_of, label_values_of, postings_for_matchers};
 use crate::querier::{ChunkData, ChunkSpan, map_in_parts, merge_series_sets};
+use crate::tombstones::Intervals;
 
 impl Head {
     /// Series matching `matchers` that have samples in `[mint, maxt]`, sorted by labels, each
-    /// with its chunks overlapping the range. The open chunk is copied (it keeps changing);
-    /// full chunks are handed out as views of their memory-mapped files.
+    /// with its chunks overlapping the range. Open chunks are copied (they keep changing),
+    /// into one buffer per part of the selection; full chunks are handed out as views of
+    /// their memory-mapped files.
     pub fn select(
         &self,
         matchers: &[Matcher],
@@ -24,16 +31,25 @@ impl Head {
             .collect();
         // Large selections are read and sorted in parts on several threads, then merged.
         let parts = map_in_parts(&ids, |part| {
-            let mut out = Vec::with_capacity(part.len());
+            let mut reading = ChunkReading::default();
+            let mut found = Vec::with_capacity(part.len());
             for &id in part {
                 let Some(s) = self.series.get(id) else {
                     continue;
                 };
-                let chunks = self.series_chunks(&s, mint, maxt)?;
-                if !chunks.is_empty() {
-                    out.push((s.labels.clone(), chunks));
+                let (chunks, open) = self.read_chunks(&s, mint, maxt, &mut reading)?;
+                if !chunks.is_empty() || open.is_some() {
+                    found.push((s.labels.clone(), chunks, open));
                 }
             }
+            let copies = Arc::new(reading.copies);
+            let mut out: Vec<(Labels, Vec<ChunkSpan>)> = found
+                .into_iter()
+                .map(|(labels, mut chunks, open)| {
+                    chunks.extend(open.map(|o| o.span(&copies)));
+                    (labels, chunks)
+                })
+                .collect();
             // Label sets are unique in the head: no order among equals to keep.
             out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             Ok(out)
@@ -49,6 +65,24 @@ impl Head {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<ChunkSpan>> {
+        let mut reading = ChunkReading::default();
+        let (mut chunks, open) = self.read_chunks(s, mint, maxt, &mut reading)?;
+        if let Some(o) = open {
+            chunks.push(o.span(&Arc::new(reading.copies)));
+        }
+        Ok(chunks)
+    }
+
+    /// [`Head::series_chunks`] without the open chunk's span: its bytes are appended to
+    /// `reading.copies` and where they are comes back separately, to be turned into a span
+    /// once the buffer is complete and shared.
+    fn read_chunks(
+        &self,
+        s: &MemSeries,
+        mint: i64,
+        maxt: i64,
+        reading: &mut ChunkReading,
+    ) -> Result<(Vec<ChunkSpan>, Option<OpenCopy>)> {
         let deleted = self.deleted(s.id);
         let gone = |a: i64, b: i64| deleted.as_ref().is_some_and(|d| d.covers(a, b));
         let d = s.data.lock();
@@ -57,7 +91,7 @@ impl Head {
             if c.maxt < mint || c.mint > maxt || gone(c.mint, c.maxt) {
                 continue;
             }
-            let (_, bytes) = self.chunks.chunk(c.r)?;
+            let (_, bytes) = self.chunks.chunk_memo(c.r, &mut reading.files)?;
             out.push(ChunkSpan {
                 mint: c.mint,
                 maxt: c.maxt,
@@ -66,21 +100,23 @@ impl Head {
                 deleted: deleted.clone(),
             });
         }
+        let mut copy = None;
         if let Some(open) = &d.open
             && open.app.num_samples() > 0
         {
             let (cmin, cmax) = s.open_span(open);
             if cmax >= mint && cmin <= maxt && !gone(cmin, cmax) {
-                out.push(ChunkSpan {
+                let at = reading.copies.len();
+                reading.copies.extend_from_slice(open.app.bytes());
+                copy = Some(OpenCopy {
                     mint: cmin,
                     maxt: cmax,
-                    enc: Encoding::Xor,
-                    data: ChunkData::Owned(open.app.bytes().into()),
-                    deleted: deleted.clone(),
+                    range: at..reading.copies.len(),
+                    deleted,
                 });
             }
         }
-        Ok(out)
+        Ok((out, copy))
     }
 
     /// Label names of series matching `matchers` (all series when empty), sorted.
@@ -142,6 +178,36 @@ impl Head {
     /// The chunks of a series found by [`Head::series_in_range`].
     pub fn chunks_of(&self, h: &HeadSeriesHandle, mint: i64, maxt: i64) -> Result<Vec<ChunkSpan>> {
         self.series_chunks(&h.0, mint, maxt)
+    }
+}
+
+/// What one reader of many series' chunks keeps between them: the head-chunk file it read
+/// last, and the copies of the open chunks so far, all in one buffer.
+#[derive(Default)]
+struct ChunkReading {
+    files: FileMapMemo,
+    copies: Vec<u8>,
+}
+
+/// Where [`Head::read_chunks`] put a copy of an open chunk, with its span's other fields.
+struct OpenCopy {
+    mint: i64,
+    maxt: i64,
+    range: Range<usize>,
+    deleted: Option<Arc<Intervals>>,
+}
+
+impl OpenCopy {
+    fn span(self, copies: &Arc<Vec<u8>>) -> ChunkSpan {
+        ChunkSpan {
+            mint: self.mint,
+            maxt: self.maxt,
+            enc: Encoding::Xor,
+            data: ChunkData::Copied(
+                FrameBytes::new(copies.clone(), self.range).expect("the copy lies in the buffer"),
+            ),
+            deleted: self.deleted,
+        }
     }
 }
 

@@ -51,6 +51,13 @@ impl ChunkDiskRef {
     }
 }
 
+/// The head-chunk file a reader used last, with its map: see [`ChunkDiskMapper::chunk_memo`].
+#[derive(Default)]
+pub struct FileMapMemo {
+    seq: u32,
+    map: Option<Arc<MmapFile>>,
+}
+
 /// A chunk's bytes: a view of a mapped file, or a copy of bytes still in the write buffer.
 #[derive(Debug, Clone)]
 pub enum ChunkBytes {
@@ -391,6 +398,30 @@ impl ChunkDiskMapper {
         }
         self.metrics.written.inc();
         Ok(ChunkDiskRef::new(seq, off))
+    }
+
+    /// [`ChunkDiskMapper::chunk`] for a reader going through many chunks (a query's
+    /// selection): a chunk in the file `memo` last saw mapped is read from that map without
+    /// the mapper's lock, which writers and the other readers share. The mapped part of a
+    /// file never changes (records are appended whole and files are only ever cut at
+    /// start-up), so the memo stays valid; anything it does not cover takes the locked path,
+    /// which then remembers that chunk's file.
+    pub fn chunk_memo(&self, r: ChunkDiskRef, memo: &mut FileMapMemo) -> Result<(u8, ChunkBytes)> {
+        if let Some(map) = memo.map.as_ref().filter(|_| memo.seq == r.seq()) {
+            let off = r.offset() as usize;
+            if let Ok(rec) = parse_record(map.bytes(), off) {
+                let enc = map.bytes()[off + 24];
+                let slice =
+                    MmapSlice::new(map.clone(), rec.data).expect("parsed range lies in the map");
+                return Ok((enc, ChunkBytes::Mapped(slice)));
+            }
+        }
+        let (enc, bytes) = self.chunk(r)?;
+        if let ChunkBytes::Mapped(m) = &bytes {
+            memo.seq = r.seq();
+            memo.map = Some(m.map().clone());
+        }
+        Ok((enc, bytes))
     }
 
     /// The encoding byte and bytes of a chunk.

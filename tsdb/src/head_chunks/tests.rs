@@ -59,6 +59,38 @@ fn write_read_and_reopen() {
 }
 
 #[test]
+fn a_memo_reads_what_the_locked_path_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = ChunkDiskMapper::open(dir.path(), None).unwrap();
+    let mut memo = FileMapMemo::default();
+    let mut refs = Vec::new();
+    for i in 0..6000u64 {
+        let r = m.write_chunk(i, 0, 1, 1, &chunk(i)).unwrap();
+        refs.push(r);
+        if i % 1500 == 1499 {
+            m.cut_file().unwrap();
+        }
+        // Read back as writing goes on: from the write buffer, from a map that has since
+        // grown, and from files no longer written, through one memo.
+        if i % 7 == 0 {
+            for k in [i, i / 2, i.saturating_sub(40), i / 3] {
+                let r = refs[k as usize];
+                let (enc, b) = m.chunk_memo(r, &mut memo).unwrap();
+                assert_eq!((enc, b.as_ref()), (1, chunk(k).as_slice()), "chunk {k} after {i}");
+            }
+        }
+    }
+    m.sync().unwrap();
+    for (k, r) in refs.iter().enumerate().rev() {
+        let (enc, b) = m.chunk_memo(*r, &mut memo).unwrap();
+        assert_eq!((enc, b.as_ref()), (1, chunk(k as u64).as_slice()));
+    }
+    // A reference to nothing is an error through the memo too.
+    let beyond = ChunkDiskRef::new(refs[10].seq(), 1 << 30);
+    assert!(m.chunk_memo(beyond, &mut memo).is_err());
+}
+
+#[test]
 fn concurrent_writers() {
     let dir = tempfile::tempdir().unwrap();
     let m = ChunkDiskMapper::open(dir.path(), None).unwrap();
