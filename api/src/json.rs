@@ -157,6 +157,9 @@ pub(crate) fn write_query_success(
             out.push(']');
         }
         Value::Matrix(series) => {
+            // Consecutive steps often have the same value (a gauge that holds still, the
+            // maximum of overlapping windows): its text is copied, not formatted again.
+            let mut repeats = LastFloat::default();
             out.push('[');
             for (i, s) in series.iter().enumerate() {
                 if i > 0 {
@@ -169,7 +172,11 @@ pub(crate) fn write_query_success(
                     if j > 0 {
                         out.push(',');
                     }
-                    push_point(out, *t, *v);
+                    out.push('[');
+                    push_time(out, *t);
+                    out.push_str(",\"");
+                    repeats.push(out, *v);
+                    out.push_str("\"]");
                 }
                 out.push_str("]}");
                 if !flush(out) {
@@ -315,6 +322,28 @@ fn push_point(out: &mut String, t: i64, v: f64) {
     out.push_str("\"]");
 }
 
+/// The text of the value written last, to copy when the next value is the same.
+#[derive(Default)]
+struct LastFloat {
+    bits: Option<u64>,
+    text: String,
+}
+
+impl LastFloat {
+    /// Writes `v` as [`push_float`] does.
+    fn push(&mut self, out: &mut String, v: f64) {
+        if self.bits == Some(v.to_bits()) {
+            out.push_str(&self.text);
+            return;
+        }
+        let start = out.len();
+        push_float(out, v);
+        self.text.clear();
+        self.text.push_str(&out[start..]);
+        self.bits = Some(v.to_bits());
+    }
+}
+
 /// Milliseconds as seconds with three decimals (none for whole seconds), as Prometheus
 /// writes them.
 pub(crate) fn push_time(out: &mut String, t: i64) {
@@ -411,6 +440,34 @@ mod tests {
         let mut s = String::new();
         push_float(&mut s, v);
         s
+    }
+
+    #[test]
+    fn a_repeated_value_is_written_as_formatting_it_again_would() {
+        let vals = [
+            1.5,
+            1.5,
+            2.0,
+            -0.0,
+            0.0,
+            0.0,
+            f64::NAN,
+            f64::NAN,
+            1e-7,
+            1e-7,
+            f64::INFINITY,
+            1.5,
+            0.1 + 0.2,
+            0.1 + 0.2,
+        ];
+        let (mut memo, mut got, mut want) = (LastFloat::default(), String::new(), String::new());
+        for v in vals {
+            memo.push(&mut got, v);
+            got.push(',');
+            want.push_str(&float(v));
+            want.push(',');
+        }
+        assert_eq!(got, want);
     }
 
     #[test]

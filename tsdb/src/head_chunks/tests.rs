@@ -76,7 +76,11 @@ fn a_memo_reads_what_the_locked_path_reads() {
             for k in [i, i / 2, i.saturating_sub(40), i / 3] {
                 let r = refs[k as usize];
                 let (enc, b) = m.chunk_memo(r, &mut memo).unwrap();
-                assert_eq!((enc, b.as_ref()), (1, chunk(k).as_slice()), "chunk {k} after {i}");
+                assert_eq!(
+                    (enc, b.as_ref()),
+                    (1, chunk(k).as_slice()),
+                    "chunk {k} after {i}"
+                );
             }
         }
     }
