@@ -99,6 +99,10 @@ pub struct SelectHints {
     pub labels_only: bool,
     /// Return at most this many series (0 = unlimited).
     pub limit: usize,
+    /// The caller needs the series in no particular order (it sorts what it returns, or
+    /// order does not matter to it): a store may hand them out in its own order, cheaper
+    /// to produce and faster to read than label order.
+    pub any_order: bool,
 }
 
 /// Something that gives queriers over a time range.
@@ -121,8 +125,9 @@ impl<T: Queryable + ?Sized> Queryable for std::sync::Arc<T> {
 
 /// Reads one time range of a store.
 pub trait Querier: Send + Sync {
-    /// Series matching all `matchers`, sorted by label set, each spanning every part of the
-    /// store that holds it (merged and de-duplicated by timestamp).
+    /// Series matching all `matchers`, sorted by label set unless `hints.any_order`, each
+    /// spanning every part of the store that holds it (merged and de-duplicated by
+    /// timestamp).
     fn select(
         &self,
         hints: &SelectHints,

@@ -145,7 +145,7 @@ impl Engine {
         t: i64,
     ) -> Result<QueryResult, Error> {
         let started = Instant::now();
-        let (val, annotations, measured) = self.run(q, expr, Grid::new(t, t, 1), t, 0)?;
+        let (val, annotations, measured) = self.run(q, expr, Grid::new(t, t, 1), t, 0, false)?;
         let mut sort = Duration::ZERO;
         let value = match val {
             Val::Scalar(v) => Value::Scalar { t, v: v[0] },
@@ -218,7 +218,7 @@ impl Engine {
         }
         let g = Grid::new(start, end, step);
         let (val, annotations, measured) =
-            self.run(q, expr, g, end, if start == end { 0 } else { step })?;
+            self.run(q, expr, g, end, if start == end { 0 } else { step }, true)?;
         let points = |vals: Vec<f64>| -> Vec<(i64, f64)> {
             vals.into_iter()
                 .enumerate()
@@ -256,7 +256,8 @@ impl Engine {
     }
 
     /// Evaluates `expr` over `g`, turning a panic in evaluation into an error so one bad
-    /// query cannot take the process down.
+    /// query cannot take the process down. `sorted_at_end`: the caller sorts the result by
+    /// labels, so series may be selected in any order.
     fn run(
         &self,
         q: &dyn Queryable,
@@ -264,11 +265,15 @@ impl Engine {
         g: Grid,
         end: i64,
         step: i64,
+        sorted_at_end: bool,
     ) -> Result<(Val, Annotations, Option<Measured>), Error> {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let prepared = Instant::now();
             let mut ev =
                 Evaluator::new(&self.opts, self.cancel.clone(), q, expr, g.start, end, step)?;
+            if sorted_at_end {
+                ev.select_in_any_order();
+            }
             match self.stats {
                 None => {}
                 Some(StatsDetail::Totals) => ev.count_samples(Counter::default()),

@@ -232,6 +232,9 @@ pub(crate) struct Evaluator<'a> {
     counter: Option<Counter>,
     /// Most samples held at once; kept only while counting.
     peak: AtomicUsize,
+    /// Whether selections may come in the store's own order: the query's result is sorted
+    /// at the end (a range query), so no step depends on the order series arrive in.
+    any_order: bool,
 }
 
 impl<'a> Evaluator<'a> {
@@ -258,7 +261,14 @@ impl<'a> Evaluator<'a> {
             samples: AtomicUsize::new(0),
             counter: None,
             peak: AtomicUsize::new(0),
+            any_order: false,
         })
+    }
+
+    /// Lets selections come in the store's own order (see [`SelectHints::any_order`]); for
+    /// a query whose result is sorted by labels at the end.
+    pub fn select_in_any_order(&mut self) {
+        self.any_order = true;
     }
 
     /// Counts samples into `counter` for the query's statistics.
@@ -422,6 +432,7 @@ impl<'a> Evaluator<'a> {
         let hints = SelectHints {
             start: mint,
             end: maxt,
+            any_order: self.any_order,
             ..SelectHints::default()
         };
         let sets = selector_matchers(vs)?;
@@ -437,7 +448,9 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        all.sort_by(|a, b| a.labels().cmp(b.labels()));
+        if !self.any_order {
+            all.sort_by(|a, b| a.labels().cmp(b.labels()));
+        }
         Ok(all)
     }
 

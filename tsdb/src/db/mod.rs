@@ -651,6 +651,23 @@ impl DbQuerier {
 
     /// Matching series with their chunks, merged across blocks and head, sorted by labels.
     pub fn select_chunks(&self, matchers: &[Matcher]) -> Result<Vec<(Labels, Vec<ChunkSpan>)>> {
+        self.select_chunks_in(matchers, true)
+    }
+
+    /// [`DbQuerier::select_chunks`], in label order only if `sorted`: a range read from the
+    /// head alone then comes in the head's own order (see [`Head::select_any_order`]).
+    /// Blocks and the head are merged by label order, so with blocks it is always sorted.
+    fn select_chunks_in(
+        &self,
+        matchers: &[Matcher],
+        sorted: bool,
+    ) -> Result<Vec<(Labels, Vec<ChunkSpan>)>> {
+        if !sorted
+            && self.blocks.is_empty()
+            && let Some(h) = self.head_in_range()
+        {
+            return h.select_any_order(matchers, self.mint, self.maxt);
+        }
         let mut parts: Vec<SeriesChunkList> = Vec::with_capacity(self.blocks.len() + 1);
         for b in &self.blocks {
             parts.push(self.select_block(b, matchers)?);
@@ -717,7 +734,7 @@ impl Querier for DbQuerier {
         matchers: &[Matcher],
     ) -> std::result::Result<Vec<Box<dyn Series>>, model::Error> {
         let mut out: Vec<Box<dyn Series>> = Vec::new();
-        for (labels, chunks) in self.select_chunks(matchers)? {
+        for (labels, chunks) in self.select_chunks_in(matchers, !hints.any_order)? {
             if hints.limit > 0 && out.len() >= hints.limit {
                 break;
             }

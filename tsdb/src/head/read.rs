@@ -26,10 +26,32 @@ impl Head {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<(Labels, Vec<ChunkSpan>)>> {
+        self.select_in(matchers, mint, maxt, true)
+    }
+
+    /// [`Head::select`] in the order the series were created instead of label order: no
+    /// sort, and the series and their chunks are read and then decoded in about the order
+    /// they lie in memory and in the head-chunk files.
+    pub fn select_any_order(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<(Labels, Vec<ChunkSpan>)>> {
+        self.select_in(matchers, mint, maxt, false)
+    }
+
+    fn select_in(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        sorted: bool,
+    ) -> Result<Vec<(Labels, Vec<ChunkSpan>)>> {
         let ids: Vec<u32> = postings_for_matchers(&self.postings, matchers)?
             .iter()
             .collect();
-        // Large selections are read and sorted in parts on several threads, then merged.
+        // Large selections are read (and sorted) in parts on several threads, then merged.
         let parts = map_in_parts(&ids, |part| {
             let mut reading = ChunkReading::default();
             let mut found = Vec::with_capacity(part.len());
@@ -50,11 +72,17 @@ impl Head {
                     (labels, chunks)
                 })
                 .collect();
-            // Label sets are unique in the head: no order among equals to keep.
-            out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            if sorted {
+                // Label sets are unique in the head: no order among equals to keep.
+                out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            }
             Ok(out)
         })?;
-        Ok(merge_series_sets(parts))
+        Ok(if sorted {
+            merge_series_sets(parts)
+        } else {
+            parts.into_iter().flatten().collect()
+        })
     }
 
     /// The chunks of one series overlapping `[mint, maxt]`, in time order, with the series'
