@@ -146,6 +146,18 @@ pub trait Series: Send + Sync {
     fn labels(&self) -> &Labels;
     /// A new iterator over the samples, in time order.
     fn iter(&self) -> Box<dyn SampleIterator + '_>;
+
+    /// Appends every sample with `mint <= t <= maxt` to `out`, in time order: what
+    /// [`SampleIterator::read_into`] gives on a fresh iterator. Stores override it to decode
+    /// without making an iterator.
+    fn read_into(&self, mint: i64, maxt: i64, out: &mut Vec<(i64, f64)>) -> Result<(), Error> {
+        let mut it = self.iter();
+        it.read_into(mint, maxt, out);
+        match it.err() {
+            Some(e) => Err(Error::Other(e.to_string())),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Iterates samples in strictly increasing time order.

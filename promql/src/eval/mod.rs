@@ -464,9 +464,7 @@ impl<'a> Evaluator<'a> {
         buf: &mut Vec<(i64, f64)>,
     ) -> Result<(), Error> {
         buf.clear();
-        let mut it = s.iter();
-        it.read_into(mint, maxt, buf);
-        if let Some(e) = it.err() {
+        if let Err(e) = s.read_into(mint, maxt, buf) {
             return Err(Error::Execution(format!("expanding series: {e}")));
         }
         for s in buf.iter_mut().filter(|s| is_absent(s.1)) {
