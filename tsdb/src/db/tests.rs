@@ -614,3 +614,36 @@ fn a_large_selection_is_read_in_parts_and_comes_back_sorted() {
     }
     assert_eq!(dump(&*db, i64::MIN, i64::MAX), want);
 }
+
+#[test]
+fn a_selection_in_any_order_is_sorted_when_blocks_take_part() {
+    let dir = tempfile::tempdir().unwrap();
+    import_block(dir.path(), 0, 2 * HOUR, 0..5, 60_000, 1.0);
+    let db = open(dir.path());
+    let mut app = db.appender();
+    for i in (0..8).rev() {
+        app.append(None, &series(i), 3 * HOUR, i as f64).unwrap();
+    }
+    app.commit().unwrap();
+    let all = [Matcher::new(MatchType::Equal, "__name__", "m").unwrap()];
+    let any = SelectHints {
+        any_order: true,
+        ..SelectHints::default()
+    };
+    let labels_of = |mint: i64, hints: &SelectHints| -> Vec<Labels> {
+        let q = Queryable::querier(&*db, mint, i64::MAX).unwrap();
+        q.select(hints, &all)
+            .unwrap()
+            .iter()
+            .map(|s| s.labels().clone())
+            .collect()
+    };
+    let sorted: Vec<Labels> = (0..8).map(series).collect();
+    // Block and head: merged in label order whatever the hint.
+    assert_eq!(labels_of(i64::MIN, &any), sorted);
+    assert_eq!(labels_of(i64::MIN, &SelectHints::default()), sorted);
+    // The head alone: in the order the series were created.
+    let created: Vec<Labels> = (0..8).rev().map(series).collect();
+    assert_eq!(labels_of(2 * HOUR, &any), created);
+    assert_eq!(labels_of(2 * HOUR, &SelectHints::default()), sorted);
+}

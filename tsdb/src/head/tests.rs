@@ -543,3 +543,35 @@ fn a_chunk_after_a_cut_starts_with_a_small_buffer() {
         held[124]
     );
 }
+
+#[test]
+fn a_selection_in_any_order_holds_what_the_sorted_one_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = open(dir.path());
+    // Created from the highest label down, 0..3000 only early on: creation order is not
+    // label order, and a time range leaves some series out.
+    let hour = 3_600_000i64;
+    for (ids, t) in [(0..6000, 0), (3000..6000, 3 * hour)] {
+        let mut app = h.appender();
+        for i in ids.rev() {
+            app.append(None, &series(i), t, i as f64).unwrap();
+        }
+        app.commit().unwrap();
+    }
+    let name = [Matcher::new(MatchType::Equal, "__name__", "m").unwrap()];
+    for mint in [i64::MIN, 2 * hour] {
+        let sorted = h.select(&name, mint, i64::MAX).unwrap();
+        let any = h.select_any_order(&name, mint, i64::MAX).unwrap();
+        let first: Vec<&Labels> = any.iter().take(3).map(|s| &s.0).collect();
+        assert_eq!(
+            first,
+            [&series(5999), &series(5998), &series(5997)],
+            "creation order"
+        );
+        let mut any: Vec<(Labels, usize)> = any.into_iter().map(|(l, c)| (l, c.len())).collect();
+        any.sort_by(|a, b| a.0.cmp(&b.0));
+        let sorted: Vec<(Labels, usize)> = sorted.into_iter().map(|(l, c)| (l, c.len())).collect();
+        assert!(any == sorted, "the same series and chunks from {mint}");
+        assert_eq!(sorted.len(), if mint == i64::MIN { 6000 } else { 3000 });
+    }
+}
