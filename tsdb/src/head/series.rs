@@ -175,52 +175,76 @@ type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
 /// A set of ids hashed as themselves.
 pub(super) type IntSet<K> = std::collections::HashSet<K, BuildHasherDefault<IntHasher>>;
 
+/// Series ids by label hash, one stripe of them. An entry is the hash's upper 32 bits (the
+/// stripe is chosen by its lowest bits) and the series id: 8 bytes, about 14 per series with
+/// the table's spare room, where a full hash and an `Arc` took 16 and 28. A lookup finds each
+/// candidate by id and compares its labels, which it would read anyway.
 #[derive(Default)]
 struct HashStripe {
-    unique: IntMap<u64, SharedSeries>,
-    /// Series whose label hash collides with another's; rare.
-    conflicts: IntMap<u64, Vec<SharedSeries>>,
+    unique: IntMap<u32, u32>,
+    /// Ids of further series with the same key; rare.
+    conflicts: IntMap<u32, Vec<u32>>,
+}
+
+fn stripe_key(hash: u64) -> u32 {
+    (hash >> 32) as u32
 }
 
 impl HashStripe {
-    fn get(&self, hash: u64, labels: &Labels) -> Option<&SharedSeries> {
-        if let Some(s) = self.unique.get(&hash)
-            && s.labels == *labels
-        {
-            return Some(s);
+    /// Calls `f` with the series of `labels` (`hash` being theirs), looked up in `ids`.
+    fn with<R>(
+        &self,
+        ids: &IdTable,
+        hash: u64,
+        labels: &Labels,
+        f: impl FnOnce(&SharedSeries) -> R,
+    ) -> Option<R> {
+        let k = stripe_key(hash);
+        let first = *self.unique.get(&k)?;
+        let mut f = Some(f);
+        let mut call = |id: u32| {
+            ids.with(id, 0, |s| {
+                (s.labels == *labels).then(|| f.take().expect("called once")(s))
+            })
+            .flatten()
+        };
+        if let Some(r) = call(first) {
+            return Some(r);
         }
-        self.conflicts
-            .get(&hash)
-            .and_then(|v| v.iter().find(|s| s.labels == *labels))
+        self.conflicts.get(&k)?.iter().find_map(|&id| call(id))
     }
 
-    fn insert(&mut self, hash: u64, s: SharedSeries) {
-        match self.unique.get(&hash) {
-            None => {
-                self.unique.insert(hash, s);
+    fn insert(&mut self, hash: u64, id: u32) {
+        let k = stripe_key(hash);
+        match self.unique.entry(k) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(id);
             }
-            Some(_) => self.conflicts.entry(hash).or_default().push(s),
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.conflicts.entry(k).or_default().push(id)
+            }
         }
     }
 
     fn remove(&mut self, hash: u64, id: u32) {
-        if self.unique.get(&hash).is_some_and(|s| s.id == id) {
-            self.unique.remove(&hash);
+        let k = stripe_key(hash);
+        if self.unique.get(&k) == Some(&id) {
+            self.unique.remove(&k);
             // Promote a conflicting series, if any, to the unique slot.
-            if let Some(v) = self.conflicts.get_mut(&hash) {
-                if let Some(s) = v.pop() {
-                    self.unique.insert(hash, s);
+            if let Some(v) = self.conflicts.get_mut(&k) {
+                if let Some(other) = v.pop() {
+                    self.unique.insert(k, other);
                 }
                 if v.is_empty() {
-                    self.conflicts.remove(&hash);
+                    self.conflicts.remove(&k);
                 }
             }
             return;
         }
-        if let Some(v) = self.conflicts.get_mut(&hash) {
-            v.retain(|s| s.id != id);
+        if let Some(v) = self.conflicts.get_mut(&k) {
+            v.retain(|&x| x != id);
             if v.is_empty() {
-                self.conflicts.remove(&hash);
+                self.conflicts.remove(&k);
             }
         }
     }
@@ -454,8 +478,7 @@ impl SeriesMap {
     ) -> Option<R> {
         self.by_hash[hash as usize & self.mask]
             .read()
-            .get(hash, labels)
-            .map(f)
+            .with(&self.by_id, hash, labels, f)
     }
 
     /// Finds the series or creates it with `make`; `true` if this call created it.
@@ -466,11 +489,11 @@ impl SeriesMap {
         make: impl FnOnce() -> SharedSeries,
     ) -> (SharedSeries, bool) {
         let mut stripe = self.by_hash[hash as usize & self.mask].write();
-        if let Some(s) = stripe.get(hash, labels) {
-            return (s.clone(), false);
+        if let Some(s) = stripe.with(&self.by_id, hash, labels, SharedSeries::clone) {
+            return (s, false);
         }
         let s = make();
-        stripe.insert(hash, s.clone());
+        stripe.insert(hash, s.id);
         // Insert by id while still holding the hash stripe, so no one can see the series by
         // labels without also finding it by id.
         self.by_id.insert(s.clone());
@@ -502,6 +525,29 @@ mod tests {
             id,
             labels! {"__name__" => "m", "id" => id.to_string()},
         ))
+    }
+
+    #[test]
+    fn series_whose_hash_keys_collide_are_all_found_and_removed() {
+        let ids = IdTable::new();
+        let (a, b) = (series(1), series(2));
+        ids.insert(a.clone());
+        ids.insert(b.clone());
+        // One key for two label sets (the upper 32 bits of their hashes agree).
+        let h = 0xdead_beef_0000_0001u64;
+        let mut stripe = HashStripe::default();
+        stripe.insert(h, 1);
+        stripe.insert(h, 2);
+        let find = |st: &HashStripe, l: &Labels| st.with(&ids, h, l, |x| x.id);
+        assert_eq!(find(&stripe, &a.labels), Some(1));
+        assert_eq!(find(&stripe, &b.labels), Some(2));
+        assert_eq!(find(&stripe, &series(3).labels), None);
+        stripe.remove(h, 1);
+        assert_eq!(find(&stripe, &a.labels), None);
+        assert_eq!(find(&stripe, &b.labels), Some(2));
+        assert!(stripe.conflicts.is_empty());
+        stripe.remove(h, 2);
+        assert!(stripe.unique.is_empty() && find(&stripe, &b.labels).is_none());
     }
 
     #[test]
