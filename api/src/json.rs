@@ -131,7 +131,7 @@ pub(crate) fn write_query_success(
     out.push_str(value.type_name());
     out.push_str(r#"","result":"#);
     match value {
-        Value::Scalar { t, v } => push_point(out, *t, *v),
+        Value::Scalar { t, v } => push_point(out, *t, |out| push_float(out, *v)),
         Value::String { t, v } => {
             out.push('[');
             push_time(out, *t);
@@ -148,7 +148,7 @@ pub(crate) fn write_query_success(
                 out.push_str(r#"{"metric":"#);
                 push_labels(out, &s.labels);
                 out.push_str(r#","value":"#);
-                push_point(out, s.t, s.v);
+                push_point(out, s.t, |out| push_float(out, s.v));
                 out.push('}');
                 if !flush(out) {
                     return false;
@@ -172,11 +172,7 @@ pub(crate) fn write_query_success(
                     if j > 0 {
                         out.push(',');
                     }
-                    out.push('[');
-                    push_time(out, *t);
-                    out.push_str(",\"");
-                    repeats.push(out, *v);
-                    out.push_str("\"]");
+                    push_point(out, *t, |out| repeats.push(out, *v));
                 }
                 out.push_str("]}");
                 if !flush(out) {
@@ -313,12 +309,12 @@ pub(crate) fn push_labels(out: &mut String, l: &Labels) {
     out.push('}');
 }
 
-/// `[<seconds>,"<value>"]`.
-fn push_point(out: &mut String, t: i64, v: f64) {
+/// `[<seconds>,"<value>"]`, the value written by `value`.
+fn push_point(out: &mut String, t: i64, value: impl FnOnce(&mut String)) {
     out.push('[');
     push_time(out, t);
     out.push_str(",\"");
-    push_float(out, v);
+    value(out);
     out.push_str("\"]");
 }
 

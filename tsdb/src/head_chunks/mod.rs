@@ -164,6 +164,15 @@ fn parse_record(b: &[u8], off: usize) -> std::result::Result<Record, String> {
     })
 }
 
+/// The encoding byte and a view of the chunk whose record starts at `off` in `map`; the
+/// reason if the record there is damaged or cut short.
+fn mapped_chunk(map: &Arc<MmapFile>, off: usize) -> std::result::Result<(u8, ChunkBytes), String> {
+    let rec = parse_record(map.bytes(), off)?;
+    let enc = map.bytes()[off + 24];
+    let slice = MmapSlice::new(map.clone(), rec.data).expect("parsed range lies in the map");
+    Ok((enc, ChunkBytes::Mapped(slice)))
+}
+
 impl ChunkDiskMapper {
     /// Opens the directory (creating it), validating every file; damage is cut off, logged
     /// and counted. New chunks go to a new file.
@@ -407,14 +416,10 @@ impl ChunkDiskMapper {
     /// start-up), so the memo stays valid; anything it does not cover takes the locked path,
     /// which then remembers that chunk's file.
     pub fn chunk_memo(&self, r: ChunkDiskRef, memo: &mut FileMapMemo) -> Result<(u8, ChunkBytes)> {
-        if let Some(map) = memo.map.as_ref().filter(|_| memo.seq == r.seq()) {
-            let off = r.offset() as usize;
-            if let Ok(rec) = parse_record(map.bytes(), off) {
-                let enc = map.bytes()[off + 24];
-                let slice =
-                    MmapSlice::new(map.clone(), rec.data).expect("parsed range lies in the map");
-                return Ok((enc, ChunkBytes::Mapped(slice)));
-            }
+        if let Some(map) = memo.map.as_ref().filter(|_| memo.seq == r.seq())
+            && let Ok(chunk) = mapped_chunk(map, r.offset() as usize)
+        {
+            return Ok(chunk);
         }
         let (enc, bytes) = self.chunk(r)?;
         if let ChunkBytes::Mapped(m) = &bytes {
@@ -461,12 +466,8 @@ impl ChunkDiskMapper {
             let file = File::open(&f.path).map_err(|e| Error::io(&f.path, e))?;
             f.map = Some(Arc::new(MmapFile::map(&file, &f.path, f.len)?));
         }
-        let map = f.map.clone().expect("mapped");
-        let rec = parse_record(map.bytes(), off as usize)
-            .map_err(|reason| Error::corruption(&f.path, off, reason))?;
-        let enc = map.bytes()[off as usize + 24];
-        let slice = MmapSlice::new(map, rec.data).expect("parsed range lies in the map");
-        Ok((enc, ChunkBytes::Mapped(slice)))
+        let map = f.map.as_ref().expect("mapped");
+        mapped_chunk(map, off as usize).map_err(|reason| Error::corruption(&f.path, off, reason))
     }
 
     /// Calls `f(series_ref, ref, mint, maxt, samples)` for every chunk in the files, oldest
