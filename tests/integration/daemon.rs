@@ -299,6 +299,14 @@ fn admin_snapshot_is_a_store_of_its_own_and_admin_is_off_by_default() {
     crate::peers::wait_for(30, "the first self-scrape", || {
         v.metric("vane_tsdb_head_series").is_some_and(|n| n > 0.0)
     });
+    // The series' open chunks are in the chunk-buffer slabs, which hold at least what they
+    // hand out.
+    let used = v.metric("vane_tsdb_chunk_buffer_used_bytes").unwrap();
+    let mapped = v.metric("vane_tsdb_chunk_buffer_mapped_bytes").unwrap();
+    assert!(
+        used >= 40.0 && mapped >= used,
+        "used {used}, mapped {mapped}"
+    );
     let r = crate::harness::http(&v.addr, "POST", "/api/v1/admin/tsdb/snapshot").unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();

@@ -10,6 +10,7 @@
 
 pub mod agent;
 pub mod analyze;
+pub mod arena;
 pub mod block;
 pub mod chunkenc;
 pub mod chunks;

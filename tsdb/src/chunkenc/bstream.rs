@@ -1,19 +1,21 @@
-//! Bit streams: a writer that appends bits to a byte vector (valid bytes after every write)
+//! Bit streams: a writer that appends bits to a chunk buffer (valid bytes after every write)
 //! and a reader over any byte slice that never reads past its end.
 
-/// Appends bits, most significant first, to a byte vector. The writer borrows the vector
+use crate::arena::ChunkBuf;
+
+/// Appends bits, most significant first, to a chunk buffer. The writer borrows the buffer
 /// and the count of unused bits in its last byte, so an encoder keeps both among its own
 /// fields (the count as one byte beside its other small fields, not in a padded struct of its
 /// own: a head holds one encoder per series).
 pub(crate) struct BitWriter<'a> {
-    pub(crate) buf: &'a mut Vec<u8>,
+    pub(crate) buf: &'a mut ChunkBuf,
     /// Unused low bits in the last byte (0 when the last byte is full or there is none).
     free: &'a mut u8,
 }
 
 impl<'a> BitWriter<'a> {
     #[inline]
-    pub(crate) fn new(buf: &'a mut Vec<u8>, free: &'a mut u8) -> Self {
+    pub(crate) fn new(buf: &'a mut ChunkBuf, free: &'a mut u8) -> Self {
         BitWriter { buf, free }
     }
 
@@ -159,8 +161,8 @@ mod tests {
 
     #[test]
     fn bits_round_trip() {
-        let (mut buf, mut free) = (Vec::new(), 0u8);
-        let mut w = BitWriter::new(&mut buf, &mut free);
+        let (mut chunk, mut free) = (ChunkBuf::with_capacity(0), 0u8);
+        let mut w = BitWriter::new(&mut chunk, &mut free);
         let items: Vec<(u64, u32)> = (1..=64u32)
             .map(|n| (0xdead_beef_cafe_f00d_u64 & (u64::MAX >> (64 - n)), n))
             .collect();
@@ -170,6 +172,7 @@ mod tests {
         }
         write_uvarint(&mut w, u64::MAX);
         write_uvarint(&mut w, 300);
+        let buf = chunk.to_vec();
         let mut r = BitReader::default();
         for &(v, n) in &items {
             let got = if n > 56 {

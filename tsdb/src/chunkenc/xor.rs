@@ -2,6 +2,7 @@
 //! `tsdb/docs/format/chunks.md`).
 
 use super::bstream::{BitReader, BitWriter, read_uvarint, write_uvarint};
+use crate::arena::ChunkBuf;
 use crate::error::{Error, Result};
 
 /// Bytes before the bit stream: the sample count, big-endian u16.
@@ -11,16 +12,9 @@ const HEADER: usize = 2;
 /// window (10), or a later delta-of-delta of 68 bits and a value of 77.
 const MAX_SAMPLE_BYTES: usize = 20;
 
-/// An empty appender's buffer: the header and a first sample, in the smallest block malloc
-/// hands out for it (40 bytes and malloc's 8 fill a 48-byte block).
+/// An empty appender's buffer: the header and a first sample (the smallest size class of
+/// chunk buffers, see `arena`).
 const START_CAPACITY: usize = 40;
-
-/// The least a buffer grows by beyond the next sample's worst case: a steady series' 20 to
-/// 30 samples. Past that a buffer doubles (3 to 4 reallocations for a typical chunk of 150 to
-/// 400 bytes). A head keeps one open chunk per series, so the point is not the growth but the
-/// start: the head gives the chunk after a cut a new appender, which starts again from
-/// `START_CAPACITY` instead of holding a full chunk's room from its first sample.
-const GROWTH_STEP: usize = 32;
 
 /// Delta-of-delta buckets: (prefix length in ones, payload bits). A `0` bit alone means 0.
 const DOD_BUCKETS: [(u32, u32); 3] = [(1, 14), (2, 17), (3, 20)];
@@ -42,7 +36,7 @@ fn fits(dod: i64, bits: u32) -> bool {
 #[derive(Debug, Clone)]
 #[repr(C)]
 pub struct XorEncoder {
-    buf: Vec<u8>,
+    buf: ChunkBuf,
     delta: i64,
     n: u16,
     leading: u8, // 0xff: no window yet
@@ -59,7 +53,7 @@ impl Default for XorEncoder {
 
 impl XorEncoder {
     pub fn new() -> Self {
-        let mut buf = Vec::with_capacity(START_CAPACITY);
+        let mut buf = ChunkBuf::with_capacity(START_CAPACITY);
         buf.extend_from_slice(&[0, 0]);
         XorEncoder {
             buf,
@@ -121,19 +115,18 @@ impl XorEncoder {
         }
         self.n += 1;
         let [hi, lo] = self.n.to_be_bytes();
-        self.buf[0] = hi;
-        self.buf[1] = lo;
+        let head = self.buf.as_mut_slice();
+        head[0] = hi;
+        head[1] = lo;
     }
 
-    /// Room for at least one more sample and as much again as the buffer holds (at least
-    /// `GROWTH_STEP`), rounded to fill malloc's 16-byte size classes (so the vector's own
-    /// doubling never runs).
+    /// Room for at least one more sample: the next size class of chunk buffers, about a
+    /// third larger (`arena`). A head keeps one open chunk per series and starts the chunk
+    /// after a cut with a new encoder, so the buffers grow as the chunks do, 5 or 6 steps to
+    /// a typical chunk of 150 to 400 bytes, and hold about a sixth more than they use.
     #[cold]
     fn grow(&mut self) {
-        let len = self.buf.len();
-        let want = len + MAX_SAMPLE_BYTES + len.max(GROWTH_STEP);
-        let cap = (want + 8).next_multiple_of(16) - 8;
-        self.buf.reserve_exact(cap - len);
+        self.buf.reserve_exact(MAX_SAMPLE_BYTES);
     }
 
     pub fn num_samples(&self) -> usize {
@@ -142,7 +135,7 @@ impl XorEncoder {
 
     /// The chunk: header and bit stream.
     pub fn bytes(&self) -> &[u8] {
-        &self.buf
+        self.buf.as_slice()
     }
 
     /// The first sample's time (0 for an empty chunk), read back from the stream, where it
@@ -152,7 +145,7 @@ impl XorEncoder {
             return 0;
         }
         let mut r = BitReader { pos: HEADER * 8 };
-        let z = read_uvarint(&mut r, &self.buf).unwrap_or(0);
+        let z = read_uvarint(&mut r, self.buf.as_slice()).unwrap_or(0);
         (z >> 1) as i64 ^ -((z & 1) as i64)
     }
 
@@ -174,8 +167,9 @@ impl XorEncoder {
         self.buf.capacity()
     }
 
+    /// The chunk, copied out of the encoder's buffer.
     pub fn into_bytes(self) -> Vec<u8> {
-        self.buf
+        self.buf.to_vec()
     }
 }
 

@@ -223,6 +223,17 @@ impl Head {
             "Newest sample time in the head.",
             move || weak.upgrade().map_or(0.0, |h| h.max_time() as f64 / 1000.0),
         );
+        // The chunk-buffer slabs are the process's (every head and encoder shares them).
+        reg.gauge_fn(
+            "vane_tsdb_chunk_buffer_mapped_bytes",
+            "Memory mapped for the buffers of chunks being encoded (size-class slabs).",
+            || crate::arena::usage().0 as f64,
+        );
+        reg.gauge_fn(
+            "vane_tsdb_chunk_buffer_used_bytes",
+            "Bytes of the chunk-buffer slabs handed out to chunks being encoded.",
+            || crate::arena::usage().1 as f64,
+        );
     }
 
     pub fn dir(&self) -> &Path {

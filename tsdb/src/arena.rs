@@ -1,0 +1,473 @@
+//! Chunk buffers kept apart from the general heap: the bytes of every chunk being encoded live
+//! in slots of fixed size classes, each class in memory-mapped slabs of its own.
+//!
+//! Why: a head holds one open chunk per series, and all of them grow together and are cut
+//! together (every series started at about the same time reaches its 120th sample within one
+//! scrape interval). In the general heap the full chunks' buffers, freed at the cut, lie
+//! between the series' other allocations, and the new chunks' small buffers are carved out of
+//! them: the holes stay resident, about 140 bytes a series. Here a class's slabs hold nothing
+//! but that class's slots, so when the chunks of a size are all gone their slabs are unmapped
+//! and the memory goes back to the system at once; and a slot has no allocator header.
+//!
+//! Sizes above the largest class (a chunk of thousands of samples, never a head's) come from
+//! the general heap.
+//!
+//! One of the few places of the store with `unsafe` code (listed in `mmap`): a buffer is a
+//! pointer into a slab, owned like a `Box<[u8]>`.
+
+#![allow(unsafe_code)]
+
+use std::alloc::Layout;
+use std::collections::BTreeMap;
+use std::ptr::NonNull;
+
+use parking_lot::Mutex;
+
+/// Slot sizes: about a third larger each, so a buffer's unused tail is a sixth of it on
+/// average. The first holds an empty chunk's header and first sample.
+const SIZES: [u32; 16] = [
+    40, 64, 96, 128, 176, 240, 320, 432, 576, 768, 1024, 1376, 1840, 2448, 3264, 4352,
+];
+
+/// Bytes of one slab (a separate anonymous mapping).
+const SLAB_BYTES: usize = 128 << 10;
+
+/// The smallest class size at or above `n`, if any.
+pub(crate) fn class_size(n: usize) -> Option<usize> {
+    SIZES.iter().map(|&s| s as usize).find(|&s| s >= n)
+}
+
+struct Slab {
+    map: memmap2::MmapMut,
+    /// Slots handed out and not yet returned.
+    live: u32,
+    /// Slots below this index have been handed out at least once.
+    bumped: u32,
+    /// Returned slots, reused first (most recent first).
+    free: Vec<u32>,
+}
+
+impl Slab {
+    fn base(&self) -> usize {
+        self.map.as_ptr() as usize
+    }
+}
+
+struct Class {
+    size: u32,
+    slabs: Vec<Option<Slab>>,
+    /// Indices into `slabs` of slabs with a slot to give (the last is used first).
+    open: Vec<u32>,
+    /// Slab start address → index into `slabs`, to find a returned slot's slab.
+    by_addr: BTreeMap<usize, u32>,
+    /// An empty slab kept instead of unmapped, so that a buffer growing and shrinking across a
+    /// slab's last slot does not map and unmap for every change.
+    spare: Option<Slab>,
+}
+
+impl Class {
+    const fn new(size: u32) -> Self {
+        Class {
+            size,
+            slabs: Vec::new(),
+            open: Vec::new(),
+            by_addr: BTreeMap::new(),
+            spare: None,
+        }
+    }
+
+    fn slots_per_slab(&self) -> u32 {
+        (SLAB_BYTES / self.size as usize) as u32
+    }
+
+    fn alloc(&mut self) -> NonNull<u8> {
+        let per = self.slots_per_slab();
+        let i = match self.open.last() {
+            Some(&i) => i,
+            None => self.add_slab(),
+        };
+        let size = self.size as usize;
+        let slab = self.slabs[i as usize]
+            .as_mut()
+            .expect("open slabs are mapped");
+        let slot = match slab.free.pop() {
+            Some(s) => s,
+            None => {
+                slab.bumped += 1;
+                slab.bumped - 1
+            }
+        };
+        slab.live += 1;
+        if slab.free.is_empty() && slab.bumped == per {
+            self.open.pop();
+        }
+        let p = slab.map.as_mut_ptr().wrapping_add(slot as usize * size);
+        NonNull::new(p).expect("a mapping is never at address 0")
+    }
+
+    fn add_slab(&mut self) -> u32 {
+        let slab = self.spare.take().unwrap_or_else(|| Slab {
+            // Anonymous memory costs nothing until touched; failing to map it is running out
+            // of memory, as a failed malloc would be.
+            map: memmap2::MmapMut::map_anon(SLAB_BYTES)
+                .unwrap_or_else(|e| panic!("mapping {SLAB_BYTES} bytes for chunk buffers: {e}")),
+            live: 0,
+            bumped: 0,
+            free: Vec::new(),
+        });
+        let base = slab.base();
+        let i = match self.slabs.iter().position(Option::is_none) {
+            Some(i) => {
+                self.slabs[i] = Some(slab);
+                i
+            }
+            None => {
+                self.slabs.push(Some(slab));
+                self.slabs.len() - 1
+            }
+        } as u32;
+        self.by_addr.insert(base, i);
+        self.open.push(i);
+        i
+    }
+
+    fn free(&mut self, p: NonNull<u8>) {
+        let addr = p.as_ptr() as usize;
+        let (&base, &i) = self
+            .by_addr
+            .range(..=addr)
+            .next_back()
+            .expect("a slot lies in one of its class's slabs");
+        let per = self.slots_per_slab();
+        let slab = self.slabs[i as usize].as_mut().expect("mapped");
+        let slot = ((addr - base) / self.size as usize) as u32;
+        debug_assert!(addr - base < SLAB_BYTES && slot < slab.bumped);
+        let was_full = slab.free.is_empty() && slab.bumped == per;
+        slab.free.push(slot);
+        slab.live -= 1;
+        if was_full {
+            self.open.push(i);
+        }
+        if slab.live == 0 {
+            let slab = self.slabs[i as usize].take().expect("mapped");
+            self.by_addr.remove(&base);
+            self.open.retain(|&j| j != i);
+            if self.spare.is_none() {
+                // Its pages go back now; the mapping stays for reuse.
+                let mut slab = slab;
+                slab.release_pages();
+                slab.live = 0;
+                slab.bumped = 0;
+                slab.free = Vec::new();
+                self.spare = Some(slab);
+            }
+            // Otherwise dropped: unmapped.
+        }
+    }
+}
+
+impl Slab {
+    /// Hands the slab's pages back to the system, keeping the mapping (they read as zeros).
+    /// Only for a slab with no live slot.
+    fn release_pages(&mut self) {
+        debug_assert_eq!(self.live, 0);
+        // SAFETY: no slot of the slab is handed out, so nothing reads or writes its memory;
+        // private anonymous pages read as zeros after this, and the slab's bookkeeping is
+        // reset by the caller. Advice only: if it fails the pages merely stay resident.
+        let _ = unsafe {
+            self.map
+                .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+        };
+    }
+}
+
+const fn class(i: usize) -> Mutex<Class> {
+    Mutex::new(Class::new(SIZES[i]))
+}
+
+static CLASSES: [Mutex<Class>; SIZES.len()] = [
+    class(0),
+    class(1),
+    class(2),
+    class(3),
+    class(4),
+    class(5),
+    class(6),
+    class(7),
+    class(8),
+    class(9),
+    class(10),
+    class(11),
+    class(12),
+    class(13),
+    class(14),
+    class(15),
+];
+
+fn class_index(size: usize) -> Option<usize> {
+    SIZES.iter().position(|&s| s as usize == size)
+}
+
+/// Memory mapped for chunk buffers and the part of it handed out, in bytes.
+pub fn usage() -> (u64, u64) {
+    let mut mapped = 0u64;
+    let mut used = 0u64;
+    for c in &CLASSES {
+        let c = c.lock();
+        let slabs = c.slabs.iter().flatten();
+        for s in slabs {
+            mapped += SLAB_BYTES as u64;
+            used += u64::from(s.live) * u64::from(c.size);
+        }
+    }
+    (mapped, used)
+}
+
+/// A growable byte buffer for one chunk: a slot of a size class, or heap memory beyond the
+/// largest class. 16 bytes. Grows to exactly what [`ChunkBuf::reserve_exact`] is asked for,
+/// rounded up to a class.
+pub(crate) struct ChunkBuf {
+    ptr: NonNull<u8>,
+    len: u32,
+    cap: u32,
+}
+
+// SAFETY: a `ChunkBuf` owns its slot exclusively (like a `Box<[u8]>`); the arena it returns the
+// slot to is behind locks.
+unsafe impl Send for ChunkBuf {}
+// SAFETY: shared references only read the bytes.
+unsafe impl Sync for ChunkBuf {}
+
+impl ChunkBuf {
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        let mut b = ChunkBuf {
+            ptr: NonNull::dangling(),
+            len: 0,
+            cap: 0,
+        };
+        if n > 0 {
+            b.reallocate(n);
+        }
+        b
+    }
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    #[inline]
+    pub(crate) fn capacity(&self) -> usize {
+        self.cap as usize
+    }
+
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        // SAFETY: `ptr` is valid for `cap` bytes (or dangling with `len` 0) and the first `len`
+        // are initialised; the slot is this buffer's alone.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len as usize) }
+    }
+
+    #[inline]
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_slice`, and `&mut self` makes the access exclusive.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len as usize) }
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, b: u8) {
+        if self.len == self.cap {
+            self.reserve_exact(1);
+        }
+        // SAFETY: `len < cap`, so the byte at `len` is inside the slot.
+        unsafe { self.ptr.as_ptr().add(self.len as usize).write(b) };
+        self.len += 1;
+    }
+
+    #[inline]
+    pub(crate) fn extend_from_slice(&mut self, s: &[u8]) {
+        if self.cap as usize - (self.len as usize) < s.len() {
+            self.reserve_exact(s.len());
+        }
+        // SAFETY: room for `s.len()` bytes after `len` was just ensured; `s` cannot overlap
+        // the slot's unused tail, which nothing else references.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                s.as_ptr(),
+                self.ptr.as_ptr().add(self.len as usize),
+                s.len(),
+            )
+        };
+        self.len += s.len() as u32;
+    }
+
+    #[inline]
+    pub(crate) fn last_mut(&mut self) -> Option<&mut u8> {
+        self.as_mut_slice().last_mut()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Room for at least `additional` more bytes (moving to a larger slot if needed).
+    pub(crate) fn reserve_exact(&mut self, additional: usize) {
+        let want = self.len as usize + additional;
+        if want > self.cap as usize {
+            self.reallocate(want);
+        }
+    }
+
+    pub(crate) fn to_vec(&self) -> Vec<u8> {
+        self.as_slice().to_vec()
+    }
+
+    /// Moves the bytes to a new slot of at least `n` bytes (`n ≥ len`).
+    #[cold]
+    fn reallocate(&mut self, n: usize) {
+        debug_assert!(n >= self.len as usize);
+        let cap = class_size(n).unwrap_or(n);
+        let cap32 = u32::try_from(cap).expect("a chunk buffer is under 4 GiB");
+        let new = alloc(cap);
+        // SAFETY: both regions are valid for `len` bytes and distinct slots.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.ptr.as_ptr(), new.as_ptr(), self.len as usize)
+        };
+        self.release();
+        self.ptr = new;
+        self.cap = cap32;
+    }
+
+    fn release(&mut self) {
+        if self.cap > 0 {
+            dealloc(self.ptr, self.cap as usize);
+            self.cap = 0;
+            self.ptr = NonNull::dangling();
+        }
+    }
+}
+
+fn alloc(cap: usize) -> NonNull<u8> {
+    match class_index(cap) {
+        Some(c) => CLASSES[c].lock().alloc(),
+        None => {
+            let layout = Layout::array::<u8>(cap).expect("a valid size");
+            // SAFETY: `layout` has a non-zero size (`cap` is above the largest class).
+            let p = unsafe { std::alloc::alloc(layout) };
+            NonNull::new(p).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+        }
+    }
+}
+
+fn dealloc(p: NonNull<u8>, cap: usize) {
+    match class_index(cap) {
+        Some(c) => CLASSES[c].lock().free(p),
+        None => {
+            let layout = Layout::array::<u8>(cap).expect("a valid size");
+            // SAFETY: `p` came from `std::alloc::alloc` with this layout (`alloc` above).
+            unsafe { std::alloc::dealloc(p.as_ptr(), layout) }
+        }
+    }
+}
+
+impl Drop for ChunkBuf {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+impl Clone for ChunkBuf {
+    fn clone(&self) -> Self {
+        let mut b = ChunkBuf::with_capacity(self.cap as usize);
+        b.extend_from_slice(self.as_slice());
+        b
+    }
+}
+
+impl std::fmt::Debug for ChunkBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkBuf")
+            .field("len", &self.len)
+            .field("cap", &self.cap)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_through_the_classes_and_keeps_its_bytes() {
+        let mut b = ChunkBuf::with_capacity(40);
+        assert_eq!(b.capacity(), 40);
+        let mut want = Vec::new();
+        for i in 0..10_000u32 {
+            let x = (i * 7919 % 251) as u8;
+            if i % 3 == 0 {
+                b.push(x);
+                want.push(x);
+            } else {
+                b.extend_from_slice(&[x, x ^ 0x55]);
+                want.extend_from_slice(&[x, x ^ 0x55]);
+            }
+            assert!(b.capacity() >= b.len());
+        }
+        assert_eq!(b.as_slice(), &want[..]);
+        assert!(
+            b.capacity() > *SIZES.last().unwrap() as usize,
+            "past the classes: the heap"
+        );
+        let c = b.clone();
+        assert_eq!(c.as_slice(), &want[..]);
+        *b.last_mut().unwrap() = 1;
+        assert_eq!(*b.as_slice().last().unwrap(), 1);
+        assert_eq!(*c.as_slice().last().unwrap(), *want.last().unwrap());
+        b.clear();
+        assert!(b.as_slice().is_empty());
+    }
+
+    #[test]
+    fn the_capacity_is_a_class_at_or_above_the_request() {
+        for n in [1, 40, 41, 63, 64, 65, 4351, 4352] {
+            let b = ChunkBuf::with_capacity(n);
+            assert_eq!(b.capacity(), class_size(n).unwrap());
+            assert!(b.capacity() >= n);
+        }
+        assert_eq!(ChunkBuf::with_capacity(5000).capacity(), 5000);
+        assert_eq!(ChunkBuf::with_capacity(0).capacity(), 0);
+    }
+
+    // On a class of its own (the global ones are shared with every other test).
+    #[test]
+    fn a_class_reuses_returned_slots_and_unmaps_empty_slabs() {
+        let mut c = Class::new(768);
+        let per = c.slots_per_slab() as usize;
+        let mapped = |c: &Class| c.slabs.iter().flatten().count();
+        let mut slots: Vec<NonNull<u8>> = (0..per * 3).map(|_| c.alloc()).collect();
+        assert_eq!(mapped(&c), 3);
+        let distinct: std::collections::HashSet<usize> =
+            slots.iter().map(|p| p.as_ptr() as usize).collect();
+        assert_eq!(distinct.len(), per * 3);
+        // Half of the first slab and all of the others back: two slabs empty, one kept
+        // (pages released) as the spare, the other unmapped.
+        for p in slots.drain(per / 2..) {
+            c.free(p);
+        }
+        assert_eq!(mapped(&c), 1);
+        assert!(c.spare.is_some());
+        // Returned slots are reused before a slab is added.
+        let again: Vec<NonNull<u8>> = (0..per - per / 2).map(|_| c.alloc()).collect();
+        assert_eq!(mapped(&c), 1);
+        assert!(c.open.is_empty(), "the slab is full");
+        // The next takes the spare.
+        let one = c.alloc();
+        assert_eq!(mapped(&c), 2);
+        assert!(c.spare.is_none());
+        for p in slots.into_iter().chain(again).chain([one]) {
+            c.free(p);
+        }
+        assert_eq!(mapped(&c), 0);
+        assert!(c.by_addr.is_empty() && c.open.is_empty());
+    }
+}
