@@ -8,7 +8,9 @@
 
 use std::cmp::Ordering;
 use std::fmt;
-use std::sync::Arc;
+use std::hash::{Hash, Hasher};
+
+use triomphe::ThinArc;
 
 /// The label that carries the metric name.
 pub const METRIC_NAME: &str = "__name__";
@@ -45,10 +47,29 @@ impl fmt::Debug for Label {
     }
 }
 
-/// A sorted, immutable label set.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// A sorted, immutable label set: one word, a pointer to a shared, counted allocation of the
+/// labels with their count in front (a store keeps one per series, so the pointer is thin).
+#[derive(Clone)]
 pub struct Labels {
-    inner: Arc<[Label]>,
+    inner: ThinArc<(), Label>,
+}
+
+fn shared(labels: Vec<Label>) -> ThinArc<(), Label> {
+    ThinArc::from_header_and_iter((), labels.into_iter())
+}
+
+impl PartialEq for Labels {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Labels {}
+
+impl Hash for Labels {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state)
+    }
 }
 
 impl Default for Labels {
@@ -60,13 +81,13 @@ impl Default for Labels {
 impl Labels {
     /// Whether both are the same copy in memory (not merely equal).
     pub fn ptr_eq(a: &Labels, b: &Labels) -> bool {
-        Arc::ptr_eq(&a.inner, &b.inner)
+        std::ptr::eq(a.inner.as_ptr(), b.inner.as_ptr())
     }
 
     /// The empty label set.
     pub fn empty() -> Self {
         Labels {
-            inner: Arc::from(Vec::new()),
+            inner: shared(Vec::new()),
         }
     }
 
@@ -90,36 +111,38 @@ impl Labels {
         debug_assert!(labels.windows(2).all(|w| w[0].name < w[1].name));
         debug_assert!(labels.iter().all(|l| !l.value.is_empty()));
         Labels {
-            inner: Arc::from(labels),
+            inner: shared(labels),
         }
     }
 
     pub fn len(&self) -> usize {
-        self.inner.len()
+        self.as_slice().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
+        self.as_slice().is_empty()
     }
 
     pub fn iter(&self) -> std::slice::Iter<'_, Label> {
-        self.inner.iter()
+        self.as_slice().iter()
     }
 
     pub fn as_slice(&self) -> &[Label] {
-        &self.inner
+        &self.inner.slice
     }
 
     /// The value of label `name`, or `""` if absent.
     pub fn get(&self, name: &str) -> &str {
-        match self.inner.binary_search_by(|l| (*l.name).cmp(name)) {
-            Ok(i) => &self.inner[i].value,
+        match self.as_slice().binary_search_by(|l| (*l.name).cmp(name)) {
+            Ok(i) => &self.as_slice()[i].value,
             Err(_) => "",
         }
     }
 
     pub fn has(&self, name: &str) -> bool {
-        self.inner.binary_search_by(|l| (*l.name).cmp(name)).is_ok()
+        self.as_slice()
+            .binary_search_by(|l| (*l.name).cmp(name))
+            .is_ok()
     }
 
     /// The metric name (`__name__`), or `""`.
@@ -131,7 +154,7 @@ impl Labels {
     /// Stable across processes and versions: used for sharding and fingerprints.
     pub fn stable_hash(&self) -> u64 {
         let mut h = xxhash_rust::xxh64::Xxh64::new(0);
-        for l in self.inner.iter() {
+        for l in self.as_slice().iter() {
             h.update(l.name.as_bytes());
             h.update(&[HASH_SEP]);
             h.update(l.value.as_bytes());
@@ -143,7 +166,7 @@ impl Labels {
     /// A builder that starts from this set.
     pub fn to_builder(&self) -> LabelsBuilder {
         LabelsBuilder {
-            labels: self.inner.to_vec(),
+            labels: self.as_slice().to_vec(),
             sorted: true,
         }
     }
@@ -160,17 +183,14 @@ impl Labels {
     pub fn filter(&self, mut keep: impl FnMut(&Label) -> bool) -> Labels {
         // Room for all at once: a filter has no size hint, and growing the vector from
         // empty reallocates it two or three times for a usual label set.
-        let mut kept = Vec::with_capacity(self.inner.len());
-        kept.extend(self.inner.iter().filter(|l| keep(l)).cloned());
+        let mut kept = Vec::with_capacity(self.as_slice().len());
+        kept.extend(self.as_slice().iter().filter(|l| keep(l)).cloned());
         Labels::from_sorted(kept)
     }
 
     /// Total bytes of all names and values (for size limits and accounting).
     pub fn byte_len(&self) -> usize {
-        self.inner
-            .iter()
-            .map(|l| l.name.len() + l.value.len())
-            .sum()
+        self.iter().map(|l| l.name.len() + l.value.len()).sum()
     }
 }
 
@@ -192,7 +212,7 @@ impl Ord for Labels {
                 x.cmp(y)
             }
         };
-        for (a, b) in self.inner.iter().zip(other.inner.iter()) {
+        for (a, b) in self.as_slice().iter().zip(other.as_slice().iter()) {
             match cmp(&a.name, &b.name) {
                 Ordering::Equal => {}
                 o => return o,
@@ -202,7 +222,7 @@ impl Ord for Labels {
                 o => return o,
             }
         }
-        self.inner.len().cmp(&other.inner.len())
+        self.as_slice().len().cmp(&other.as_slice().len())
     }
 }
 
@@ -210,7 +230,7 @@ impl<'a> IntoIterator for &'a Labels {
     type Item = &'a Label;
     type IntoIter = std::slice::Iter<'a, Label>;
     fn into_iter(self) -> Self::IntoIter {
-        self.inner.iter()
+        self.as_slice().iter()
     }
 }
 
@@ -221,7 +241,7 @@ impl fmt::Display for Labels {
         f.write_str(name)?;
         f.write_str("{")?;
         let mut first = true;
-        for l in self.inner.iter() {
+        for l in self.as_slice().iter() {
             if &*l.name == METRIC_NAME {
                 continue;
             }
@@ -318,7 +338,7 @@ impl LabelsBuilder {
             self.labels.sort_by(|a, b| a.name.cmp(&b.name));
         }
         Labels {
-            inner: Arc::from(self.labels),
+            inner: shared(self.labels),
         }
     }
 }

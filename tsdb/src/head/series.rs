@@ -122,8 +122,8 @@ pub(crate) struct MemSeries {
 }
 
 // A head holds one per series: its size is memory per series (plus the `Arc`'s 8-byte count;
-// 112 + 8 and malloc's 8 fill a 128-byte block).
-const _: () = assert!(std::mem::size_of::<MemSeries>() <= 112);
+// 96 + 8 and malloc's 8 fill a 112-byte block).
+const _: () = assert!(std::mem::size_of::<MemSeries>() <= 96);
 
 impl MemSeries {
     /// The first and last sample times of `open`, this series' open chunk (with samples):
