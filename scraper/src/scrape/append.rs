@@ -86,7 +86,7 @@ struct Slot {
     e: Entry,
 }
 
-const _: () = assert!(std::mem::size_of::<Slot>() <= 56);
+const _: () = assert!(std::mem::size_of::<Slot>() <= 48);
 
 /// What a target says of one metric family.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
