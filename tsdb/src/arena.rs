@@ -18,7 +18,7 @@
 #![allow(unsafe_code)]
 
 use std::alloc::Layout;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ptr::NonNull;
 
 use parking_lot::Mutex;
@@ -56,8 +56,8 @@ impl Slab {
 struct Class {
     size: u32,
     slabs: Vec<Option<Slab>>,
-    /// Indices into `slabs` of slabs with a slot to give (the last is used first).
-    open: Vec<u32>,
+    /// Indices into `slabs` of slabs with a slot to give (the first is used first).
+    open: BTreeSet<u32>,
     /// Slab start address → index into `slabs`, to find a returned slot's slab.
     by_addr: BTreeMap<usize, u32>,
     /// An empty slab kept instead of unmapped, so that a buffer growing and shrinking across a
@@ -70,7 +70,7 @@ impl Class {
         Class {
             size,
             slabs: Vec::new(),
-            open: Vec::new(),
+            open: BTreeSet::new(),
             by_addr: BTreeMap::new(),
             spare: None,
         }
@@ -82,7 +82,10 @@ impl Class {
 
     fn alloc(&mut self) -> NonNull<u8> {
         let per = self.slots_per_slab();
-        let i = match self.open.last() {
+        // The first slab with room: slots pack into the first slabs, and the later ones
+        // drain as their chunks grow or are cut, until they are unmapped (first fit, which
+        // keeps a heap compact for the same reason).
+        let i = match self.open.first() {
             Some(&i) => i,
             None => self.add_slab(),
         };
@@ -99,7 +102,7 @@ impl Class {
         };
         slab.live += 1;
         if slab.free.is_empty() && slab.bumped == per {
-            self.open.pop();
+            self.open.remove(&i);
         }
         let p = slab.map.as_mut_ptr().wrapping_add(slot as usize * size);
         NonNull::new(p).expect("a mapping is never at address 0")
@@ -127,7 +130,7 @@ impl Class {
             }
         } as u32;
         self.by_addr.insert(base, i);
-        self.open.push(i);
+        self.open.insert(i);
         i
     }
 
@@ -146,12 +149,12 @@ impl Class {
         slab.free.push(slot);
         slab.live -= 1;
         if was_full {
-            self.open.push(i);
+            self.open.insert(i);
         }
         if slab.live == 0 {
             let slab = self.slabs[i as usize].take().expect("mapped");
             self.by_addr.remove(&base);
-            self.open.retain(|&j| j != i);
+            self.open.remove(&i);
             if self.spare.is_none() {
                 // Its pages go back now; the mapping stays for reuse.
                 let mut slab = slab;
@@ -469,5 +472,37 @@ mod tests {
         }
         assert_eq!(mapped(&c), 0);
         assert!(c.by_addr.is_empty() && c.open.is_empty());
+    }
+
+    #[test]
+    fn a_class_fills_its_first_slab_with_room_first() {
+        let mut c = Class::new(4352);
+        let per = c.slots_per_slab() as usize;
+        let mut slots: Vec<NonNull<u8>> = (0..per * 2).map(|_| c.alloc()).collect();
+        let slab_of = |c: &Class, p: NonNull<u8>| {
+            *c.by_addr
+                .range(..=p.as_ptr() as usize)
+                .next_back()
+                .unwrap()
+                .1
+        };
+        let (first, second) = (slab_of(&c, slots[0]), slab_of(&c, slots[per]));
+        assert!(first < second);
+        // A slot of the second slab back, then one of the first.
+        c.free(slots.swap_remove(per));
+        c.free(slots.swap_remove(0));
+        let p = c.alloc();
+        assert_eq!(
+            slab_of(&c, p),
+            first,
+            "the first slab with room gives the slot"
+        );
+        let q = c.alloc();
+        assert_eq!(slab_of(&c, q), second, "then the next");
+        assert!(c.open.is_empty());
+        for p in slots.into_iter().chain([p, q]) {
+            c.free(p);
+        }
+        assert!(c.slabs.iter().flatten().next().is_none());
     }
 }
