@@ -43,13 +43,62 @@ struct Slab {
     live: u32,
     /// Slots below this index have been handed out at least once.
     bumped: u32,
-    /// Returned slots, reused first (most recent first).
-    free: Vec<u32>,
+    /// The returned slot reused first ([`NO_SLOT`] if none): each returned slot holds the
+    /// index of the one returned before it in its first four bytes.
+    free: u32,
 }
 
+const NO_SLOT: u32 = u32::MAX;
+
 impl Slab {
+    fn new(map: memmap2::MmapMut) -> Self {
+        Slab {
+            map,
+            live: 0,
+            bumped: 0,
+            free: NO_SLOT,
+        }
+    }
+
     fn base(&self) -> usize {
         self.map.as_ptr() as usize
+    }
+
+    fn slot_ptr(&mut self, slot: u32, size: usize) -> *mut u8 {
+        self.map.as_mut_ptr().wrapping_add(slot as usize * size)
+    }
+
+    /// A slot to hand out: the last returned, else the next never used; `None` when full.
+    fn take(&mut self, size: usize, per: u32) -> Option<u32> {
+        if self.free != NO_SLOT {
+            let slot = self.free;
+            let p = self.slot_ptr(slot, size);
+            // SAFETY: `slot` is a returned slot inside the mapping (sizes are at least 40
+            // bytes), which no buffer references; `give_back` wrote the link there.
+            self.free = unsafe { p.cast::<u32>().read_unaligned() };
+            self.live += 1;
+            return Some(slot);
+        }
+        if self.bumped < per {
+            self.bumped += 1;
+            self.live += 1;
+            return Some(self.bumped - 1);
+        }
+        None
+    }
+
+    /// Takes back a slot handed out by `take`.
+    fn give_back(&mut self, slot: u32, size: usize) {
+        let p = self.slot_ptr(slot, size);
+        // SAFETY: the slot's buffer is gone (its owner is returning it), so its first four
+        // bytes are the arena's to keep the link in.
+        unsafe { p.cast::<u32>().write_unaligned(self.free) };
+        self.free = slot;
+        self.live -= 1;
+    }
+
+    fn is_full(&self, per: u32) -> bool {
+        self.free == NO_SLOT && self.bumped == per
     }
 }
 
@@ -93,31 +142,23 @@ impl Class {
         let slab = self.slabs[i as usize]
             .as_mut()
             .expect("open slabs are mapped");
-        let slot = match slab.free.pop() {
-            Some(s) => s,
-            None => {
-                slab.bumped += 1;
-                slab.bumped - 1
-            }
-        };
-        slab.live += 1;
-        if slab.free.is_empty() && slab.bumped == per {
+        let slot = slab.take(size, per).expect("open slabs have room");
+        let p = slab.slot_ptr(slot, size);
+        if slab.is_full(per) {
             self.open.remove(&i);
         }
-        let p = slab.map.as_mut_ptr().wrapping_add(slot as usize * size);
         NonNull::new(p).expect("a mapping is never at address 0")
     }
 
     fn add_slab(&mut self) -> u32 {
-        let slab = self.spare.take().unwrap_or_else(|| Slab {
-            // Anonymous memory costs nothing until touched; failing to map it is running out
-            // of memory, as a failed malloc would be.
-            map: memmap2::MmapMut::map_anon(SLAB_BYTES)
-                .unwrap_or_else(|e| panic!("mapping {SLAB_BYTES} bytes for chunk buffers: {e}")),
-            live: 0,
-            bumped: 0,
-            free: Vec::new(),
-        });
+        let slab =
+            self.spare.take().unwrap_or_else(|| {
+                // Anonymous memory costs nothing until touched; failing to map it is running out
+                // of memory, as a failed malloc would be.
+                Slab::new(memmap2::MmapMut::map_anon(SLAB_BYTES).unwrap_or_else(|e| {
+                    panic!("mapping {SLAB_BYTES} bytes for chunk buffers: {e}")
+                }))
+            });
         let base = slab.base();
         let i = match self.slabs.iter().position(Option::is_none) {
             Some(i) => {
@@ -145,9 +186,8 @@ impl Class {
         let slab = self.slabs[i as usize].as_mut().expect("mapped");
         let slot = ((addr - base) / self.size as usize) as u32;
         debug_assert!(addr - base < SLAB_BYTES && slot < slab.bumped);
-        let was_full = slab.free.is_empty() && slab.bumped == per;
-        slab.free.push(slot);
-        slab.live -= 1;
+        let was_full = slab.is_full(per);
+        slab.give_back(slot, self.size as usize);
         if was_full {
             self.open.insert(i);
         }
@@ -159,10 +199,7 @@ impl Class {
                 // Its pages go back now; the mapping stays for reuse.
                 let mut slab = slab;
                 slab.release_pages();
-                slab.live = 0;
-                slab.bumped = 0;
-                slab.free = Vec::new();
-                self.spare = Some(slab);
+                self.spare = Some(Slab::new(slab.map));
             }
             // Otherwise dropped: unmapped.
         }
@@ -501,6 +538,29 @@ mod tests {
         assert_eq!(slab_of(&c, q), second, "then the next");
         assert!(c.open.is_empty());
         for p in slots.into_iter().chain([p, q]) {
+            c.free(p);
+        }
+        assert!(c.slabs.iter().flatten().next().is_none());
+    }
+
+    #[test]
+    fn returned_slots_are_reused_last_first_and_their_neighbours_keep_their_bytes() {
+        let mut c = Class::new(40);
+        let slots: Vec<NonNull<u8>> = (0..3).map(|_| c.alloc()).collect();
+        for (k, p) in slots.iter().enumerate() {
+            // SAFETY: each slot is 40 bytes and handed out to this test.
+            unsafe { std::ptr::write_bytes(p.as_ptr(), 0xa0 + k as u8, 40) };
+        }
+        c.free(slots[1]);
+        c.free(slots[0]);
+        // SAFETY: slot 2 is still handed out to this test.
+        let kept = unsafe { std::slice::from_raw_parts(slots[2].as_ptr(), 40) };
+        assert!(kept.iter().all(|&b| b == 0xa2));
+        assert_eq!(c.alloc(), slots[0]);
+        assert_eq!(c.alloc(), slots[1]);
+        let next = c.alloc();
+        assert!(!slots.contains(&next), "a slot never used before");
+        for p in slots.into_iter().chain([next]) {
             c.free(p);
         }
         assert!(c.slabs.iter().flatten().next().is_none());
