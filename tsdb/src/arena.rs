@@ -33,7 +33,7 @@ const SIZES: [u32; 16] = [
 const SLAB_BYTES: usize = 128 << 10;
 
 /// The smallest class size at or above `n`, if any.
-pub(crate) fn class_size(n: usize) -> Option<usize> {
+fn class_size(n: usize) -> Option<usize> {
     SIZES.iter().map(|&s| s as usize).find(|&s| s >= n)
 }
 
@@ -188,21 +188,21 @@ impl Class {
         debug_assert!(addr - base < SLAB_BYTES && slot < slab.bumped);
         let was_full = slab.is_full(per);
         slab.give_back(slot, self.size as usize);
-        if was_full {
-            self.open.insert(i);
-        }
-        if slab.live == 0 {
-            let slab = self.slabs[i as usize].take().expect("mapped");
-            self.by_addr.remove(&base);
-            self.open.remove(&i);
-            if self.spare.is_none() {
-                // Its pages go back now; the mapping stays for reuse.
-                let mut slab = slab;
-                slab.release_pages();
-                self.spare = Some(Slab::new(slab.map));
+        if slab.live > 0 {
+            if was_full {
+                self.open.insert(i);
             }
-            // Otherwise dropped: unmapped.
+            return;
         }
+        let mut slab = self.slabs[i as usize].take().expect("mapped");
+        self.by_addr.remove(&base);
+        self.open.remove(&i);
+        if self.spare.is_none() {
+            // Its pages go back now; the mapping stays for reuse.
+            slab.release_pages();
+            self.spare = Some(Slab::new(slab.map));
+        }
+        // Otherwise dropped: unmapped.
     }
 }
 

@@ -148,9 +148,10 @@ fn seek_and_reset() {
 
 #[test]
 fn an_appender_keeps_little_spare_room() {
-    // A head holds one open chunk per series, so spare room is memory per series: at most
-    // the worst-case sample (20 bytes), a growth step (the length, at least 32 bytes) and
-    // rounding to malloc's size classes (15), from a start of 40 bytes.
+    // A head holds one open chunk per series, so spare room is memory per series. A buffer
+    // grows to the next size class that fits the worst-case sample (20 bytes), classes about
+    // a third apart from a start of 40 bytes, which stays within the bound checked here: the
+    // worst-case sample, the length (at least 32 bytes) and 15.
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     for noisy in [false, true] {
         let mut a = XorAppender::new();
