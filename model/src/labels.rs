@@ -23,6 +23,19 @@ const HASH_SEP: u8 = 0xff;
 /// with a million series of seven labels the difference is over 100 MB.
 pub type LabelStr = arcstr::ArcStr;
 
+/// [`Labels::stable_hash`] of the label set whose (name, value) pairs, in order, are `pairs`:
+/// for a store that keeps label sets in another form.
+pub fn stable_hash_of<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> u64 {
+    let mut h = xxhash_rust::xxh64::Xxh64::new(0);
+    for (name, value) in pairs {
+        h.update(name.as_bytes());
+        h.update(&[HASH_SEP]);
+        h.update(value.as_bytes());
+        h.update(&[HASH_SEP]);
+    }
+    h.digest()
+}
+
 /// One label: a name and a value.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Label {
@@ -115,6 +128,17 @@ impl Labels {
         }
     }
 
+    /// [`Labels::from_sorted`] from an iterator that knows its length (one allocation, no
+    /// intermediate vector).
+    pub fn from_sorted_iter(labels: impl ExactSizeIterator<Item = Label>) -> Self {
+        let l = Labels {
+            inner: ThinArc::from_header_and_iter((), labels),
+        };
+        debug_assert!(l.as_slice().windows(2).all(|w| w[0].name < w[1].name));
+        debug_assert!(l.iter().all(|l| !l.value.is_empty()));
+        l
+    }
+
     pub fn len(&self) -> usize {
         self.as_slice().len()
     }
@@ -153,14 +177,7 @@ impl Labels {
     /// A stable 64-bit hash of the label set (xxHash64 over name, 0xff, value, 0xff, ...).
     /// Stable across processes and versions: used for sharding and fingerprints.
     pub fn stable_hash(&self) -> u64 {
-        let mut h = xxhash_rust::xxh64::Xxh64::new(0);
-        for l in self.as_slice().iter() {
-            h.update(l.name.as_bytes());
-            h.update(&[HASH_SEP]);
-            h.update(l.value.as_bytes());
-            h.update(&[HASH_SEP]);
-        }
-        h.digest()
+        stable_hash_of(self.iter().map(|l| (&*l.name, &*l.value)))
     }
 
     /// A builder that starts from this set.

@@ -20,7 +20,7 @@ pub mod sample;
 pub mod size;
 pub mod storage;
 
-pub use labels::{Label, LabelStr, Labels, LabelsBuilder, METRIC_NAME};
+pub use labels::{Label, LabelStr, Labels, LabelsBuilder, METRIC_NAME, stable_hash_of};
 pub use matcher::{MatchType, Matcher};
 pub use sample::{STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};
 pub use storage::{

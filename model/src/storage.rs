@@ -76,10 +76,12 @@ pub trait Appender: Send {
     /// Discards the batch.
     fn rollback(&mut self) -> Result<(), Error>;
 
-    /// The store's own copy of the labels of series `r`, when it keeps one worth sharing (with
-    /// interned strings): a caller that keeps labels beside its references, as a scrape cache
-    /// does, can hold this copy instead of its own and save the memory of a second one. `None`
-    /// (the default) when there is nothing to share.
+    /// The labels of series `r`, when the store can give them back for as long as `r` is
+    /// valid (it keeps them, in whatever form): a caller that keeps references beside labels,
+    /// as a scrape cache does, can then drop its own copy and ask again when it needs them,
+    /// appending by reference with empty labels and handling [`Error::UnknownSeriesRef`] (the
+    /// store dropped the series) by appending by labels again. `None` (the default) when the
+    /// store cannot, or does not know `r`.
     fn stored_labels(&self, _r: SeriesRef) -> Option<Labels> {
         None
     }

@@ -307,6 +307,13 @@ fn admin_snapshot_is_a_store_of_its_own_and_admin_is_off_by_default() {
         used >= 40.0 && mapped >= used,
         "used {used}, mapped {mapped}"
     );
+    // The series' label sets are symbol ids: the table holds at least the metric names.
+    let symbols = v.metric("vane_tsdb_head_symbols").unwrap();
+    let bytes = v.metric("vane_tsdb_head_symbol_bytes").unwrap();
+    assert!(
+        symbols >= 10.0 && bytes > symbols,
+        "symbols {symbols}, bytes {bytes}"
+    );
     let r = crate::harness::http(&v.addr, "POST", "/api/v1/admin/tsdb/snapshot").unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();

@@ -50,7 +50,10 @@ pub struct SampleRules {
 struct Entry {
     /// The store's reference, or [`NO_REF`].
     r: u64,
-    labels: Labels,
+    /// The series' labels while the store cannot give them back (no reference yet, or a store
+    /// that keeps none to share); `None` once it can (see [`Appender::stored_labels`]), so
+    /// that a series' labels are not kept twice.
+    labels: Option<Labels>,
     /// The scrape (by number, wrapping) that last reported it.
     seen: u32,
     /// The cache's generation when `labels` were computed.
@@ -143,9 +146,20 @@ fn collect_metadata(body: &str, format: Format) -> Vec<MetricMetadata> {
 /// `Entry::r` before the store has given a reference.
 const NO_REF: u64 = u64::MAX;
 
+/// What an entry that keeps no labels passes with its reference.
+static NO_LABELS: std::sync::LazyLock<Labels> = std::sync::LazyLock::new(Labels::empty);
+
 impl Entry {
     fn series_ref(&self) -> Option<SeriesRef> {
         (self.r != NO_REF).then_some(SeriesRef(self.r))
+    }
+
+    /// The series' labels: the entry's own, or the store's copy.
+    fn labels(&self, app: &dyn Appender) -> Option<Labels> {
+        match &self.labels {
+            Some(l) => Some(l.clone()),
+            None => app.stored_labels(self.series_ref()?),
+        }
     }
 }
 
@@ -196,8 +210,9 @@ impl Cache {
     }
 
     /// Follows `interest` from the next scrape on: every cached series learns the index of its
-    /// metric name once (a pass over the cache, only when the interest changed).
-    pub fn follow(&mut self, interest: Option<Arc<Interest>>) {
+    /// metric name once (a pass over the cache, only when the interest changed; labels the
+    /// cache does not keep are asked of `app`'s store).
+    pub fn follow(&mut self, interest: Option<Arc<Interest>>, app: &dyn Appender) {
         let same = match (&self.interest, &interest) {
             (None, None) => true,
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
@@ -207,7 +222,9 @@ impl Cache {
             return;
         }
         for s in &mut self.series {
-            s.e.hit = hit_of(interest.as_deref(), &s.e.labels);
+            s.e.hit =
+                s.e.labels(app)
+                    .map_or(NO_HIT, |l| hit_of(interest.as_deref(), &l));
         }
         self.interest = interest;
     }
@@ -357,20 +374,40 @@ fn check_limits(lb: &LabelsBuilder, rules: &SampleRules) -> Result<(), ScrapeErr
 }
 
 /// Appends one sample; `Ok(false)` if the store rejected it (counted, not an error).
+///
+/// `relabel` makes the series' labels again from its text, for when the store no longer knows
+/// the reference of an entry that keeps no labels (it dropped the series meanwhile).
 fn append_one(
     app: &mut dyn Appender,
     e: &mut Entry,
     t: i64,
     v: f64,
     stats: &mut AppendStats,
+    relabel: impl FnOnce() -> Result<Option<Labels>, ScrapeError>,
 ) -> Result<bool, ScrapeError> {
-    match app.append(e.series_ref(), &e.labels, t, v) {
+    let mut res = app.append(
+        e.series_ref(),
+        e.labels.as_ref().unwrap_or(&*NO_LABELS),
+        t,
+        v,
+    );
+    if let (Err(StorageError::UnknownSeriesRef(_)), None) = (&res, &e.labels) {
+        let Some(labels) = relabel()? else {
+            return Ok(false);
+        };
+        e.r = NO_REF;
+        res = app.append(None, &labels, t, v);
+        e.labels = Some(labels);
+    }
+    match res {
         Ok(r) => {
             if e.r != r.0 {
-                // A new reference: keep the store's copy of the labels (its strings are
-                // interned) rather than a second one of our own.
-                if let Some(l) = app.stored_labels(r).filter(|l| *l == e.labels) {
-                    e.labels = l;
+                // A new reference: when the store can give the labels back, it keeps them
+                // and the cache does not.
+                if let Some(l) = &e.labels
+                    && app.stored_labels(r).as_ref() == Some(l)
+                {
+                    e.labels = None;
                 }
             }
             e.r = r.0;
@@ -496,7 +533,7 @@ pub fn append_body(
                     // The rules changed since this series was cached: the same text may now make
                     // another series (or none), and the old one then ends here.
                     let fresh = new_series(&s, target, rules)?;
-                    if fresh.as_ref() != Some(&e.labels) {
+                    if fresh.is_none() || fresh != e.labels(app) {
                         if e.live && e.tracked {
                             stale(app, e, ts);
                         }
@@ -509,7 +546,7 @@ pub fn append_body(
                             }
                             Some(labels) => {
                                 e.hit = hit_of(cache.interest.as_deref(), &labels);
-                                e.labels = labels;
+                                e.labels = Some(labels);
                                 e.r = NO_REF;
                                 e.live = false;
                                 added = true;
@@ -530,7 +567,8 @@ pub fn append_body(
                 }
                 stats.post_relabel += 1;
                 note(&mut cache.hits, e.hit);
-                if append_one(app, e, t, s.value, &mut stats)? && added {
+                let relabel = || new_series(&s, target, rules);
+                if append_one(app, e, t, s.value, &mut stats, relabel)? && added {
                     stats.series_added += 1;
                 }
                 continue;
@@ -555,7 +593,7 @@ pub fn append_body(
                 key,
                 Entry {
                     r: NO_REF,
-                    labels,
+                    labels: Some(labels),
                     seen: n,
                     live: false,
                     tracked,
@@ -564,7 +602,7 @@ pub fn append_body(
                 },
             );
             let e = &mut pass.slot(&mut cache.series, p).e;
-            if append_one(app, e, t, s.value, &mut stats)? {
+            if append_one(app, e, t, s.value, &mut stats, || Ok(None))? {
                 stats.series_added += 1;
             }
         }
@@ -726,8 +764,10 @@ fn sample_limit(rules: &SampleRules) -> ScrapeError {
 }
 
 fn stale(app: &mut dyn Appender, e: &mut Entry, ts: i64) {
-    // A rejected marker (the series already has a newer sample) is harmless.
-    if let Ok(r) = app.append(e.series_ref(), &e.labels, ts, model::sample::stale_nan()) {
+    // A rejected marker (the series already has a newer sample, or the store dropped it) is
+    // harmless.
+    let labels = e.labels.as_ref().unwrap_or(&*NO_LABELS);
+    if let Ok(r) = app.append(e.series_ref(), labels, ts, model::sample::stale_nan()) {
         e.r = r.0;
     }
 }

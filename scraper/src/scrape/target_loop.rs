@@ -264,7 +264,7 @@ impl ScrapeLoop {
             }
         };
         let mut cache = std::mem::take(&mut self.cache);
-        cache.follow(self.sink.interest.get());
+        let interest = self.sink.interest.get();
         let buf = std::mem::take(&mut self.buf);
         let refs = self.report_refs;
         let report = self.report.clone();
@@ -273,6 +273,7 @@ impl ScrapeLoop {
         let done = tokio::task::spawn_blocking(move || {
             let t0 = std::time::Instant::now();
             let mut app = store.appender();
+            cache.follow(interest, &*app);
             let mut stats = AppendStats::default();
             let result = fetched.and_then(|format| {
                 let body = std::str::from_utf8(&buf).map_err(|e| ScrapeError {

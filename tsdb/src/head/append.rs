@@ -116,7 +116,7 @@ impl HeadAppender {
             if !s.wal_logged.load(Ordering::Acquire) {
                 self.ref_series.push(RefSeries {
                     r: s.id as u64,
-                    labels: s.labels.clone(),
+                    labels: s.labels.labels(),
                 });
             }
         }
@@ -196,7 +196,7 @@ impl Appender for HeadAppender {
                 _ => {
                     debug_assert_eq!(s.state.load(Ordering::Relaxed), GONE);
                     // Collection is taking it out of the tables: a new series replaces it.
-                    let labels = s.labels.clone();
+                    let labels = s.labels.labels();
                     std::thread::yield_now();
                     ptr = self.lookup(None, &labels)?;
                 }
@@ -320,7 +320,7 @@ impl Appender for HeadAppender {
 
     fn stored_labels(&self, r: SeriesRef) -> Option<Labels> {
         let s = self.head.series.get(u32::try_from(r.0).ok()?)?;
-        Some(s.labels.clone())
+        Some(s.labels.labels())
     }
 
     fn rollback(&mut self) -> Result<(), SampleError> {

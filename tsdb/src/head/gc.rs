@@ -89,7 +89,7 @@ impl Head {
         for s in &removed {
             self.series.remove(s);
         }
-        let ids: Vec<(u32, Labels)> = removed.iter().map(|s| (s.id, s.labels.clone())).collect();
+        let ids: Vec<(u32, Labels)> = removed.iter().map(|s| (s.id, s.labels.labels())).collect();
         self.postings.remove(&ids);
         drop(ids);
         stats.series_removed = removed.len();
@@ -104,7 +104,6 @@ impl Head {
             self.retired.lock().append(&mut retired);
         }
         drop(retired);
-        self.interner.sweep();
         self.truncate_tombstones(mint);
 
         stats.chunk_files_removed = self.chunks.truncate_before(mint)?;

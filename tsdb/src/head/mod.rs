@@ -44,7 +44,7 @@ use crate::tombstones::Tombstones;
 use crate::wal::{Wal, WalOptions};
 use postings::MemPostings;
 use series::{MemSeries, MmappedChunk, OpenChunk, SeriesData, SeriesMap, SharedSeries};
-use symbols::Interner;
+use symbols::SeriesLabels;
 
 /// Head tuning. The defaults are what a single-node Prometheus uses.
 #[derive(Debug, Clone)]
@@ -140,7 +140,6 @@ pub struct Head {
     dir: PathBuf,
     series: SeriesMap,
     postings: MemPostings,
-    interner: Interner,
     next_id: AtomicU32,
     min_time: AtomicI64,
     max_time: AtomicI64,
@@ -178,7 +177,6 @@ impl Head {
         let mut head = Head {
             series: SeriesMap::new(opts.stripes),
             postings: MemPostings::default(),
-            interner: Interner::default(),
             next_id: AtomicU32::new(1),
             min_time: AtomicI64::new(i64::MAX),
             max_time: AtomicI64::new(i64::MIN),
@@ -233,6 +231,17 @@ impl Head {
             "vane_tsdb_chunk_buffer_used_bytes",
             "Bytes of the chunk-buffer slabs handed out to chunks being encoded.",
             || crate::arena::usage().1 as f64,
+        );
+        // So is the symbol table of the series' label sets.
+        reg.gauge_fn(
+            "vane_tsdb_head_symbols",
+            "Distinct label names and values the head's series use (the symbol table).",
+            || symbols::table_stats().0 as f64,
+        );
+        reg.gauge_fn(
+            "vane_tsdb_head_symbol_bytes",
+            "Bytes of the strings in the head's symbol table.",
+            || symbols::table_stats().1 as f64,
         );
     }
 
@@ -328,11 +337,15 @@ impl Head {
 
     /// Creates a series with `id` unless one with these labels exists (then `id` goes unused).
     fn create_series(&self, hash: u64, labels: &Labels, id: u32) -> (SharedSeries, bool) {
+        let mut interned = None;
         let (s, created) = self.series.get_or_create(hash, labels, || {
-            SharedSeries::new(MemSeries::new(id, self.interner.intern(labels)))
+            let (compact, strings) = SeriesLabels::new(labels);
+            interned = Some(strings);
+            SharedSeries::new(MemSeries::new(id, compact))
         });
-        if created {
-            self.postings.add(s.id, &s.labels);
+        if let Some(interned) = interned {
+            // The postings keep the table's copies of the strings.
+            self.postings.add(s.id, &interned);
             self.num_series.fetch_add(1, Ordering::Relaxed);
             self.metrics.series_created.inc();
         }

@@ -55,15 +55,13 @@ impl Head {
         let parts = map_in_parts(&ids, |part| {
             let mut reading = ChunkReading::default();
             let mut found = Vec::with_capacity(part.len());
-            for &id in part {
-                let Some(s) = self.series.get(id) else {
-                    continue;
-                };
-                let (chunks, open) = self.read_chunks(&s, mint, maxt, &mut reading)?;
+            self.series.for_ids(part, |s| {
+                let (chunks, open) = self.read_chunks(s, mint, maxt, &mut reading)?;
                 if !chunks.is_empty() || open.is_some() {
-                    found.push((s.labels.clone(), chunks, open));
+                    found.push((s.labels.labels(), chunks, open));
                 }
-            }
+                Ok::<(), crate::Error>(())
+            })?;
             let copies = Arc::new(reading.copies);
             let mut out: Vec<(Labels, Vec<ChunkSpan>)> = found
                 .into_iter()
@@ -153,7 +151,9 @@ impl Head {
             return Ok(self.postings.label_names());
         }
         let ids = postings_for_matchers(&self.postings, matchers)?;
-        label_names_of(&ids, |id| Ok(self.series.get(id).map(|s| s.labels.clone())))
+        label_names_of(&ids, |id| {
+            Ok(self.series.get(id).map(|s| s.labels.labels()))
+        })
     }
 
     /// Values of label `name` across series matching `matchers`, sorted.
@@ -163,7 +163,7 @@ impl Head {
         }
         let ids = postings_for_matchers(&self.postings, matchers)?;
         label_values_of(&ids, name, |id| {
-            Ok(self.series.get(id).map(|s| s.labels.clone()))
+            Ok(self.series.get(id).map(|s| s.labels.labels()))
         })
     }
 
@@ -184,7 +184,7 @@ impl Head {
                     c.app.num_samples() > 0 && cmax >= mint && cmin <= maxt
                 });
             if has {
-                out.push((s.labels.clone(), HeadSeriesHandle(s.clone())));
+                out.push((s.labels.labels(), HeadSeriesHandle(s.clone())));
             }
         });
         out.sort_by(|a, b| a.0.cmp(&b.0));

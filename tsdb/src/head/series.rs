@@ -13,6 +13,8 @@ use parking_lot::{Mutex, RwLock};
 use crate::chunkenc::XorEncoder;
 use crate::head_chunks::ChunkDiskRef;
 
+use super::symbols::SeriesLabels;
+
 /// A full chunk that lives in a head-chunk file, read back through a memory map.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct MmappedChunk {
@@ -117,7 +119,7 @@ pub(crate) struct MemSeries {
     /// under the data lock, and read without it by `append` for its early checks (commit
     /// checks again under the lock).
     pub(crate) newest_t: AtomicI64,
-    pub(crate) labels: Labels,
+    pub(crate) labels: SeriesLabels,
     pub(crate) data: Mutex<SeriesData>,
 }
 
@@ -132,7 +134,7 @@ impl MemSeries {
         (open.app.first_time(), self.newest_t.load(Ordering::Relaxed))
     }
 
-    pub(crate) fn new(id: u32, labels: Labels) -> Self {
+    pub(crate) fn new(id: u32, labels: SeriesLabels) -> Self {
         MemSeries {
             id,
             labels,
@@ -204,7 +206,9 @@ impl HashStripe {
         let mut f = Some(f);
         let mut call = |id: u32| {
             ids.with(id, 0, |s| {
-                (s.labels == *labels).then(|| f.take().expect("called once")(s))
+                s.labels
+                    .matches(labels)
+                    .then(|| f.take().expect("called once")(s))
             })
             .flatten()
         };
@@ -403,6 +407,40 @@ impl IdTable {
         }
     }
 
+    /// Calls `f` with each series of `ids` (ascending) that is in the table, outside the
+    /// table's locks: the locks of a leaf are taken once for all its ids in `ids`, not once an
+    /// id (a query's workers would otherwise take turns at the same lock words per series).
+    fn for_ids<E>(
+        &self,
+        ids: &[u32],
+        mut f: impl FnMut(&SharedSeries) -> Result<(), E>,
+    ) -> Result<(), E> {
+        debug_assert!(ids.is_sorted());
+        let mut batch: Vec<SharedSeries> = Vec::new();
+        let mut rest = ids;
+        while let Some(&first) = rest.first() {
+            let run = rest.partition_point(|&id| id >> SLOT_BITS == first >> SLOT_BITS);
+            let (d, l, _) = Self::split(first);
+            {
+                let dir = self.dirs[d].read();
+                if let Some(dir) = dir.as_ref()
+                    && let Some(leaf) = dir.leaves[l].read().as_ref()
+                {
+                    batch.extend(
+                        rest[..run]
+                            .iter()
+                            .filter_map(|&id| leaf.slots[id as usize & (SLOTS - 1)].clone()),
+                    );
+                }
+            }
+            for s in batch.drain(..) {
+                f(&s)?;
+            }
+            rest = &rest[run..];
+        }
+        Ok(())
+    }
+
     fn for_each(&self, mut f: impl FnMut(&SharedSeries)) {
         // One directory at a time, called outside its locks.
         let mut batch: Vec<SharedSeries> = Vec::new();
@@ -512,6 +550,16 @@ impl SeriesMap {
     pub(crate) fn for_each(&self, f: impl FnMut(&SharedSeries)) {
         self.by_id.for_each(f);
     }
+
+    /// Calls `f` with each series of `ids` (ascending) that the head has (see
+    /// `IdTable::for_ids`).
+    pub(crate) fn for_ids<E>(
+        &self,
+        ids: &[u32],
+        f: impl FnMut(&SharedSeries) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.by_id.for_ids(ids, f)
+    }
 }
 
 #[cfg(test)]
@@ -523,7 +571,7 @@ mod tests {
     fn series(id: u32) -> SharedSeries {
         SharedSeries::new(MemSeries::new(
             id,
-            labels! {"__name__" => "m", "id" => id.to_string()},
+            SeriesLabels::new(&labels! {"__name__" => "m", "id" => id.to_string()}).0,
         ))
     }
 
@@ -538,7 +586,7 @@ mod tests {
         let mut stripe = HashStripe::default();
         stripe.insert(h, 1);
         stripe.insert(h, 2);
-        let find = |st: &HashStripe, l: &Labels| st.with(&ids, h, l, |x| x.id);
+        let find = |st: &HashStripe, l: &SeriesLabels| st.with(&ids, h, &l.labels(), |x| x.id);
         assert_eq!(find(&stripe, &a.labels), Some(1));
         assert_eq!(find(&stripe, &b.labels), Some(2));
         assert_eq!(find(&stripe, &series(3).labels), None);
@@ -572,6 +620,34 @@ mod tests {
         let mut seen = Vec::new();
         t.for_each(|s| seen.push(s.id));
         assert_eq!(seen, ids);
+        // By a list of ids: those present, in order, across leaves and directories, including
+        // ids of leaves and directories that do not exist.
+        let mut listed = Vec::new();
+        let asked = [
+            0,
+            1,
+            2,
+            7,
+            SLOTS as u32,
+            SLOTS as u32 + 1,
+            2 * dir_ids,
+            3 * dir_ids + 7,
+        ];
+        t.for_ids(&asked, |s| {
+            listed.push(s.id);
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        assert_eq!(listed, [1, 2, SLOTS as u32, 3 * dir_ids + 7]);
+        // An error ends the walk.
+        let mut n = 0;
+        assert_eq!(
+            t.for_ids(&ids, |_| {
+                n += 1;
+                if n == 3 { Err(n) } else { Ok(()) }
+            }),
+            Err(3)
+        );
         // Removing another series with a taken id changes nothing.
         t.remove(&series(1));
         assert!(t.get(1).is_some());

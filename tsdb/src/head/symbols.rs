@@ -1,73 +1,331 @@
-//! Interning of label strings: every series that shares a label name or value shares one
-//! `LabelStr`. Entries no series uses any more are dropped by [`Interner::sweep`].
+//! The label sets of head series, kept as symbol ids.
+//!
+//! Every label name and value a head series uses is a *symbol*: one interned [`LabelStr`] in a
+//! process-wide table, known by a small integer id. A series keeps its label set as the ids of
+//! its names and values, varint-encoded in one small allocation ([`SeriesLabels`]): a label of
+//! a typical series takes 3–4 bytes there instead of 16 in a [`Labels`], and there is no label
+//! set shared with anyone. A query, the WAL or compaction gets a [`Labels`] back (whose
+//! strings are the table's, so building one copies no text).
+//!
+//! A symbol counts the label sets that use it; when the last one goes (its series is dropped)
+//! the string is forgotten and the id is handed out again. The table is process-wide rather
+//! than per head so that dropping a series needs no pointer back to its head.
+//!
+//! A symbol that [`LASTING_USES`] label sets use at once is kept for the life of the process
+//! instead, and its string no longer carries a reference count (`ArcStr::leak`): every label
+//! set built for a query clones and drops its strings, and counting a string that most series
+//! share (a label name, a job, `code="200"`) would have the cores of a query take that cache
+//! line from each other for every series. Each string kept that way took that many series to
+//! create, so what is kept is bounded by the series ever created ÷ 1,024 (bytes: a few
+//! hundredths of one per series created, for names and values of usual lengths).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use model::{Label, LabelStr, Labels};
-use parking_lot::Mutex;
+use parking_lot::RwLock;
+use triomphe::ThinArc;
+
+/// A series' label set: the number of labels, then each label's name id and value id, all
+/// unsigned LEB128 varints, behind a one-word pointer.
+pub(crate) struct SeriesLabels(ThinArc<(), u8>);
+
+const _: () = assert!(std::mem::size_of::<SeriesLabels>() == 8);
 
 #[derive(Default)]
-pub(crate) struct Interner {
-    strings: Mutex<HashSet<LabelStr>>,
+struct Table {
+    /// By id; an empty string marks a free id (names and values are never empty).
+    strs: Vec<LabelStr>,
+    /// By id: how many times label sets use the symbol (a set using it as a name and as a
+    /// value counts twice).
+    uses: Vec<u32>,
+    ids: HashMap<LabelStr, u32>,
+    /// Ids no symbol has now, reused first.
+    free: Vec<u32>,
 }
 
-impl Interner {
-    fn intern_locked(set: &mut HashSet<LabelStr>, s: &LabelStr) -> LabelStr {
-        if let Some(existing) = set.get(&**s) {
-            return existing.clone();
+static TABLE: LazyLock<RwLock<Table>> = LazyLock::new(Default::default);
+
+/// Uses at which a symbol is kept for good and its string is no longer counted.
+const LASTING_USES: u32 = 1024;
+
+impl Table {
+    /// The id of `s`, counting one more use, and the interned string.
+    fn acquire(&mut self, s: &LabelStr) -> (u32, LabelStr) {
+        if let Some(&id) = self.ids.get(&**s) {
+            let n = &mut self.uses[id as usize];
+            *n = n.saturating_add(1);
+            let s = &self.strs[id as usize];
+            if *n == LASTING_USES {
+                s.leak();
+            }
+            return (id, s.clone());
         }
-        set.insert(s.clone());
-        s.clone()
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.strs[id as usize] = s.clone();
+                self.uses[id as usize] = 1;
+                id
+            }
+            None => {
+                let id = u32::try_from(self.strs.len()).expect("fewer than 2^32 symbols");
+                self.strs.push(s.clone());
+                self.uses.push(1);
+                id
+            }
+        };
+        self.ids.insert(s.clone(), id);
+        (id, s.clone())
     }
 
-    /// A copy of `labels` whose strings are the interned ones.
-    pub(crate) fn intern(&self, labels: &Labels) -> Labels {
-        let mut set = self.strings.lock();
-        let v: Vec<Label> = labels
-            .iter()
-            .map(|l| Label {
-                name: Self::intern_locked(&mut set, &l.name),
-                value: Self::intern_locked(&mut set, &l.value),
-            })
-            .collect();
-        Labels::from_sorted(v)
+    fn release(&mut self, id: u32) {
+        let n = &mut self.uses[id as usize];
+        *n = n.saturating_sub(1);
+        if *n == 0 && !LabelStr::is_static(&self.strs[id as usize]) {
+            let s = std::mem::take(&mut self.strs[id as usize]);
+            self.ids.remove(&*s);
+            self.free.push(id);
+        }
     }
 
-    /// Forgets strings that only the interner still holds.
-    pub(crate) fn sweep(&self) -> usize {
-        let mut set = self.strings.lock();
-        let before = set.len();
-        set.retain(|s| LabelStr::strong_count(s).is_some_and(|n| n > 1));
-        before - set.len()
+    fn str(&self, id: u32) -> &LabelStr {
+        &self.strs[id as usize]
+    }
+}
+
+fn put_uvarint(out: &mut Vec<u8>, mut v: u32) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// The varints of a [`SeriesLabels`], in order. The encoding is the head's own (never read
+/// from outside the process), so a malformed one is a bug and panics.
+struct Ids<'a>(&'a [u8]);
+
+impl Iterator for Ids<'_> {
+    type Item = u32;
+
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        let mut v = 0u32;
+        let mut shift = 0;
+        loop {
+            let (&b, rest) = self.0.split_first()?;
+            self.0 = rest;
+            v |= u32::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Some(v);
+            }
+            shift += 7;
+        }
+    }
+}
+
+/// The labels of a [`SeriesLabels`] as (name, value) strings of the table.
+struct Pairs<'a> {
+    ids: Ids<'a>,
+    left: usize,
+    table: &'a Table,
+}
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (&'a LabelStr, &'a LabelStr);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let name = self.ids.next().expect("a name id");
+        let value = self.ids.next().expect("a value id");
+        Some((self.table.str(name), self.table.str(value)))
     }
 
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Pairs<'_> {}
+
+impl SeriesLabels {
+    /// Interns `labels`. Also returns them with the table's strings, for indexes that keep
+    /// strings of their own and can share them.
+    pub(crate) fn new(labels: &Labels) -> (SeriesLabels, Labels) {
+        let mut buf = Vec::with_capacity(1 + labels.len() * 4);
+        put_uvarint(&mut buf, labels.len() as u32);
+        let mut table = TABLE.write();
+        let interned = Labels::from_sorted_iter(labels.iter().map(|l| {
+            let (n, name) = table.acquire(&l.name);
+            let (v, value) = table.acquire(&l.value);
+            put_uvarint(&mut buf, n);
+            put_uvarint(&mut buf, v);
+            Label { name, value }
+        }));
+        drop(table);
+        (
+            SeriesLabels(ThinArc::from_header_and_slice((), &buf)),
+            interned,
+        )
+    }
+
+    fn pairs<'a>(&'a self, table: &'a Table) -> Pairs<'a> {
+        let mut ids = Ids(&self.0.slice);
+        let left = ids.next().expect("a label count") as usize;
+        Pairs { ids, left, table }
+    }
+
+    /// The label set.
+    pub(crate) fn labels(&self) -> Labels {
+        let table = TABLE.read();
+        Labels::from_sorted_iter(self.pairs(&table).map(|(n, v)| Label {
+            name: n.clone(),
+            value: v.clone(),
+        }))
+    }
+
+    /// Whether the label set is `labels` (no copy made).
+    pub(crate) fn matches(&self, labels: &Labels) -> bool {
+        let table = TABLE.read();
+        let pairs = self.pairs(&table);
+        pairs.len() == labels.len()
+            && pairs
+                .zip(labels.iter())
+                .all(|((n, v), l)| **n == *l.name && **v == *l.value)
+    }
+
+    /// [`Labels::stable_hash`] of the label set (no copy made).
+    pub(crate) fn stable_hash(&self) -> u64 {
+        let table = TABLE.read();
+        model::stable_hash_of(self.pairs(&table).map(|(n, v)| (&**n, &**v)))
+    }
+
+    /// Bytes of the encoding (without the allocation's header).
     #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.strings.lock().len()
+    fn encoded_len(&self) -> usize {
+        self.0.slice.len()
     }
+}
+
+impl Drop for SeriesLabels {
+    fn drop(&mut self) {
+        let mut table = TABLE.write();
+        for id in Ids(&self.0.slice).skip(1) {
+            table.release(id);
+        }
+    }
+}
+
+impl std::fmt::Debug for SeriesLabels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.labels().fmt(f)
+    }
+}
+
+/// Symbols in the table now, and the bytes of their strings (gauges).
+pub(crate) fn table_stats() -> (usize, usize) {
+    let table = TABLE.read();
+    let bytes = table.ids.keys().map(|s| s.len()).sum();
+    (table.ids.len(), bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Whether `s` is a symbol now (the table is shared by every test in the process, so tests
+    /// use strings of their own and look only at those).
+    fn known(s: &str) -> bool {
+        TABLE.read().ids.contains_key(s)
+    }
+
     #[test]
-    fn shares_and_sweeps() {
-        let i = Interner::default();
-        let a = i.intern(&model::labels! {"job" => "node", "x" => "node"});
-        let b = i.intern(&model::labels! {"job" => "node"});
+    fn round_trips_shares_strings_and_forgets_unused_symbols() {
+        let l = model::labels! {"__name__" => "sym_test_a", "job" => "sym_test_node", "x" => "sym_test_node"};
+        let (a, interned) = SeriesLabels::new(&l);
+        assert_eq!(a.labels(), l);
+        assert_eq!(interned, l);
+        assert!(a.matches(&l));
+        assert!(!a.matches(&model::labels! {"__name__" => "sym_test_a", "job" => "sym_test_node"}));
+        assert!(!a.matches(
+            &model::labels! {"__name__" => "sym_test_a", "job" => "sym_test_node", "x" => "y"}
+        ));
+        assert_eq!(a.stable_hash(), l.stable_hash());
+        // One copy of each string: the value used twice is one symbol.
+        let back = a.labels();
         assert!(LabelStr::ptr_eq(
-            &a.as_slice()[0].value,
-            &b.as_slice()[0].value
+            &back.as_slice()[1].value,
+            &back.as_slice()[2].value
         ));
         assert!(LabelStr::ptr_eq(
-            &a.as_slice()[0].value,
-            &a.as_slice()[1].value
+            &back.as_slice()[1].value,
+            &interned.as_slice()[2].value
         ));
-        assert_eq!(i.len(), 3);
+
+        let (b, _) = SeriesLabels::new(
+            &model::labels! {"__name__" => "sym_test_b", "job" => "sym_test_node"},
+        );
         drop(a);
-        assert_eq!(i.sweep(), 1); // "x" is gone, "job" and "node" live on in b
+        assert!(!known("sym_test_a") && known("sym_test_node"));
         drop(b);
-        assert_eq!(i.sweep(), 2);
+        assert!(!known("sym_test_b") && !known("sym_test_node"));
+        assert!(!back.iter().any(|l| LabelStr::is_static(&l.value)));
+        // `interned` and `back` still hold their strings; the table does not.
+        assert_eq!(back, l);
+    }
+
+    #[test]
+    fn a_symbol_that_many_series_use_lasts() {
+        let one = |i: u32| {
+            SeriesLabels::new(&model::labels! {"sym_test_many" => "sym_test_shared", "i" => format!("sym_test_i{i}")}).0
+        };
+        let mut sets: Vec<SeriesLabels> = (0..LASTING_USES - 1).map(one).collect();
+        assert!(!LabelStr::is_static(&sets[0].labels().as_slice()[1].value));
+        sets.push(one(LASTING_USES));
+        let l = sets[0].labels();
+        assert!(LabelStr::is_static(&l.as_slice()[1].value));
+        assert!(LabelStr::is_static(&l.as_slice()[1].name));
+        drop(sets);
+        assert!(known("sym_test_shared") && known("sym_test_many"));
+        assert!(
+            !known("sym_test_i1"),
+            "values of few series are still forgotten"
+        );
+        let again = one(7);
+        assert_eq!(
+            again.labels(),
+            model::labels! {"sym_test_many" => "sym_test_shared", "i" => "sym_test_i7"}
+        );
+    }
+
+    #[test]
+    fn ids_are_reused_and_long_varints_decode() {
+        // Enough distinct values that ids need two and three varint bytes.
+        let sets: Vec<SeriesLabels> = (0..20_000)
+            .map(|i| SeriesLabels::new(&model::labels! {"sym_test_id" => format!("v{i}")}).0)
+            .collect();
+        for (i, s) in sets.iter().enumerate().step_by(997) {
+            assert_eq!(
+                s.labels(),
+                model::labels! {"sym_test_id" => format!("v{i}")}
+            );
+        }
+        let before = TABLE.read().strs.len();
+        drop(sets);
+        let (again, _) = SeriesLabels::new(&model::labels! {"sym_test_id" => "fresh"});
+        assert!(TABLE.read().strs.len() <= before, "freed ids are reused");
+        assert_eq!(again.labels(), model::labels! {"sym_test_id" => "fresh"});
+        assert!(again.encoded_len() <= 7);
+    }
+
+    #[test]
+    fn empty_label_set() {
+        let (e, _) = SeriesLabels::new(&Labels::empty());
+        assert_eq!(e.labels(), Labels::empty());
+        assert!(e.matches(&Labels::empty()));
     }
 }

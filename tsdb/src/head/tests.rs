@@ -446,7 +446,7 @@ proptest! {
 }
 
 #[test]
-fn an_appender_shares_the_heads_copy_of_a_series_labels() {
+fn an_appender_gives_a_series_labels_back_by_reference() {
     let dir = tempfile::tempdir().unwrap();
     let h = open(dir.path());
     let mut app = h.appender();
@@ -454,10 +454,30 @@ fn an_appender_shares_the_heads_copy_of_a_series_labels() {
     // Known as soon as appended (before the commit), equal to the labels given.
     assert_eq!(app.stored_labels(r), Some(series(1)));
     app.commit().unwrap();
-    let again = h.appender();
+    let mut again = h.appender();
     let stored = again.stored_labels(r).unwrap();
-    assert!(Labels::ptr_eq(&stored, &again.stored_labels(r).unwrap()));
+    assert_eq!(stored, series(1));
+    // Rebuilt from the head's symbols: the strings are shared, not copied.
+    let other = again.stored_labels(r).unwrap();
+    for (a, b) in stored.iter().zip(other.iter()) {
+        assert!(model::LabelStr::ptr_eq(&a.value, &b.value));
+    }
     assert_eq!(again.stored_labels(model::SeriesRef(r.0 + 100)), None);
+    // By reference, no labels are needed; an unknown reference without labels is an error.
+    assert_eq!(
+        again.append(Some(r), &Labels::empty(), 2000, 2.0).unwrap(),
+        r
+    );
+    assert!(matches!(
+        again.append(
+            Some(model::SeriesRef(r.0 + 100)),
+            &Labels::empty(),
+            2000,
+            2.0
+        ),
+        Err(model::storage::Error::UnknownSeriesRef(_))
+    ));
+    again.commit().unwrap();
 }
 
 #[test]

@@ -10,7 +10,21 @@ use super::*;
 struct Recorder {
     pending: Vec<(Labels, i64, f64)>,
     committed: Vec<(Labels, i64, f64)>,
+    /// By reference; an empty set for a series the store dropped.
     by_ref: Vec<Labels>,
+    /// Gives no labels back (as a store that keeps none to share).
+    keeps_none: bool,
+}
+
+impl Recorder {
+    /// Drops the series `name`, as a store's garbage collection does.
+    fn forget(&mut self, name: &str) {
+        for l in &mut self.by_ref {
+            if l.metric_name() == name {
+                *l = Labels::empty();
+            }
+        }
+    }
 }
 
 impl Appender for Recorder {
@@ -22,10 +36,17 @@ impl Appender for Recorder {
         v: f64,
     ) -> Result<SeriesRef, Error> {
         let labels = match r {
-            Some(r) => self.by_ref[r.0 as usize].clone(),
-            None => l.clone(),
+            Some(r) if !self.by_ref[r.0 as usize].is_empty() => {
+                let stored = self.by_ref[r.0 as usize].clone();
+                assert!(
+                    l.is_empty() || *l == stored,
+                    "a cached reference must name the same series"
+                );
+                stored
+            }
+            Some(r) if l.is_empty() => return Err(Error::UnknownSeriesRef(r)),
+            _ => l.clone(),
         };
-        assert_eq!(&labels, l, "a cached reference must name the same series");
         let id = match self.by_ref.iter().position(|x| *x == labels) {
             Some(i) => i,
             None => {
@@ -47,7 +68,13 @@ impl Appender for Recorder {
         Ok(())
     }
     fn stored_labels(&self, r: SeriesRef) -> Option<Labels> {
-        self.by_ref.get(r.0 as usize).cloned()
+        if self.keeps_none {
+            return None;
+        }
+        self.by_ref
+            .get(r.0 as usize)
+            .filter(|l| !l.is_empty())
+            .cloned()
     }
 }
 
@@ -315,7 +342,7 @@ fn listening(names: &[&str]) -> (Arc<Interest>, Reports) {
 fn a_committed_scrape_names_the_metrics_of_interest_it_carried() {
     let (mut app, mut cache) = (Recorder::default(), Cache::default());
     let (interest, seen) = listening(&["load", "queue", "absent"]);
-    cache.follow(Some(interest.clone()));
+    cache.follow(Some(interest.clone()), &app);
     let body = "queue{f=\"a\"} 1\nother 2\nload{f=\"a\"} 3\nload{f=\"b\"} 4\nqueue{f=\"b\"} 5\n";
     scrape(&mut app, &mut cache, body, 10, &rules()).unwrap();
     cache.committed();
@@ -332,7 +359,7 @@ fn a_committed_scrape_names_the_metrics_of_interest_it_carried() {
     // A new interest re-marks the cached series once.
     let (other, seen2) = listening(&["other"]);
     scrape(&mut app, &mut cache, "other 8\nload 9\n", 40, &rules()).unwrap();
-    cache.follow(Some(other));
+    cache.follow(Some(other), &app);
     scrape(&mut app, &mut cache, "other 10\nload 11\n", 50, &rules()).unwrap();
     cache.committed();
     assert_eq!(*seen2.lock().unwrap(), vec![vec![0]]);
@@ -343,7 +370,7 @@ fn a_committed_scrape_names_the_metrics_of_interest_it_carried() {
     );
 
     // Without an interest nothing is reported, and nothing breaks.
-    cache.follow(None);
+    cache.follow(None, &app);
     scrape(&mut app, &mut cache, "other 12\n", 60, &rules()).unwrap();
     cache.committed();
     assert_eq!(seen2.lock().unwrap().len(), 1);
@@ -360,30 +387,62 @@ fn relabeled_series_are_marked_by_their_final_name() {
     ];
     let (mut app, mut cache) = (Recorder::default(), Cache::default());
     let (interest, seen) = listening(&["load"]);
-    cache.follow(Some(interest));
+    cache.follow(Some(interest), &app);
     scrape(&mut app, &mut cache, "raw_load 1\n", 10, &r).unwrap();
     cache.committed();
     assert_eq!(*seen.lock().unwrap(), vec![vec![0]]);
 }
 
 #[test]
-fn the_cache_keeps_the_stores_copy_of_each_series_labels() {
+fn the_cache_keeps_no_labels_the_store_can_give_back() {
+    let body = "a{x=\"1\"} 1\nb 2\n";
+    let (mut app, mut cache) = (Recorder::default(), Cache::default());
+    scrape(&mut app, &mut cache, body, 1000, &rules()).unwrap();
+    assert_eq!(cache.series.len(), 2);
+    assert!(cache.series.iter().all(|s| s.e.labels.is_none()));
+    assert_eq!(cached_names(&cache, &app), ["a", "b"]);
+
+    // A store that gives none back: the cache keeps its own.
+    let mut app = Recorder {
+        keeps_none: true,
+        ..Recorder::default()
+    };
+    let mut cache = Cache::default();
+    scrape(&mut app, &mut cache, body, 1000, &rules()).unwrap();
+    scrape(&mut app, &mut cache, body, 2000, &rules()).unwrap();
+    assert!(cache.series.iter().all(|s| s.e.labels.is_some()));
+    assert_eq!(cached_names(&cache, &app), ["a", "b"]);
+    assert_eq!(app.committed.len(), 4);
+}
+
+#[test]
+fn a_series_the_store_dropped_is_appended_by_its_labels_again() {
     let (mut app, mut cache) = (Recorder::default(), Cache::default());
     let body = "a{x=\"1\"} 1\nb 2\n";
     scrape(&mut app, &mut cache, body, 1000, &rules()).unwrap();
-    assert_eq!(cache.series.len(), 2);
-    for e in cache.series.iter().map(|s| &s.e) {
-        let stored = &app.by_ref[e.r as usize];
-        assert!(Labels::ptr_eq(&e.labels, stored), "{:?}", e.labels);
-    }
+    app.forget("a");
+    app.committed.clear();
+    let st = scrape(&mut app, &mut cache, body, 2000, &rules()).unwrap();
+    // Relabeled from its text and found under a new reference, not counted as a new series.
+    assert_eq!(st.series_added, 0);
+    let a = labels! {"__name__" => "a", "instance" => "h:1", "job" => "j", "x" => "1"};
+    assert_eq!(app.committed[0], (a, 2000, 1.0));
+    assert_eq!(app.by_ref.len(), 3);
+    assert!(cache.series.iter().all(|s| s.e.labels.is_none()));
+    assert_eq!(cached_names(&cache, &app), ["a", "b"]);
+    // A stale marker for a dropped series is given up quietly.
+    app.forget("b");
+    app.committed.clear();
+    scrape(&mut app, &mut cache, "a{x=\"1\"} 3\n", 3000, &rules()).unwrap();
+    assert_eq!(app.committed.len(), 1);
 }
 
 /// The names of the cache's series, in its order.
-fn cached_names(cache: &Cache) -> Vec<String> {
+fn cached_names(cache: &Cache, app: &Recorder) -> Vec<String> {
     cache
         .series
         .iter()
-        .map(|s| s.e.labels.metric_name().to_string())
+        .map(|s| s.e.labels(app).unwrap().metric_name().to_string())
         .collect()
 }
 
@@ -391,11 +450,11 @@ fn cached_names(cache: &Cache) -> Vec<String> {
 fn the_cache_follows_the_order_of_the_last_good_scrape() {
     let (mut app, mut cache) = (Recorder::default(), Cache::default());
     scrape(&mut app, &mut cache, "a 1\nb 1\nc 1\nd 1\n", 10, &rules()).unwrap();
-    assert_eq!(cached_names(&cache), ["a", "b", "c", "d"]);
+    assert_eq!(cached_names(&cache, &app), ["a", "b", "c", "d"]);
     // Reordered, one gone from the middle, one new in the middle.
     app.committed.clear();
     let st = scrape(&mut app, &mut cache, "c 2\na 2\nx 2\nd 2\n", 20, &rules()).unwrap();
-    assert_eq!(cached_names(&cache), ["c", "a", "x", "d"]);
+    assert_eq!(cached_names(&cache, &app), ["c", "a", "x", "d"]);
     assert_eq!(st.series_added, 1);
     let stale: Vec<&str> = app
         .committed
@@ -408,14 +467,14 @@ fn the_cache_follows_the_order_of_the_last_good_scrape() {
     app.committed.clear();
     let st = scrape(&mut app, &mut cache, "c 3\na 3\nx 3\nd 3\n", 30, &rules()).unwrap();
     assert_eq!((st.series_added, app.committed.len()), (0, 4));
-    assert_eq!(cached_names(&cache), ["c", "a", "x", "d"]);
+    assert_eq!(cached_names(&cache, &app), ["c", "a", "x", "d"]);
     // A failed scrape keeps every series, the ones new before the failure too, in no
     // particular order; the next good scrape sets the order again.
     scrape(&mut app, &mut cache, "y 4\nc 4\nc 4\n", 40, &rules()).unwrap_err();
     assert_eq!(cache.len(), 5);
     let st = scrape(&mut app, &mut cache, "y 5\nd 5\n", 50, &rules()).unwrap();
     assert_eq!(st.series_added, 0);
-    assert_eq!(cached_names(&cache), ["y", "d"]);
+    assert_eq!(cached_names(&cache, &app), ["y", "d"]);
 }
 
 mod order {
@@ -508,7 +567,7 @@ mod order {
                         want.extend(ids.iter().map(|i| (format!("s{i}"), false)));
                         model = ids.iter().map(|i| (*i, true)).collect();
                         let names: Vec<String> = ids.iter().map(|i| format!("s{i}")).collect();
-                        prop_assert_eq!(cached_names(&cache), names);
+                        prop_assert_eq!(cached_names(&cache, &app), names);
                     }
                 }
                 want.sort();
