@@ -195,3 +195,168 @@ async fn statuses_redirects_and_refused_connections() {
     assert_eq!(e.reason, FailReason::Http);
     assert!(e.msg.contains("connecting to"), "{}", e.msg);
 }
+
+/// A server that answers every request on a connection with `reply`, written `piece` bytes at
+/// a time with pauses between (so the client sees it across many reads), and then closes the
+/// connection if `close`.
+async fn trickling_server(reply: Vec<u8>, piece: usize, close: bool) -> (String, Arc<AtomicUsize>) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let conns = Arc::new(AtomicUsize::new(0));
+    let c = conns.clone();
+    let reply = Arc::new(reply);
+    tokio::spawn(async move {
+        loop {
+            let (mut s, _) = l.accept().await.unwrap();
+            c.fetch_add(1, Ordering::SeqCst);
+            let reply = reply.clone();
+            tokio::spawn(async move {
+                let mut pending = Vec::new();
+                loop {
+                    while !pending.windows(4).any(|w| w == b"\r\n\r\n") {
+                        let mut b = [0u8; 4096];
+                        match s.read(&mut b).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => pending.extend_from_slice(&b[..n]),
+                        }
+                    }
+                    pending.clear();
+                    for (i, p) in reply.chunks(piece).enumerate() {
+                        if s.write_all(p).await.is_err() {
+                            return;
+                        }
+                        if i % 64 == 63 {
+                            tokio::time::sleep(Duration::from_millis(1)).await;
+                        } else {
+                            tokio::task::yield_now().await;
+                        }
+                    }
+                    if close {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, conns)
+}
+
+async fn fetch_ok(conn: &mut TargetConn, url: &str, limit: u64) -> Vec<u8> {
+    let client = reqwest::Client::new();
+    let mut buf = Vec::new();
+    let got = conn
+        .fetch(&request(&client, url), true, limit, &mut buf)
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    assert!(matches!(got, Fetched::Body(Format::Text)));
+    buf
+}
+
+#[tokio::test]
+async fn chunked_bodies_are_decoded_across_reads_and_the_connection_kept() {
+    // Chunks of several sizes, a chunk extension, a trailer, after an interim answer.
+    let body: Vec<u8> = (0..50_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut reply =
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+            .to_vec();
+    let mut rest = &body[..];
+    for (i, size) in [1usize, 7, 4096, 20_000, 100_000].into_iter().enumerate() {
+        let n = size.min(rest.len());
+        let ext = if i == 2 { ";name=value" } else { "" };
+        reply.extend_from_slice(format!("{n:x}{ext}\r\n").as_bytes());
+        reply.extend_from_slice(&rest[..n]);
+        reply.extend_from_slice(b"\r\n");
+        rest = &rest[n..];
+    }
+    reply.extend_from_slice(b"0\r\nx-trailer: 1\r\n\r\n");
+    for piece in [3, 1000, reply.len()] {
+        let (addr, conns) = trickling_server(reply.clone(), piece, false).await;
+        let mut conn = TargetConn::default();
+        let url = format!("http://{addr}/m");
+        for _ in 0..3 {
+            assert_eq!(
+                fetch_ok(&mut conn, &url, 1 << 20).await,
+                body,
+                "pieces of {piece}"
+            );
+        }
+        assert_eq!(conns.load(Ordering::SeqCst), 1, "pieces of {piece}");
+        // The limit applies to the decoded body.
+        let e = failing(&mut conn, &url, true, 40_000).await;
+        assert_eq!(e.reason, FailReason::BodyTooLarge);
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_ends_with_the_connection_and_a_connection_closed_by_the_target() {
+    let body = b"a 1\nb 2\n".repeat(1000);
+    // No length: the body ends when the target closes (HTTP/1.0 style).
+    let mut reply = b"HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\n\r\n".to_vec();
+    reply.extend_from_slice(&body);
+    let (addr, conns) = trickling_server(reply, 1500, true).await;
+    let mut conn = TargetConn::default();
+    let url = format!("http://{addr}/m");
+    assert_eq!(fetch_ok(&mut conn, &url, 1 << 20).await, body);
+    assert_eq!(fetch_ok(&mut conn, &url, 1 << 20).await, body);
+    assert_eq!(conns.load(Ordering::SeqCst), 2, "not reused");
+    let e = failing(&mut conn, &url, true, 100).await;
+    assert_eq!(e.reason, FailReason::BodyTooLarge);
+
+    // `connection: close` with a length: read by its length, not reused.
+    let (addr, conns, _) = server(100, move |_| ok(b"a 1\n", "connection: close\r\n")).await;
+    let url = format!("http://{addr}/m");
+    for _ in 0..2 {
+        assert_eq!(fetch_ok(&mut conn, &url, 1 << 20).await, b"a 1\n");
+    }
+    assert_eq!(conns.load(Ordering::SeqCst), 2);
+}
+
+/// A fetch of `/m` from `addr` over a new connection that must fail: its error.
+async fn failing_fresh(addr: &str) -> ScrapeError {
+    let url = format!("http://{addr}/m");
+    failing(&mut TargetConn::default(), &url, true, 1 << 20).await
+}
+
+#[tokio::test]
+async fn broken_responses_fail_the_scrape_with_a_reason() {
+    let cases: [(&[u8], &str); 6] = [
+        (b"SMTP ready\r\n\r\n", "invalid response"),
+        (
+            b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc",
+            "closed before the body ended",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n",
+            "invalid content-length",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+            "invalid chunked body",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabcXY",
+            "no CRLF",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\ncontent-len",
+            "closed within the response head",
+        ),
+    ];
+    for (reply, want) in cases {
+        let (addr, _) = trickling_server(reply.to_vec(), 5, true).await;
+        let e = failing_fresh(&addr).await;
+        assert_eq!(e.reason, FailReason::Http, "{want}");
+        assert!(e.msg.contains(want), "{want:?} not in {:?}", e.msg);
+    }
+    // A target that accepts and closes at once.
+    let (addr, _) = trickling_server(Vec::new(), 5, true).await;
+    let e = failing_fresh(&addr).await;
+    assert!(e.msg.contains("closed before any response"), "{}", e.msg);
+    // A length over the limit fails before the body is read.
+    let (addr, _, _) = server(100, |_| {
+        b"HTTP/1.1 200 OK\r\ncontent-length: 1000000000\r\n\r\n".to_vec()
+    })
+    .await;
+    let e = failing_fresh(&addr).await;
+    assert_eq!(e.reason, FailReason::BodyTooLarge);
+}
