@@ -311,6 +311,8 @@ async fn read_body(
 ) -> Result<(), ScrapeError> {
     let closed = || http_error("the connection closed before the body ended".into());
     let read_err = |e: std::io::Error| http_error(format!("reading the body: {e}"));
+    // More than the response says: not a connection to trust with another request.
+    let longer = || http_error("the response is longer than its content-length".into());
     match framing {
         Framing::Length(n) => {
             if n > limit {
@@ -318,10 +320,7 @@ async fn read_body(
             }
             let n = n as usize;
             if buf.len() > n {
-                // More than the response: not something to reuse the connection after.
-                return Err(http_error(
-                    "the response is longer than its content-length".into(),
-                ));
+                return Err(longer());
             }
             buf.reserve_exact(n - buf.len());
             while buf.len() < n {
@@ -329,13 +328,17 @@ async fn read_body(
                     return Err(closed());
                 }
             }
+            if buf.len() > n {
+                return Err(longer());
+            }
             Ok(())
         }
         Framing::Close => loop {
+            let end = read_more(s, buf).await.map_err(read_err)? == 0;
             if buf.len() as u64 > limit {
                 return Err(too_large(limit));
             }
-            if read_more(s, buf).await.map_err(read_err)? == 0 {
+            if end {
                 return Ok(());
             }
         },
@@ -438,6 +441,9 @@ impl Dechunk {
                 }
                 ChunkState::Trailers => {
                     let Some(eol) = find_crlf(&buf[self.at..]) else {
+                        if buf.len() - self.at > MAX_HEAD {
+                            return Err(bad("trailers longer than the longest head"));
+                        }
                         return Ok(false);
                     };
                     self.at += eol + 2;

@@ -352,6 +352,17 @@ async fn broken_responses_fail_the_scrape_with_a_reason() {
     let (addr, _) = trickling_server(Vec::new(), 5, true).await;
     let e = failing_fresh(&addr).await;
     assert!(e.msg.contains("closed before any response"), "{}", e.msg);
+    // More than the length says, in one write.
+    let (addr, _, _) = server(100, |_| {
+        b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nabcdef".to_vec()
+    })
+    .await;
+    let e = failing_fresh(&addr).await;
+    assert!(
+        e.msg.contains("longer than its content-length"),
+        "{}",
+        e.msg
+    );
     // A length over the limit fails before the body is read.
     let (addr, _, _) = server(100, |_| {
         b"HTTP/1.1 200 OK\r\ncontent-length: 1000000000\r\n\r\n".to_vec()
