@@ -85,10 +85,13 @@ pub(crate) fn write_head_block(
         return Ok(None);
     }
     let per_chunk = head.options().samples_per_chunk;
-    let iter = series.into_iter().map(|(labels, h)| {
+    let iter = series.into_iter().map(|h| {
         let spans: Vec<ChunkSpan> = head.chunks_of(&h, mint, maxt - 1)?;
         let chunks = combine(spans, mint, maxt - 1, per_chunk)?;
-        Ok(SeriesChunks { labels, chunks })
+        Ok(SeriesChunks {
+            labels: h.labels(),
+            chunks,
+        })
     });
     write_block(
         dir,

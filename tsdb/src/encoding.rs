@@ -27,6 +27,29 @@ pub(crate) fn put_str(buf: &mut Vec<u8>, s: &str) {
 /// Reads from a byte slice; every read returns `None` instead of going past the end or
 /// accepting an overlong varint.
 #[derive(Debug, Clone, Copy)]
+/// The unsigned LEB128 varints of a buffer the process wrote itself (so never malformed; a
+/// value past 32 bits would be a bug), as `u32`s.
+pub(crate) struct Uvarints<'a>(pub(crate) &'a [u8]);
+
+impl Iterator for Uvarints<'_> {
+    type Item = u32;
+
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        let mut v = 0u32;
+        let mut shift = 0;
+        loop {
+            let (&b, rest) = self.0.split_first()?;
+            self.0 = rest;
+            v |= u32::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Some(v);
+            }
+            shift += 7;
+        }
+    }
+}
+
 pub(crate) struct Decbuf<'a> {
     pub(crate) b: &'a [u8],
     pub(crate) pos: usize,

@@ -7,6 +7,7 @@ use model::{Labels, Matcher};
 
 use super::Head;
 use super::series::{MemSeries, SharedSeries};
+use super::symbols::Ranks;
 use crate::chunkenc::Encoding;
 use crate::chunks::FrameBytes;
 use crate::error::Result;
@@ -172,9 +173,10 @@ impl Head {
         self.postings.pair_counts()
     }
 
-    /// Every series with samples in `[mint, maxt]`, sorted by labels, without reading any
-    /// chunk: compaction then reads one series at a time with [`Head::chunks_of`].
-    pub fn series_in_range(&self, mint: i64, maxt: i64) -> Vec<(Labels, HeadSeriesHandle)> {
+    /// Every series with samples in `[mint, maxt]`, in label order, without reading any chunk
+    /// or building any label set: compaction then takes one series at a time
+    /// ([`HeadSeriesHandle::labels`], [`Head::chunks_of`]).
+    pub fn series_in_range(&self, mint: i64, maxt: i64) -> Vec<HeadSeriesHandle> {
         let mut out = Vec::new();
         self.series.for_each(|s| {
             let d = s.data.lock();
@@ -184,10 +186,11 @@ impl Head {
                     c.app.num_samples() > 0 && cmax >= mint && cmin <= maxt
                 });
             if has {
-                out.push((s.labels.labels(), HeadSeriesHandle(s.clone())));
+                out.push(HeadSeriesHandle(s.clone()));
             }
         });
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        let ranks = Ranks::now();
+        out.sort_unstable_by(|a, b| ranks.cmp(&a.0.labels, &b.0.labels));
         out
     }
 
@@ -241,6 +244,13 @@ impl OpenCopy {
 
 /// A reference to a head series that stays valid while held.
 pub struct HeadSeriesHandle(SharedSeries);
+
+impl HeadSeriesHandle {
+    /// The series' labels.
+    pub fn labels(&self) -> Labels {
+        self.0.labels.labels()
+    }
+}
 
 impl std::fmt::Debug for HeadSeriesHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

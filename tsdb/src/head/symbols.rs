@@ -26,6 +26,8 @@ use model::{Label, LabelStr, Labels};
 use parking_lot::RwLock;
 use triomphe::ThinArc;
 
+use crate::encoding::{Uvarints, put_uvarint};
+
 /// A series' label set: the number of labels, then each label's name id and value id, all
 /// unsigned LEB128 varints, behind a one-word pointer.
 pub(crate) struct SeriesLabels(ThinArc<(), u8>);
@@ -93,40 +95,9 @@ impl Table {
     }
 }
 
-fn put_uvarint(out: &mut Vec<u8>, mut v: u32) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// The varints of a [`SeriesLabels`], in order. The encoding is the head's own (never read
-/// from outside the process), so a malformed one is a bug and panics.
-struct Ids<'a>(&'a [u8]);
-
-impl Iterator for Ids<'_> {
-    type Item = u32;
-
-    #[inline]
-    fn next(&mut self) -> Option<u32> {
-        let mut v = 0u32;
-        let mut shift = 0;
-        loop {
-            let (&b, rest) = self.0.split_first()?;
-            self.0 = rest;
-            v |= u32::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Some(v);
-            }
-            shift += 7;
-        }
-    }
-}
-
 /// The labels of a [`SeriesLabels`] as (name, value) strings of the table.
 struct Pairs<'a> {
-    ids: Ids<'a>,
+    ids: Uvarints<'a>,
     left: usize,
     table: &'a Table,
 }
@@ -157,13 +128,13 @@ impl SeriesLabels {
     /// strings of their own and can share them.
     pub(crate) fn new(labels: &Labels) -> (SeriesLabels, Labels) {
         let mut buf = Vec::with_capacity(1 + labels.len() * 4);
-        put_uvarint(&mut buf, labels.len() as u32);
+        put_uvarint(&mut buf, labels.len() as u64);
         let mut table = TABLE.write();
         let interned = Labels::from_sorted_iter(labels.iter().map(|l| {
             let (n, name) = table.acquire(&l.name);
             let (v, value) = table.acquire(&l.value);
-            put_uvarint(&mut buf, n);
-            put_uvarint(&mut buf, v);
+            put_uvarint(&mut buf, u64::from(n));
+            put_uvarint(&mut buf, u64::from(v));
             Label { name, value }
         }));
         drop(table);
@@ -174,7 +145,7 @@ impl SeriesLabels {
     }
 
     fn pairs<'a>(&'a self, table: &'a Table) -> Pairs<'a> {
-        let mut ids = Ids(&self.0.slice);
+        let mut ids = Uvarints(&self.0.slice);
         let left = ids.next().expect("a label count") as usize;
         Pairs { ids, left, table }
     }
@@ -211,10 +182,43 @@ impl SeriesLabels {
     }
 }
 
+/// Orders label sets as [`Labels`] orders them (pairwise by name, then value; a prefix first)
+/// without building them: each symbol's rank among the table's strings, taken once. Valid for
+/// label sets that existed when it was taken (their ids cannot be reused while they live).
+pub(crate) struct Ranks(Vec<u32>);
+
+impl Ranks {
+    pub(crate) fn now() -> Ranks {
+        let table = TABLE.read();
+        let mut ids: Vec<u32> = (0..table.strs.len() as u32).collect();
+        // Free ids hold the empty string: they sort first and are never looked at.
+        ids.sort_unstable_by(|&a, &b| table.str(a).cmp(table.str(b)));
+        let mut rank = vec![0u32; ids.len()];
+        for (r, id) in ids.into_iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        Ranks(rank)
+    }
+
+    pub(crate) fn cmp(&self, a: &SeriesLabels, b: &SeriesLabels) -> std::cmp::Ordering {
+        let (mut ia, mut ib) = (Uvarints(&a.0.slice), Uvarints(&b.0.slice));
+        let (na, nb) = (ia.next(), ib.next());
+        // Interned strings are equal exactly when their ids are; distinct ones rank apart in
+        // string order. Names and values alternate, so comparing the id sequences pairwise
+        // compares name, then value, label by label.
+        for (x, y) in ia.zip(ib) {
+            if x != y {
+                return self.0[x as usize].cmp(&self.0[y as usize]);
+            }
+        }
+        na.cmp(&nb)
+    }
+}
+
 impl Drop for SeriesLabels {
     fn drop(&mut self) {
         let mut table = TABLE.write();
-        for id in Ids(&self.0.slice).skip(1) {
+        for id in Uvarints(&self.0.slice).skip(1) {
             table.release(id);
         }
     }
@@ -320,6 +324,30 @@ mod tests {
         assert!(TABLE.read().strs.len() <= before, "freed ids are reused");
         assert_eq!(again.labels(), model::labels! {"sym_test_id" => "fresh"});
         assert!(again.encoded_len() <= 7);
+    }
+
+    #[test]
+    fn ranks_order_label_sets_as_labels_do() {
+        let sets = [
+            model::labels! {"__name__" => "sym_test_r", "a" => "sym_test_b"},
+            model::labels! {"__name__" => "sym_test_r", "a" => "sym_test_a"},
+            model::labels! {"__name__" => "sym_test_r"},
+            model::labels! {"__name__" => "sym_test_q", "z" => "1"},
+            model::labels! {"__name__" => "sym_test_r", "a" => "sym_test_a", "b" => "x"},
+            model::labels! {"__name__" => "sym_test_r", "b" => "sym_test_a"},
+            Labels::empty(),
+        ];
+        let compact: Vec<SeriesLabels> = sets.iter().map(|l| SeriesLabels::new(l).0).collect();
+        let ranks = Ranks::now();
+        for (i, a) in sets.iter().enumerate() {
+            for (j, b) in sets.iter().enumerate() {
+                assert_eq!(
+                    ranks.cmp(&compact[i], &compact[j]),
+                    a.cmp(b),
+                    "{a:?} vs {b:?}"
+                );
+            }
+        }
     }
 
     #[test]

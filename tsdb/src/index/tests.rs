@@ -82,7 +82,7 @@ fn round_trip_and_matching_agree_with_brute_force() {
 }
 
 #[test]
-fn out_of_order_series_are_refused() {
+fn out_of_order_series_and_inverted_chunks_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = IndexWriter::create(&dir.path().join("index")).unwrap();
     let a = Labels::from_pairs([("a", "2")]);
@@ -90,6 +90,16 @@ fn out_of_order_series_are_refused() {
     w.add_series(&a, &[]).unwrap();
     assert!(w.add_series(&b, &[]).is_err());
     assert!(w.add_series(&a, &[]).is_err());
+    // So is a chunk that ends before it starts, and the series is not added.
+    let c = Labels::from_pairs([("a", "3")]);
+    let inverted = ChunkMeta {
+        mint: 10,
+        maxt: 5,
+        r: ChunkRef::new(1, 8),
+    };
+    let e = w.add_series(&c, &[inverted]).unwrap_err().to_string();
+    assert!(e.contains("ends before it starts"), "{e}");
+    assert_eq!(w.add_series(&c, &[]).unwrap(), 1);
 }
 
 #[test]

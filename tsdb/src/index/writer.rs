@@ -1,6 +1,6 @@
 //! Writing a block index.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -10,13 +10,22 @@ use roaring::RoaringBitmap;
 
 use super::*;
 use crate::chunks::ChunkMeta;
-use crate::encoding::{put_uvarint, put_varint};
+use crate::encoding::{Uvarints, put_uvarint, put_varint};
 use crate::error::{Error, Result};
 
 /// Collects series in label order, then writes the whole index in `finish`.
+///
+/// A series is kept as the ids of its names and values (varints, in the writer's own string
+/// table) rather than as a label set, so a block of a million series does not hold a million
+/// label sets while it is written (the head builds each one only for this).
 pub struct IndexWriter {
     path: PathBuf,
-    series: Vec<(Labels, Vec<ChunkMeta>)>,
+    /// Strings by the writer's id, in the order first seen.
+    strings: Vec<LabelStr>,
+    ids: HashMap<LabelStr, u32>,
+    /// Per series: the label count, then name id and value id per label (uvarints).
+    series: Vec<(Box<[u8]>, Vec<ChunkMeta>)>,
+    last: Option<Labels>,
 }
 
 impl std::fmt::Debug for IndexWriter {
@@ -31,13 +40,16 @@ impl IndexWriter {
     pub fn create(path: &Path) -> Result<Self> {
         Ok(IndexWriter {
             path: path.to_path_buf(),
+            strings: Vec::new(),
+            ids: HashMap::new(),
             series: Vec::new(),
+            last: None,
         })
     }
 
     /// Adds the next series; label sets must strictly increase.
     pub fn add_series(&mut self, labels: &Labels, chunks: &[ChunkMeta]) -> Result<u32> {
-        if let Some((last, _)) = self.series.last()
+        if let Some(last) = &self.last
             && labels <= last
         {
             return Err(Error::InvalidArgument(format!(
@@ -49,27 +61,41 @@ impl IndexWriter {
                 "too many series for one index".into(),
             ));
         }
-        self.series.push((labels.clone(), chunks.to_vec()));
+        if let Some(c) = chunks.iter().find(|c| c.maxt < c.mint) {
+            return Err(Error::InvalidArgument(format!(
+                "chunk of {labels} ends before it starts ({} > {})",
+                c.mint, c.maxt
+            )));
+        }
+        let mut b = Vec::with_capacity(1 + labels.len() * 4);
+        put_uvarint(&mut b, labels.len() as u64);
+        for l in labels {
+            for x in [&l.name, &l.value] {
+                let next = self.strings.len() as u32;
+                let id = *self.ids.entry(x.clone()).or_insert_with(|| {
+                    self.strings.push(x.clone());
+                    next
+                });
+                put_uvarint(&mut b, u64::from(id));
+            }
+        }
+        self.series.push((b.into_boxed_slice(), chunks.to_vec()));
+        self.last = Some(labels.clone());
         Ok(self.series.len() as u32 - 1)
     }
 
     pub fn finish(self) -> Result<()> {
         let path = self.path.clone();
         let io = |e: std::io::Error| Error::io(&path, e);
-        // Symbols: every name and value, sorted, so symbol order is string order.
-        let mut set: BTreeSet<LabelStr> = BTreeSet::new();
-        for (l, _) in &self.series {
-            for x in l {
-                set.insert(x.name.clone());
-                set.insert(x.value.clone());
-            }
+        // Symbols: every name and value, sorted, so symbol order is string order; `sym` maps
+        // the writer's ids to symbol numbers.
+        let mut order: Vec<u32> = (0..self.strings.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| self.strings[a as usize].cmp(&self.strings[b as usize]));
+        let mut sym = vec![0u32; order.len()];
+        for (n, &id) in order.iter().enumerate() {
+            sym[id as usize] = n as u32;
         }
-        let symbols: Vec<LabelStr> = set.into_iter().collect();
-        let sym = |s: &str| {
-            symbols
-                .binary_search_by(|x| (**x).cmp(s))
-                .expect("symbol collected") as u32
-        };
+        let symbols: Vec<&LabelStr> = order.iter().map(|&id| &self.strings[id as usize]).collect();
 
         let mut sections: Vec<Vec<u8>> = vec![Vec::new(); SECTIONS];
         let s = &mut sections[SYMBOLS];
@@ -83,9 +109,12 @@ impl IndexWriter {
         let mut offsets = Vec::with_capacity(self.series.len() * 8);
         for (id, (labels, chunks)) in self.series.iter().enumerate() {
             offsets.extend_from_slice(&(series_bytes.len() as u64).to_le_bytes());
-            put_uvarint(&mut series_bytes, labels.len() as u64);
-            for l in labels {
-                let (n, v) = (sym(&l.name), sym(&l.value));
+            let mut ids = Uvarints(labels);
+            let n = ids.next().expect("a label count");
+            put_uvarint(&mut series_bytes, u64::from(n));
+            for _ in 0..n {
+                let n = sym[ids.next().expect("a name id") as usize];
+                let v = sym[ids.next().expect("a value id") as usize];
                 put_uvarint(&mut series_bytes, n as u64);
                 put_uvarint(&mut series_bytes, v as u64);
                 postings.entry((n, v)).or_default().insert(id as u32);
@@ -93,11 +122,6 @@ impl IndexWriter {
             put_uvarint(&mut series_bytes, chunks.len() as u64);
             let (mut prev_max, mut prev_ref) = (0i64, 0u64);
             for (i, c) in chunks.iter().enumerate() {
-                if c.maxt < c.mint {
-                    return Err(Error::InvalidArgument(format!(
-                        "chunk of {labels} ends before it starts"
-                    )));
-                }
                 if i == 0 {
                     put_varint(&mut series_bytes, c.mint);
                     put_uvarint(&mut series_bytes, c.r.0);
