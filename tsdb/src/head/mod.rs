@@ -236,12 +236,12 @@ impl Head {
         reg.gauge_fn(
             "vane_tsdb_head_symbols",
             "Distinct label names and values the head's series use (the symbol table).",
-            || symbols::table_stats().0 as f64,
+            || symbols::count() as f64,
         );
         reg.gauge_fn(
             "vane_tsdb_head_symbol_bytes",
             "Bytes of the strings in the head's symbol table.",
-            || symbols::table_stats().1 as f64,
+            || symbols::bytes() as f64,
         );
     }
 

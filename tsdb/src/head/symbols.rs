@@ -189,15 +189,8 @@ pub(crate) struct Ranks(Vec<u32>);
 
 impl Ranks {
     pub(crate) fn now() -> Ranks {
-        let table = TABLE.read();
-        let mut ids: Vec<u32> = (0..table.strs.len() as u32).collect();
         // Free ids hold the empty string: they sort first and are never looked at.
-        ids.sort_unstable_by(|&a, &b| table.str(a).cmp(table.str(b)));
-        let mut rank = vec![0u32; ids.len()];
-        for (r, id) in ids.into_iter().enumerate() {
-            rank[id as usize] = r as u32;
-        }
-        Ranks(rank)
+        Ranks(crate::index::string_order(&TABLE.read().strs).1)
     }
 
     pub(crate) fn cmp(&self, a: &SeriesLabels, b: &SeriesLabels) -> std::cmp::Ordering {
@@ -230,11 +223,14 @@ impl std::fmt::Debug for SeriesLabels {
     }
 }
 
-/// Symbols in the table now, and the bytes of their strings (gauges).
-pub(crate) fn table_stats() -> (usize, usize) {
-    let table = TABLE.read();
-    let bytes = table.ids.keys().map(|s| s.len()).sum();
-    (table.ids.len(), bytes)
+/// Symbols in the table now (a gauge).
+pub(crate) fn count() -> usize {
+    TABLE.read().ids.len()
+}
+
+/// Bytes of the table's strings (a gauge).
+pub(crate) fn bytes() -> usize {
+    TABLE.read().ids.keys().map(|s| s.len()).sum()
 }
 
 #[cfg(test)]

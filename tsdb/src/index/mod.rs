@@ -30,3 +30,15 @@ pub(crate) const TOC_ENTRY: usize = 20;
 pub(crate) const TOC_LEN: usize = SECTIONS * TOC_ENTRY + 12 + 4;
 /// Postings table entry: name symbol (u32), value symbol (u32), offset (u64), length (u32).
 pub(crate) const POSTINGS_ENTRY: usize = 20;
+
+/// Strings known by position, put in string order: the positions in that order, and each
+/// position's rank in it (equal strings rank apart, by position).
+pub(crate) fn string_order(strs: &[model::LabelStr]) -> (Vec<u32>, Vec<u32>) {
+    let mut order: Vec<u32> = (0..strs.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| strs[a as usize].cmp(&strs[b as usize]));
+    let mut rank = vec![0u32; order.len()];
+    for (r, &id) in order.iter().enumerate() {
+        rank[id as usize] = r as u32;
+    }
+    (order, rank)
+}

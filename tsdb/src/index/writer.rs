@@ -89,12 +89,7 @@ impl IndexWriter {
         let io = |e: std::io::Error| Error::io(&path, e);
         // Symbols: every name and value, sorted, so symbol order is string order; `sym` maps
         // the writer's ids to symbol numbers.
-        let mut order: Vec<u32> = (0..self.strings.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| self.strings[a as usize].cmp(&self.strings[b as usize]));
-        let mut sym = vec![0u32; order.len()];
-        for (n, &id) in order.iter().enumerate() {
-            sym[id as usize] = n as u32;
-        }
+        let (order, sym) = string_order(&self.strings);
         let symbols: Vec<&LabelStr> = order.iter().map(|&id| &self.strings[id as usize]).collect();
 
         let mut sections: Vec<Vec<u8>> = vec![Vec::new(); SECTIONS];
