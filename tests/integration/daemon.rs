@@ -242,11 +242,12 @@ fn status_pages_report_flags_config_runtime_and_the_store() {
     assert_eq!(rt["storageRetention"], "30d");
     assert_eq!(rt["reloadConfigSuccess"], true);
     assert!(rt["startTime"].as_str().unwrap().ends_with('Z'), "{rt}");
-    // The embedded default scrapes Vane itself: wait for the head to hold series.
+    // The embedded default scrapes Vane itself: wait for the head to hold series and for the
+    // scrape that created them to be committed (series exist before their samples are).
     crate::peers::wait_for(30, "the first self-scrape", || {
-        json("/api/v1/status/tsdb")["headStats"]["numSeries"]
-            .as_u64()
-            .is_some_and(|n| n > 0)
+        let head = &json("/api/v1/status/tsdb")["headStats"];
+        head["numSeries"].as_u64().is_some_and(|n| n > 0)
+            && head["chunkCount"].as_u64().is_some_and(|n| n > 0)
     });
     let tsdb = json("/api/v1/status/tsdb?limit=3");
     for key in [
