@@ -46,14 +46,13 @@ pub struct SampleRules {
     pub label_value_length_limit: u64,
 }
 
-/// A cached series. Kept small: the cache holds one per series of every target.
+/// A cached series. Kept small: the cache holds one per series of every target. Its labels
+/// are not here: the store gives them back (see [`Appender::stored_labels`]), and while it
+/// cannot (no reference yet, or a store that keeps none to share) they are in the cache's
+/// [`Cache::labels`].
 struct Entry {
     /// The store's reference, or [`NO_REF`].
     r: u64,
-    /// The series' labels while the store cannot give them back (no reference yet, or a store
-    /// that keeps none to share); `None` once it can (see [`Appender::stored_labels`]), so
-    /// that a series' labels are not kept twice.
-    labels: Option<Labels>,
     /// The scrape (by number, wrapping) that last reported it.
     seen: u32,
     /// The cache's generation when `labels` were computed.
@@ -89,7 +88,7 @@ struct Slot {
     e: Entry,
 }
 
-const _: () = assert!(std::mem::size_of::<Slot>() <= 48);
+const _: () = assert!(std::mem::size_of::<Slot>() <= 40);
 
 /// What a target says of one metric family.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -153,13 +152,17 @@ impl Entry {
     fn series_ref(&self) -> Option<SeriesRef> {
         (self.r != NO_REF).then_some(SeriesRef(self.r))
     }
+}
 
-    /// The series' labels: the entry's own, or the store's copy.
-    fn labels(&self, app: &dyn Appender) -> Option<Labels> {
-        match &self.labels {
-            Some(l) => Some(l.clone()),
-            None => app.stored_labels(self.series_ref()?),
-        }
+/// Labels of cached series that the store cannot give back, by key: empty once every series
+/// has a reference in a store that keeps its labels.
+type KeptLabels = Map<Key, Labels>;
+
+/// The labels of the series `slot`: the cache's copy, or the store's.
+fn labels_of(kept: &KeptLabels, slot: &Slot, app: &dyn Appender) -> Option<Labels> {
+    match kept.get(&slot.key) {
+        Some(l) => Some(l.clone()),
+        None => app.stored_labels(slot.e.series_ref()?),
     }
 }
 
@@ -184,6 +187,8 @@ pub struct Cache {
     metadata_at: Option<i64>,
     /// The series of the last scrape, in the order the target wrote them.
     series: Vec<Slot>,
+    /// The labels of those the store cannot give back.
+    labels: KeptLabels,
     /// Series dropped by metric relabeling, so they are not relabeled again.
     dropped: Map<Key, u32>,
     /// The number of this scrape (wrapping; only compared for equality).
@@ -223,8 +228,7 @@ impl Cache {
         }
         for s in &mut self.series {
             s.e.hit =
-                s.e.labels(app)
-                    .map_or(NO_HIT, |l| hit_of(interest.as_deref(), &l));
+                labels_of(&self.labels, s, app).map_or(NO_HIT, |l| hit_of(interest.as_deref(), &l));
         }
         self.interest = interest;
     }
@@ -379,35 +383,33 @@ fn check_limits(lb: &LabelsBuilder, rules: &SampleRules) -> Result<(), ScrapeErr
 /// the reference of an entry that keeps no labels (it dropped the series meanwhile).
 fn append_one(
     app: &mut dyn Appender,
-    e: &mut Entry,
+    slot: &mut Slot,
+    kept: &mut KeptLabels,
     t: i64,
     v: f64,
     stats: &mut AppendStats,
     relabel: impl FnOnce() -> Result<Option<Labels>, ScrapeError>,
 ) -> Result<bool, ScrapeError> {
-    let mut res = app.append(
-        e.series_ref(),
-        e.labels.as_ref().unwrap_or(&*NO_LABELS),
-        t,
-        v,
-    );
-    if let (Err(StorageError::UnknownSeriesRef(_)), None) = (&res, &e.labels) {
+    let (key, e) = (slot.key, &mut slot.e);
+    let own = kept.get(&key);
+    let mut res = app.append(e.series_ref(), own.unwrap_or(&*NO_LABELS), t, v);
+    if let (Err(StorageError::UnknownSeriesRef(_)), None) = (&res, own) {
         let Some(labels) = relabel()? else {
             return Ok(false);
         };
         e.r = NO_REF;
         res = app.append(None, &labels, t, v);
-        e.labels = Some(labels);
+        kept.insert(key, labels);
     }
     match res {
         Ok(r) => {
             if e.r != r.0 {
                 // A new reference: when the store can give the labels back, it keeps them
                 // and the cache does not.
-                if let Some(l) = &e.labels
+                if let Some(l) = kept.get(&key)
                     && app.stored_labels(r).as_ref() == Some(l)
                 {
-                    e.labels = None;
+                    kept.remove(&key);
                 }
             }
             e.r = r.0;
@@ -521,54 +523,57 @@ pub fn append_body(
             };
             let key = Key::of(s.series);
             if let Some(p) = pass.find(&cache.series, key) {
-                let e = &mut pass.slot(&mut cache.series, p).e;
-                if e.seen == n && !own_time {
+                let slot = pass.slot(&mut cache.series, p);
+                if slot.e.seen == n && !own_time {
                     return Err(fail(
                         FailReason::DuplicateSeries,
                         format!("duplicate series in the scrape: {}", s.series),
                     ));
                 }
                 let mut added = false;
-                if e.generation != generation {
+                if slot.e.generation != generation {
                     // The rules changed since this series was cached: the same text may now make
                     // another series (or none), and the old one then ends here.
                     let fresh = new_series(&s, target, rules)?;
-                    if fresh.is_none() || fresh != e.labels(app) {
-                        if e.live && e.tracked {
-                            stale(app, e, ts);
+                    if fresh.is_none() || fresh != labels_of(&cache.labels, slot, app) {
+                        if slot.e.live && slot.e.tracked {
+                            stale(app, slot, &cache.labels, ts);
                         }
+                        let e = &mut slot.e;
                         match fresh {
                             None => {
                                 // Left out of this scrape's order, so it is not kept.
                                 e.live = false;
+                                cache.labels.remove(&key);
                                 cache.dropped.insert(key, n);
                                 continue;
                             }
                             Some(labels) => {
                                 e.hit = hit_of(cache.interest.as_deref(), &labels);
-                                e.labels = Some(labels);
                                 e.r = NO_REF;
                                 e.live = false;
+                                cache.labels.insert(key, labels);
                                 added = true;
                             }
                         }
                     }
-                    e.generation = generation;
+                    slot.e.generation = generation;
                 }
-                if e.seen != n {
+                if slot.e.seen != n {
                     pass.keep(p);
                 }
-                let e = &mut pass.slot(&mut cache.series, p).e;
-                e.seen = n;
-                e.tracked = tracked;
+                let slot = pass.slot(&mut cache.series, p);
+                slot.e.seen = n;
+                slot.e.tracked = tracked;
                 if rules.sample_limit > 0 && stats.post_relabel >= rules.sample_limit {
                     over_limit = true;
                     continue;
                 }
                 stats.post_relabel += 1;
-                note(&mut cache.hits, e.hit);
+                note(&mut cache.hits, slot.e.hit);
                 let relabel = || new_series(&s, target, rules);
-                if append_one(app, e, t, s.value, &mut stats, relabel)? && added {
+                let kept = &mut cache.labels;
+                if append_one(app, slot, kept, t, s.value, &mut stats, relabel)? && added {
                     stats.series_added += 1;
                 }
                 continue;
@@ -588,12 +593,12 @@ pub fn append_body(
             stats.post_relabel += 1;
             let hit = hit_of(cache.interest.as_deref(), &labels);
             note(&mut cache.hits, hit);
+            cache.labels.insert(key, labels);
             let p = pass.add(
                 &cache.series,
                 key,
                 Entry {
                     r: NO_REF,
-                    labels: Some(labels),
                     seen: n,
                     live: false,
                     tracked,
@@ -601,8 +606,10 @@ pub fn append_body(
                     hit,
                 },
             );
-            let e = &mut pass.slot(&mut cache.series, p).e;
-            if append_one(app, e, t, s.value, &mut stats, || Ok(None))? {
+            let slot = pass.slot(&mut cache.series, p);
+            if append_one(app, slot, &mut cache.labels, t, s.value, &mut stats, || {
+                Ok(None)
+            })? {
                 stats.series_added += 1;
             }
         }
@@ -611,16 +618,15 @@ pub fn append_body(
         }
         // Series that were live and did not come back go stale now.
         for s in &mut cache.series {
-            let e = &mut s.e;
-            if e.seen != n && e.live && e.tracked {
-                stale(app, e, ts);
+            if s.e.seen != n && s.e.live && s.e.tracked {
+                stale(app, s, &cache.labels, ts);
             }
-            e.live = e.seen == n;
+            s.e.live = s.e.seen == n;
         }
         for s in &mut pass.added {
             s.e.live = true;
         }
-        pass.settle(&mut cache.series, n);
+        pass.settle(&mut cache.series, &mut cache.labels, n);
         cache.dropped.retain(|_, seen| *seen == n);
         if cache.hits.len() > 1 {
             cache.hits.sort_unstable();
@@ -721,13 +727,20 @@ impl Pass {
         }
     }
 
-    /// After a good scrape: the cache becomes this scrape's series in this scrape's order.
-    fn settle(&mut self, cached: &mut Vec<Slot>, n: u32) {
+    /// After a good scrape: the cache becomes this scrape's series in this scrape's order;
+    /// the labels it kept of those that went away go with them.
+    fn settle(&mut self, cached: &mut Vec<Slot>, labels: &mut KeptLabels, n: u32) {
         match self.order.take() {
             None => {
                 // The cache's first `kept` series came in order (then the added ones, if
                 // the whole cache did): the rest went away.
-                cached.truncate(self.kept.min(cached.len()));
+                let keep = self.kept.min(cached.len());
+                if !labels.is_empty() {
+                    for s in &cached[keep..] {
+                        labels.remove(&s.key);
+                    }
+                }
+                cached.truncate(keep);
                 cached.reserve_exact(self.added.len());
                 cached.append(&mut self.added);
             }
@@ -742,6 +755,11 @@ impl Pass {
                     let s = all[p as usize].take().expect("each series kept once");
                     debug_assert_eq!(s.e.seen, n);
                     cached.push(s);
+                }
+                if !labels.is_empty() {
+                    for s in all.iter().flatten() {
+                        labels.remove(&s.key);
+                    }
                 }
             }
         }
@@ -763,12 +781,12 @@ fn sample_limit(rules: &SampleRules) -> ScrapeError {
     )
 }
 
-fn stale(app: &mut dyn Appender, e: &mut Entry, ts: i64) {
+fn stale(app: &mut dyn Appender, slot: &mut Slot, kept: &KeptLabels, ts: i64) {
     // A rejected marker (the series already has a newer sample, or the store dropped it) is
     // harmless.
-    let labels = e.labels.as_ref().unwrap_or(&*NO_LABELS);
-    if let Ok(r) = app.append(e.series_ref(), labels, ts, model::sample::stale_nan()) {
-        e.r = r.0;
+    let labels = kept.get(&slot.key).unwrap_or(&*NO_LABELS);
+    if let Ok(r) = app.append(slot.e.series_ref(), labels, ts, model::sample::stale_nan()) {
+        slot.e.r = r.0;
     }
 }
 
@@ -776,11 +794,11 @@ fn stale(app: &mut dyn Appender, e: &mut Entry, ts: i64) {
 /// The cache keeps the series, so the next good scrape neither relabels them nor counts them
 /// as added.
 pub fn mark_all_stale(app: &mut dyn Appender, cache: &mut Cache, ts: i64) {
-    for e in cache.series.iter_mut().map(|s| &mut s.e) {
-        if e.live && e.tracked {
-            stale(app, e, ts);
+    for s in &mut cache.series {
+        if s.e.live && s.e.tracked {
+            stale(app, s, &cache.labels, ts);
         }
-        e.live = false;
+        s.e.live = false;
     }
 }
 

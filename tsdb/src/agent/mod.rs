@@ -568,4 +568,8 @@ impl Appender for AgentAppender {
         self.batch_last.clear();
         Ok(())
     }
+
+    fn stored_labels(&self, r: SeriesRef) -> Option<Labels> {
+        self.db.get_ref(r.0).map(|s| s.labels.clone())
+    }
 }

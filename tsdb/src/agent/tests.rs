@@ -116,6 +116,10 @@ fn references_skip_the_label_lookup_and_order_holds_within_a_batch() {
         a.append(Some(SeriesRef(999_999)), &Labels::empty(), 20, 1.0),
         Err(SampleError::UnknownSeriesRef(_))
     ));
+    // The store gives a series' labels back by reference (so a scrape cache need not keep
+    // them), and none for a reference it does not know.
+    assert_eq!(a.stored_labels(r), Some(l.clone()));
+    assert_eq!(a.stored_labels(SeriesRef(999_999)), None);
     a.commit().unwrap();
     // A rolled back batch writes nothing.
     let mut b = db.appender();

@@ -399,7 +399,7 @@ fn the_cache_keeps_no_labels_the_store_can_give_back() {
     let (mut app, mut cache) = (Recorder::default(), Cache::default());
     scrape(&mut app, &mut cache, body, 1000, &rules()).unwrap();
     assert_eq!(cache.series.len(), 2);
-    assert!(cache.series.iter().all(|s| s.e.labels.is_none()));
+    assert!(cache.labels.is_empty());
     assert_eq!(cached_names(&cache, &app), ["a", "b"]);
 
     // A store that gives none back: the cache keeps its own.
@@ -410,9 +410,26 @@ fn the_cache_keeps_no_labels_the_store_can_give_back() {
     let mut cache = Cache::default();
     scrape(&mut app, &mut cache, body, 1000, &rules()).unwrap();
     scrape(&mut app, &mut cache, body, 2000, &rules()).unwrap();
-    assert!(cache.series.iter().all(|s| s.e.labels.is_some()));
+    assert!(
+        cache
+            .series
+            .iter()
+            .all(|s| cache.labels.contains_key(&s.key))
+    );
     assert_eq!(cached_names(&cache, &app), ["a", "b"]);
     assert_eq!(app.committed.len(), 4);
+    // A series that goes away takes its kept labels with it, in order or not.
+    scrape(&mut app, &mut cache, "a{x=\"1\"} 3\n", 3000, &rules()).unwrap();
+    assert_eq!(cache.labels.len(), 1);
+    scrape(&mut app, &mut cache, "c 1\nb 2\n", 4000, &rules()).unwrap();
+    assert_eq!(cached_names(&cache, &app), ["c", "b"]);
+    assert_eq!(cache.labels.len(), 2);
+    assert!(
+        cache
+            .series
+            .iter()
+            .all(|s| cache.labels.contains_key(&s.key))
+    );
 }
 
 #[test]
@@ -428,7 +445,7 @@ fn a_series_the_store_dropped_is_appended_by_its_labels_again() {
     let a = labels! {"__name__" => "a", "instance" => "h:1", "job" => "j", "x" => "1"};
     assert_eq!(app.committed[0], (a, 2000, 1.0));
     assert_eq!(app.by_ref.len(), 3);
-    assert!(cache.series.iter().all(|s| s.e.labels.is_none()));
+    assert!(cache.labels.is_empty());
     assert_eq!(cached_names(&cache, &app), ["a", "b"]);
     // A stale marker for a dropped series is given up quietly.
     app.forget("b");
@@ -442,7 +459,12 @@ fn cached_names(cache: &Cache, app: &Recorder) -> Vec<String> {
     cache
         .series
         .iter()
-        .map(|s| s.e.labels(app).unwrap().metric_name().to_string())
+        .map(|s| {
+            super::labels_of(&cache.labels, s, app)
+                .unwrap()
+                .metric_name()
+                .to_string()
+        })
         .collect()
 }
 
