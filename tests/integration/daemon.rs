@@ -315,6 +315,15 @@ fn admin_snapshot_is_a_store_of_its_own_and_admin_is_off_by_default() {
         symbols >= 10.0 && bytes > symbols,
         "symbols {symbols}, bytes {bytes}"
     );
+    // Each series is a 96-byte slot of the small classes, and its label ids another (8 bytes
+    // at least).
+    let series = v.metric("vane_tsdb_head_series").unwrap();
+    let used = v.metric("vane_tsdb_series_slab_used_bytes").unwrap();
+    let mapped = v.metric("vane_tsdb_series_slab_mapped_bytes").unwrap();
+    assert!(
+        used >= 104.0 * series && mapped >= used,
+        "series {series}, used {used}, mapped {mapped}"
+    );
     let r = crate::harness::http(&v.addr, "POST", "/api/v1/admin/tsdb/snapshot").unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();

@@ -12,6 +12,11 @@
 //! Sizes above the largest class (a chunk of thousands of samples, never a head's) come from
 //! the general heap.
 //!
+//! Short byte strings kept once per series (a head series' label set as symbol ids) live in
+//! a second family of classes, 8 to 128 bytes in steps of 8 to 16 ([`SmallBytes`]): in the
+//! general heap a 20-byte string takes a 32-byte block (an 8-byte header, then rounding to
+//! 16), here a 24-byte slot.
+//!
 //! One of the few places of the store with `unsafe` code (listed in `mmap`): a buffer is a
 //! pointer into a slab, owned like a `Box<[u8]>`.
 
@@ -175,6 +180,20 @@ impl Class {
         i
     }
 
+    /// A slot of an earlier slab for the buffer at `p` (which the caller then moves there and
+    /// frees), if `p`'s slab is less than half used and an earlier one has room: slabs that
+    /// churn left sparse then drain into the first ones and are unmapped, where waiting for
+    /// their last chunks to be cut would keep them mapped for up to a chunk's lifetime.
+    fn move_target(&mut self, p: NonNull<u8>) -> Option<NonNull<u8>> {
+        let addr = p.as_ptr() as usize;
+        let (_, &i) = self.by_addr.range(..=addr).next_back()?;
+        let live = self.slabs[i as usize].as_ref()?.live;
+        if live * 2 >= self.slots_per_slab() || *self.open.first()? >= i {
+            return None;
+        }
+        Some(self.alloc())
+    }
+
     fn free(&mut self, p: NonNull<u8>) {
         let addr = p.as_ptr() as usize;
         let (&base, &i) = self
@@ -250,17 +269,217 @@ fn class_index(size: usize) -> Option<usize> {
 
 /// Memory mapped for chunk buffers and the part of it handed out, in bytes.
 pub fn usage() -> (u64, u64) {
+    usage_of(&CLASSES)
+}
+
+fn usage_of(classes: &[Mutex<Class>]) -> (u64, u64) {
     let mut mapped = 0u64;
     let mut used = 0u64;
-    for c in &CLASSES {
+    for c in classes {
         let c = c.lock();
-        let slabs = c.slabs.iter().flatten();
-        for s in slabs {
+        for s in c.slabs.iter().flatten() {
             mapped += SLAB_BYTES as u64;
             used += u64::from(s.live) * u64::from(c.size);
         }
     }
     (mapped, used)
+}
+
+/// Slot sizes of the small classes ([`SmallBytes`]).
+const SMALL_SIZES: [u32; 12] = [8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128];
+
+const fn small_class(i: usize) -> Mutex<Class> {
+    Mutex::new(Class::new(SMALL_SIZES[i]))
+}
+
+static SMALL_CLASSES: [Mutex<Class>; SMALL_SIZES.len()] = [
+    small_class(0),
+    small_class(1),
+    small_class(2),
+    small_class(3),
+    small_class(4),
+    small_class(5),
+    small_class(6),
+    small_class(7),
+    small_class(8),
+    small_class(9),
+    small_class(10),
+    small_class(11),
+];
+
+/// Memory mapped for the small classes (head series and their label sets) and the part of it
+/// handed out, in bytes.
+pub fn small_usage() -> (u64, u64) {
+    usage_of(&SMALL_CLASSES)
+}
+
+/// An immutable byte string in a slot of the small classes (heap memory beyond 128 bytes),
+/// behind one pointer: the slot holds the string's length as a varint, then its bytes.
+pub(crate) struct SmallBytes(NonNull<u8>);
+
+// SAFETY: a `SmallBytes` owns its slot exclusively and never changes it; the classes it
+// returns the slot to are behind locks.
+unsafe impl Send for SmallBytes {}
+// SAFETY: shared references only read the bytes.
+unsafe impl Sync for SmallBytes {}
+
+const _: () = assert!(std::mem::size_of::<Option<SmallBytes>>() == 8);
+
+impl SmallBytes {
+    pub(crate) fn new(bytes: &[u8]) -> Self {
+        let mut prefix = Vec::with_capacity(10);
+        crate::encoding::put_uvarint(&mut prefix, bytes.len() as u64);
+        let total = prefix.len() + bytes.len();
+        let p = match SMALL_SIZES.iter().position(|&s| s as usize >= total) {
+            Some(c) => SMALL_CLASSES[c].lock().alloc(),
+            None => {
+                let layout = Layout::array::<u8>(total).expect("a valid size");
+                // SAFETY: `layout` has a non-zero size (`total` is above the largest class).
+                let p = unsafe { std::alloc::alloc(layout) };
+                NonNull::new(p).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+            }
+        };
+        // SAFETY: the slot (or heap block) holds at least `total` bytes and is this string's
+        // alone; the sources are distinct memory.
+        unsafe {
+            std::ptr::copy_nonoverlapping(prefix.as_ptr(), p.as_ptr(), prefix.len());
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                p.as_ptr().add(prefix.len()),
+                bytes.len(),
+            );
+        }
+        SmallBytes(p)
+    }
+
+    /// The prefix's length and the string's.
+    #[inline]
+    fn lengths(&self) -> (usize, usize) {
+        let (mut len, mut shift, mut i) = (0usize, 0u32, 0usize);
+        loop {
+            // SAFETY: `new` wrote a complete varint at the start of the slot, so every byte
+            // read up to its last (the first below 0x80) is inside it.
+            let b = unsafe { self.0.as_ptr().add(i).read() };
+            len |= usize::from(b & 0x7f) << shift;
+            i += 1;
+            if b < 0x80 {
+                return (i, len);
+            }
+            shift += 7;
+        }
+    }
+
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        let (at, len) = self.lengths();
+        // SAFETY: `new` wrote `len` bytes after the prefix, inside the slot.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().add(at), len) }
+    }
+}
+
+impl Drop for SmallBytes {
+    fn drop(&mut self) {
+        let (at, len) = self.lengths();
+        let total = at + len;
+        match SMALL_SIZES.iter().position(|&s| s as usize >= total) {
+            Some(c) => SMALL_CLASSES[c].lock().free(self.0),
+            None => {
+                let layout = Layout::array::<u8>(total).expect("a valid size");
+                // SAFETY: `new` took this block from `std::alloc::alloc` with this layout.
+                unsafe { std::alloc::dealloc(self.0.as_ptr(), layout) }
+            }
+        }
+    }
+}
+
+/// A reference-counted value in a slot of the small classes: an `Arc` without a weak count
+/// and without an allocator header. What the head keeps one of per series (a series is 88
+/// bytes; with its count, 96 here, where malloc's header would make it a 112-byte block).
+pub(crate) struct SlabArc<T>(NonNull<SlabArcInner<T>>);
+
+#[repr(C)]
+struct SlabArcInner<T> {
+    count: std::sync::atomic::AtomicUsize,
+    value: T,
+}
+
+// SAFETY: as `std::sync::Arc`: the value is shared between threads (so `T: Sync`) and may be
+// dropped on any of them (so `T: Send`).
+unsafe impl<T: Send + Sync> Send for SlabArc<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send + Sync> Sync for SlabArc<T> {}
+
+impl<T> SlabArc<T> {
+    /// The small class whose slots hold a `SlabArcInner<T>`; a slot lies at a multiple of its
+    /// size from a page-aligned slab, so the size must be a multiple of the alignment.
+    const CLASS: usize = {
+        let size = std::mem::size_of::<SlabArcInner<T>>();
+        let mut i = 0;
+        while i < SMALL_SIZES.len() && (SMALL_SIZES[i] as usize) < size {
+            i += 1;
+        }
+        assert!(i < SMALL_SIZES.len(), "a SlabArc value fits a small class");
+        assert!((SMALL_SIZES[i] as usize).is_multiple_of(std::mem::align_of::<SlabArcInner<T>>()));
+        i
+    };
+
+    pub(crate) fn new(value: T) -> Self {
+        let p = SMALL_CLASSES[Self::CLASS]
+            .lock()
+            .alloc()
+            .cast::<SlabArcInner<T>>();
+        let inner = SlabArcInner {
+            count: std::sync::atomic::AtomicUsize::new(1),
+            value,
+        };
+        // SAFETY: the slot is at least `size_of::<SlabArcInner<T>>()` bytes, suitably
+        // aligned (see `CLASS`), and this value's alone.
+        unsafe { p.as_ptr().write(inner) };
+        SlabArc(p)
+    }
+
+    /// The value's address, the same for every clone.
+    pub(crate) fn as_ptr(this: &Self) -> *const T {
+        // SAFETY: the slot holds a live `SlabArcInner<T>` while any clone exists.
+        unsafe { &raw const (*this.0.as_ptr()).value }
+    }
+}
+
+impl<T> std::ops::Deref for SlabArc<T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: the value lives until the last clone is dropped, and is only ever shared.
+        unsafe { &self.0.as_ref().value }
+    }
+}
+
+impl<T> Clone for SlabArc<T> {
+    #[inline]
+    fn clone(&self) -> Self {
+        // SAFETY: as in `deref`.
+        let count = unsafe { &self.0.as_ref().count };
+        // Relaxed, as `std::sync::Arc`: a new reference is made from an existing one.
+        let old = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        assert!(old < isize::MAX as usize, "reference count overflow");
+        SlabArc(self.0)
+    }
+}
+
+impl<T> Drop for SlabArc<T> {
+    fn drop(&mut self) {
+        use std::sync::atomic::{Ordering, fence};
+        // SAFETY: as in `deref`.
+        let count = unsafe { &self.0.as_ref().count };
+        if count.fetch_sub(1, Ordering::Release) != 1 {
+            return;
+        }
+        // Every other clone's uses of the value happen before it is dropped.
+        fence(Ordering::Acquire);
+        // SAFETY: this was the last reference: nothing else reads the value or the slot.
+        unsafe { std::ptr::drop_in_place(&raw mut (*self.0.as_ptr()).value) };
+        SMALL_CLASSES[Self::CLASS].lock().free(self.0.cast());
+    }
 }
 
 /// A growable byte buffer for one chunk: a slot of a size class, or heap memory beyond the
@@ -378,6 +597,26 @@ impl ChunkBuf {
         self.cap = cap32;
     }
 
+    /// Moves the bytes to a slot of an earlier slab of their class if theirs is less than half
+    /// used (see `Class::move_target`); true if they moved.
+    pub(crate) fn pack(&mut self) -> bool {
+        let Some(c) = class_index(self.cap as usize) else {
+            return false;
+        };
+        let mut class = CLASSES[c].lock();
+        let Some(new) = class.move_target(self.ptr) else {
+            return false;
+        };
+        // SAFETY: both slots hold `cap` bytes, the first `len` of this one initialised; they
+        // are distinct slots.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.ptr.as_ptr(), new.as_ptr(), self.len as usize)
+        };
+        class.free(self.ptr);
+        self.ptr = new;
+        true
+    }
+
     fn release(&mut self) {
         if self.cap > 0 {
             dealloc(self.ptr, self.cap as usize);
@@ -435,7 +674,68 @@ impl std::fmt::Debug for ChunkBuf {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
+
+    #[test]
+    fn small_bytes_keep_their_bytes_in_every_class_and_beyond() {
+        let strings: Vec<Vec<u8>> = (0..300usize)
+            .map(|n| (0..n).map(|i| (i * 31 + n) as u8).collect())
+            .collect();
+        let kept: Vec<SmallBytes> = strings.iter().map(|b| SmallBytes::new(b)).collect();
+        for (k, b) in kept.iter().zip(&strings) {
+            assert_eq!(k.as_slice(), &b[..]);
+        }
+        // Dropping every other one leaves the rest intact, and the slots are reused.
+        let (mapped, used) = small_usage();
+        assert!(mapped >= used && used > 0);
+        let mut kept: Vec<Option<SmallBytes>> = kept.into_iter().map(Some).collect();
+        for k in kept.iter_mut().step_by(2) {
+            *k = None;
+        }
+        let again: Vec<SmallBytes> = strings.iter().map(|b| SmallBytes::new(b)).collect();
+        for (i, k) in kept.iter().enumerate() {
+            if let Some(k) = k {
+                assert_eq!(k.as_slice(), &strings[i][..]);
+            }
+            assert_eq!(again[i].as_slice(), &strings[i][..]);
+        }
+    }
+
+    #[test]
+    fn a_slab_arc_drops_its_value_once_with_the_last_clone() {
+        struct Counted(Arc<AtomicUsize>, [u64; 10]);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let drops = Arc::new(AtomicUsize::new(0));
+        let a = SlabArc::new(Counted(drops.clone(), [7; 10]));
+        let b = a.clone();
+        assert!(std::ptr::eq(SlabArc::as_ptr(&a), SlabArc::as_ptr(&b)));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let c = a.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        drop(c.clone());
+                    }
+                    c.1[9]
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap(), 7);
+        }
+        drop(a);
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        assert_eq!(b.1, [7; 10]);
+        drop(b);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
 
     #[test]
     fn grows_through_the_classes_and_keeps_its_bytes() {
@@ -509,6 +809,51 @@ mod tests {
         }
         assert_eq!(mapped(&c), 0);
         assert!(c.by_addr.is_empty() && c.open.is_empty());
+    }
+
+    #[test]
+    fn buffers_of_a_sparse_slab_move_to_an_earlier_one_with_room() {
+        let mut c = Class::new(3264);
+        let per = c.slots_per_slab() as usize;
+        let mut slots: Vec<NonNull<u8>> = (0..per * 3).map(|_| c.alloc()).collect();
+        // The first slab keeps half and one, the second one slot, the third all of them.
+        let rest: Vec<NonNull<u8>> = slots.drain(per / 2 + 1..per * 2 - 1).collect();
+        for p in rest {
+            c.free(p);
+        }
+        let (first, second, third) = (slots[0], slots[per / 2 + 1], slots[per / 2 + 2]);
+        assert_eq!(c.slabs.iter().flatten().count(), 3);
+        // A full slab's slot stays; so does one of the first slab (nothing is before it).
+        assert!(c.move_target(third).is_none());
+        assert!(c.move_target(first).is_none());
+        // The second slab's one slot moves into the first, and the emptied slab goes.
+        let to = c.move_target(second).expect("a slot of the first slab");
+        c.free(second);
+        assert_eq!(c.slabs.iter().flatten().count(), 2);
+        let slab_of = |c: &Class, p: NonNull<u8>| {
+            *c.by_addr
+                .range(..=p.as_ptr() as usize)
+                .next_back()
+                .unwrap()
+                .1
+        };
+        assert_eq!(slab_of(&c, to), slab_of(&c, first));
+        for p in slots.into_iter().filter(|&p| p != second).chain([to]) {
+            c.free(p);
+        }
+        assert!(c.slabs.iter().flatten().next().is_none());
+    }
+
+    #[test]
+    fn a_chunk_buffer_keeps_its_bytes_when_packed() {
+        // The global classes are shared with other tests: whether it moves depends on them,
+        // but its bytes stay either way.
+        let mut b = ChunkBuf::with_capacity(3000);
+        let want: Vec<u8> = (0..2999u32).map(|i| (i % 251) as u8).collect();
+        b.extend_from_slice(&want);
+        let _ = b.pack();
+        assert_eq!(b.as_slice(), &want[..]);
+        assert_eq!(b.capacity(), 3264);
     }
 
     #[test]

@@ -43,7 +43,12 @@ pub struct XorEncoder {
     trailing: u8,
     /// Unused low bits in the last byte of `buf` (see `BitWriter`).
     free: u8,
+    /// Three bytes the encoder's owner may keep here, in what would otherwise be padding
+    /// (the head keeps which block range its open chunk belongs to). Zero in a new encoder.
+    pub(crate) spare: [u8; 3],
 }
+
+const _: () = assert!(std::mem::size_of::<XorEncoder>() == 32);
 
 impl Default for XorEncoder {
     fn default() -> Self {
@@ -62,6 +67,7 @@ impl XorEncoder {
             leading: 0xff,
             trailing: 0,
             free: 0,
+            spare: [0; 3],
         }
     }
 
@@ -136,6 +142,12 @@ impl XorEncoder {
     /// The chunk: header and bit stream.
     pub fn bytes(&self) -> &[u8] {
         self.buf.as_slice()
+    }
+
+    /// Moves the buffer out of a sparsely used slab of the chunk arena (see
+    /// `ChunkBuf::pack`); true if it moved.
+    pub(crate) fn pack_buffer(&mut self) -> bool {
+        self.buf.pack()
     }
 
     /// The first sample's time (0 for an empty chunk), read back from the stream, where it

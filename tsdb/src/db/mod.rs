@@ -396,6 +396,7 @@ impl Db {
             self.metrics.compaction_failures.inc();
         }
         self.apply_retention_locked()?;
+        self.head.pack_chunk_buffers();
         r
     }
 

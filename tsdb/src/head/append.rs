@@ -16,11 +16,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use model::{Appender, Error as SampleError, Labels, SeriesRef};
-use parking_lot::MutexGuard;
 
 use super::Head;
 use super::grace::SeriesPtr;
-use super::series::{GONE, LIVE, MARKED, MemSeries, SeriesData};
+use super::series::{DataGuard, GONE, LIVE, MARKED, MemSeries};
 use crate::wal::{RefSample, RefSeries, encode_samples, encode_series};
 
 /// How many samples ahead a commit asks for the line of an open chunk it will write to.
@@ -223,9 +222,9 @@ impl Appender for HeadAppender {
         }
         // `commit` locks the series and reads its open chunk: ask for those lines now, so
         // their misses overlap with the next appends instead of queueing behind the locks.
-        let data = std::ptr::from_ref(&s.data).cast::<u8>();
+        let (data, size) = s.data_span();
         crate::mmap::prefetch(data);
-        crate::mmap::prefetch(data.wrapping_add(std::mem::size_of_val(&s.data) - 1));
+        crate::mmap::prefetch(data.wrapping_add(size - 1));
         let id = s.id;
         self.samples.push(Pending { series: ptr, t, v });
         Ok(SeriesRef(id as u64))
@@ -244,10 +243,10 @@ impl Appender for HeadAppender {
         // by that series' lock, and batches on different series never wait for each other.
         // Locks are tried in batch order; on any conflict (or a series that occurs twice)
         // they are all released and taken again in id order, which cannot deadlock.
-        let mut guards: Vec<MutexGuard<'_, SeriesData>> = Vec::with_capacity(samples.len());
+        let mut guards: Vec<DataGuard<'_>> = Vec::with_capacity(samples.len());
         let mut slot: Option<Vec<usize>> = None; // sample -> guard, when not one to one
         for p in &samples {
-            match p.series.get().data.try_lock() {
+            match p.series.get().try_lock() {
                 Some(g) => guards.push(g),
                 None => {
                     guards.clear();
@@ -260,7 +259,7 @@ impl Appender for HeadAppender {
             by_id = samples.iter().map(|p| p.series.get()).collect();
             by_id.sort_unstable_by_key(|s| s.id);
             by_id.dedup_by_key(|s| s.id);
-            guards = by_id.iter().map(|s| s.data.lock()).collect();
+            guards = by_id.iter().map(|s| s.lock()).collect();
             slot = Some(
                 samples
                     .iter()

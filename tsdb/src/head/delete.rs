@@ -23,7 +23,7 @@ impl Head {
             let Some(s) = self.series.get(id) else {
                 continue;
             };
-            let d = s.data.lock();
+            let d = s.lock();
             let Some(first) = d.min_time() else { continue };
             let newest = s.newest_t.load(std::sync::atomic::Ordering::Relaxed);
             let (lo, hi) = (mint.max(first), maxt.min(newest));

@@ -36,7 +36,7 @@ impl Head {
         let mut marked: Vec<SharedSeries> = Vec::new();
         let mut new_min = i64::MAX;
         self.series.for_each(|s| {
-            let mut d = s.data.lock();
+            let mut d = s.lock();
             stats.chunks_removed += d.retain_full(|c| c.maxt >= mint);
             if d.open
                 .as_ref()
@@ -66,7 +66,7 @@ impl Head {
                 );
             }
             for s in marked {
-                let d = s.data.lock();
+                let d = s.lock();
                 if ended
                     && d.is_empty()
                     && s.state

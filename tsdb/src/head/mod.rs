@@ -82,6 +82,7 @@ pub(crate) struct HeadMetrics {
     pub(crate) series_removed: Arc<Counter>,
     pub(crate) chunks_mmapped: Arc<Counter>,
     pub(crate) chunk_write_errors: Arc<Counter>,
+    pub(crate) chunk_buffers_moved: Arc<Counter>,
     pub(crate) truncations: Arc<Counter>,
     pub(crate) wal_replay_unknown_refs: Arc<Counter>,
     pub(crate) wal_corruptions: Arc<Counter>,
@@ -117,6 +118,10 @@ impl HeadMetrics {
             chunk_write_errors: reg.counter(
                 "vane_tsdb_head_chunk_write_errors_total",
                 "Full chunks that could not be written to a head-chunk file (kept in memory).",
+            ),
+            chunk_buffers_moved: reg.counter(
+                "vane_tsdb_chunk_buffers_moved_total",
+                "Open chunks' buffers moved out of sparsely used chunk-buffer slabs.",
             ),
             truncations: reg.counter(
                 "vane_tsdb_head_truncations_total",
@@ -221,18 +226,20 @@ impl Head {
             "Newest sample time in the head.",
             move || weak.upgrade().map_or(0.0, |h| h.max_time() as f64 / 1000.0),
         );
-        // The chunk-buffer slabs are the process's (every head and encoder shares them).
-        reg.gauge_fn(
-            "vane_tsdb_chunk_buffer_mapped_bytes",
-            "Memory mapped for the buffers of chunks being encoded (size-class slabs).",
-            || crate::arena::usage().0 as f64,
+        // The slabs are the process's (every head and encoder shares them), and so is the
+        // symbol table.
+        slab_gauges(
+            reg,
+            "vane_tsdb_chunk_buffer",
+            "the buffers of chunks being encoded",
+            crate::arena::usage,
         );
-        reg.gauge_fn(
-            "vane_tsdb_chunk_buffer_used_bytes",
-            "Bytes of the chunk-buffer slabs handed out to chunks being encoded.",
-            || crate::arena::usage().1 as f64,
+        slab_gauges(
+            reg,
+            "vane_tsdb_series_slab",
+            "head series and their label sets",
+            crate::arena::small_usage,
         );
-        // So is the symbol table of the series' label sets.
         reg.gauge_fn(
             "vane_tsdb_head_symbols",
             "Distinct label names and values the head's series use (the symbol table).",
@@ -352,6 +359,38 @@ impl Head {
         (s, created)
     }
 
+    /// Moves open chunks' buffers out of sparsely used chunk-buffer slabs into earlier ones
+    /// with room, so that the sparse slabs empty and are unmapped (see `arena`); returns how
+    /// many moved. A pass locks every series once, so it is skipped while the slabs' free
+    /// room is under an eighth of what they map.
+    ///
+    /// Why: chunks are cut, and churned series end, in waves, each freeing slots all over the
+    /// slabs; new chunks' small buffers fill the first slabs, and a later slab is unmapped
+    /// only when its last chunk is cut, which for a series that rarely gets samples can take
+    /// hours.
+    pub fn pack_chunk_buffers(&self) -> u64 {
+        let (mapped, used) = crate::arena::usage();
+        if (mapped - used) * 8 < mapped {
+            return 0;
+        }
+        self.pack_open_chunks()
+    }
+
+    /// [`Head::pack_chunk_buffers`] without its check.
+    fn pack_open_chunks(&self) -> u64 {
+        let mut moved = 0u64;
+        self.series.for_each(|s| {
+            let mut d = s.lock();
+            if let Some(open) = d.open.as_mut()
+                && open.app.pack_buffer()
+            {
+                moved += 1;
+            }
+        });
+        self.metrics.chunk_buffers_moved.add(moved);
+        moved
+    }
+
     /// Appends one sample to a locked series. `Ok(false)` for a duplicate of the newest
     /// sample (same time, same value bits), which is accepted and ignored.
     fn append_locked(
@@ -377,7 +416,10 @@ impl Head {
         }
         let cut = match &d.open {
             None => true,
-            Some(c) => c.app.num_samples() >= self.opts.samples_per_chunk || t >= c.end,
+            Some(c) => {
+                let n = c.app.num_samples();
+                n >= self.opts.samples_per_chunk || (n > 0 && c.app.spare != self.range_tag(t))
+            }
         };
         if cut {
             self.cut_chunk(s, d, t)?;
@@ -412,7 +454,7 @@ impl Head {
             .write_chunk(s.id as u64, mint, maxt, Encoding::Xor as u8, c.app.bytes())
         {
             Ok(r) => {
-                d.add_full(MmappedChunk { r, mint, maxt });
+                d.add_full(MmappedChunk::new(r, mint, maxt));
                 self.metrics.chunks_mmapped.inc();
                 Ok(())
             }
@@ -424,13 +466,22 @@ impl Head {
         }
     }
 
+    /// The low 24 bits of the number of the block range `t` lies in, which an open chunk
+    /// keeps in its encoder's spare bytes. Ranges 2^24 apart share a tag (with two-hour
+    /// ranges, 3,800 years): a chunk would then not be cut at that one boundary, which
+    /// compaction copes with as with any chunk spanning two blocks.
+    fn range_tag(&self, t: i64) -> [u8; 3] {
+        let n = t.div_euclid(self.opts.chunk_range_ms.max(1));
+        let b = n.to_le_bytes();
+        [b[0], b[1], b[2]]
+    }
+
     /// Moves the open chunk (if it has samples) to a head-chunk file and starts a new one for
     /// a sample at time `t`. Fails only when a chunk that could not be written to disk has
     /// also reached the most samples a chunk can count; the sample is then refused, never
     /// silently dropped.
     fn cut_chunk(&self, s: &MemSeries, d: &mut SeriesData, t: i64) -> Result<(), SampleError> {
-        let range = self.opts.chunk_range_ms.max(1);
-        let end = (t.div_euclid(range) + 1).saturating_mul(range);
+        let tag = self.range_tag(t);
         match d.open.as_ref().map(|c| c.app.num_samples()) {
             Some(n) if n > 0 => {
                 let written = self.write_open(s, d);
@@ -440,10 +491,11 @@ impl Head {
                         // A new appender, not a reset one: the next chunk's buffer starts
                         // small and grows with it, instead of keeping this chunk's room.
                         c.app = XorEncoder::new();
-                        c.end = end;
+                        c.app.spare = tag;
                     }
                     Err(e) => {
-                        c.end = c.end.max(end);
+                        // Tried again at the next range (or the next sample, if it is full).
+                        c.app.spare = tag;
                         if n >= u16::MAX as usize - 1 {
                             return Err(SampleError::Other(format!(
                                 "head chunk of series {} is full and cannot be written: {e}",
@@ -453,16 +505,29 @@ impl Head {
                     }
                 }
             }
-            Some(_) => d.open.as_mut().expect("open").end = end,
+            Some(_) => d.open.as_mut().expect("open").app.spare = tag,
             None => {
-                d.open = Some(OpenChunk {
-                    app: XorEncoder::new(),
-                    end,
-                })
+                let mut app = XorEncoder::new();
+                app.spare = tag;
+                d.open = Some(OpenChunk { app });
             }
         }
         Ok(())
     }
+}
+
+/// `<prefix>_mapped_bytes` and `<prefix>_used_bytes` of size-class slabs holding `what`.
+fn slab_gauges(reg: &Registry, prefix: &str, what: &str, usage: fn() -> (u64, u64)) {
+    reg.gauge_fn(
+        &format!("{prefix}_mapped_bytes"),
+        &format!("Memory mapped for {what} (size-class slabs)."),
+        move || usage().0 as f64,
+    );
+    reg.gauge_fn(
+        &format!("{prefix}_used_bytes"),
+        &format!("Bytes of the slabs for {what} handed out."),
+        move || usage().1 as f64,
+    );
 }
 
 #[cfg(test)]

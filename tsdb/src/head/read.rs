@@ -112,13 +112,13 @@ impl Head {
     ) -> Result<(Vec<ChunkSpan>, Option<OpenCopy>)> {
         let deleted = self.deleted(s.id);
         let gone = |a: i64, b: i64| deleted.as_ref().is_some_and(|d| d.covers(a, b));
-        let d = s.data.lock();
+        let d = s.lock();
         let mut out = Vec::new();
-        for c in &d.mmapped {
+        for c in d.mmapped.iter() {
             if c.maxt < mint || c.mint > maxt || gone(c.mint, c.maxt) {
                 continue;
             }
-            let (_, bytes) = self.chunks.chunk_memo(c.r, &mut reading.files)?;
+            let (_, bytes) = self.chunks.chunk_memo(c.r(), &mut reading.files)?;
             out.push(ChunkSpan {
                 mint: c.mint,
                 maxt: c.maxt,
@@ -179,7 +179,7 @@ impl Head {
     pub fn series_in_range(&self, mint: i64, maxt: i64) -> Vec<HeadSeriesHandle> {
         let mut out = Vec::new();
         self.series.for_each(|s| {
-            let d = s.data.lock();
+            let d = s.lock();
             let has = d.mmapped.iter().any(|c| c.maxt >= mint && c.mint <= maxt)
                 || d.open.as_ref().is_some_and(|c| {
                     let (cmin, cmax) = s.open_span(c);
@@ -199,7 +199,7 @@ impl Head {
     pub fn num_chunks(&self) -> u64 {
         let mut n = 0u64;
         self.series.for_each(|s| {
-            let d = s.data.lock();
+            let d = s.lock();
             n += d.mmapped.len() as u64
                 + u64::from(d.open.as_ref().is_some_and(|c| c.app.num_samples() > 0));
         });

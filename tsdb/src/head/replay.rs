@@ -43,7 +43,7 @@ impl Head {
                     st.mapped
                         .entry(sref)
                         .or_default()
-                        .push(MmappedChunk { r, mint, maxt });
+                        .push(MmappedChunk::new(r, mint, maxt));
                 }
                 Ok(())
             })?;
@@ -152,21 +152,21 @@ impl Head {
         s.wal_logged.store(true, Ordering::Release);
         st.max_id = st.max_id.max(id).max(s.id);
         if created && let Some(chunks) = st.mapped.remove(&rs.r) {
-            let mut d = s.data.lock();
+            let mut d = s.lock();
             if let Some(last) = chunks.last() {
                 s.newest_t.store(last.maxt, Ordering::Release);
                 s.newest_v
                     .store(self.last_value(last).unwrap_or(0), Ordering::Release);
                 self.update_time_bounds(chunks[0].mint, last.maxt);
             }
-            d.mmapped = chunks.into_boxed_slice();
+            d.mmapped = chunks.into();
         }
         st.refs.insert(rs.r, s);
     }
 
     /// The value bits of a chunk's last sample (for duplicate detection after restart).
     fn last_value(&self, c: &MmappedChunk) -> Option<u64> {
-        let (_, bytes) = self.chunks.chunk(c.r).ok()?;
+        let (_, bytes) = self.chunks.chunk(c.r()).ok()?;
         let mut it = XorIterator::new(bytes);
         let mut last = None;
         while it.next() {
@@ -197,7 +197,7 @@ impl Head {
                     }
                 },
             };
-            let mut d = s.data.lock();
+            let mut d = s.lock();
             if rs.t <= s.newest_t.load(Ordering::Relaxed)
                 && d.mmapped.last().is_some_and(|c| rs.t <= c.maxt)
             {

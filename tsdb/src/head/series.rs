@@ -3,12 +3,16 @@
 //! Lookups take one stripe's read lock; only series creation and garbage collection take a
 //! write lock, and only on one stripe, so appenders on different threads do not contend.
 
+use std::cell::UnsafeCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::num::NonZeroU64;
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use model::Labels;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
+use parking_lot::lock_api::RawMutex as _;
 
 use crate::chunkenc::XorEncoder;
 use crate::head_chunks::ChunkDiskRef;
@@ -18,31 +22,82 @@ use super::symbols::SeriesLabels;
 /// A full chunk that lives in a head-chunk file, read back through a memory map.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct MmappedChunk {
-    pub(crate) r: ChunkDiskRef,
+    /// A [`ChunkDiskRef`], never 0 (a record lies after its file's header), which gives
+    /// [`FullChunks`] the spare value it tells its two forms apart with.
+    r: NonZeroU64,
     pub(crate) mint: i64,
     pub(crate) maxt: i64,
+}
+
+impl MmappedChunk {
+    pub(crate) fn new(r: ChunkDiskRef, mint: i64, maxt: i64) -> Self {
+        let r = NonZeroU64::new(r.0).expect("a head-chunk record is never at offset 0");
+        MmappedChunk { r, mint, maxt }
+    }
+
+    pub(crate) fn r(&self) -> ChunkDiskRef {
+        ChunkDiskRef(self.r.get())
+    }
+}
+
+/// A series' full chunks in time order, exactly as many slots as chunks. One chunk, the
+/// usual case (a series scraped every 10 s or more fills one in 20 minutes or more), lies in
+/// the series itself; more take one allocation of their exact size, reallocated for each
+/// chunk added (once per 120 samples): a million series each keeping room for three more
+/// chunks would be 72 MB. 24 bytes, as one chunk is.
+pub(crate) enum FullChunks {
+    One(MmappedChunk),
+    /// Empty, or more than one.
+    Many(Box<[MmappedChunk]>),
+}
+
+const _: () = assert!(std::mem::size_of::<FullChunks>() == 24);
+
+impl Default for FullChunks {
+    fn default() -> Self {
+        FullChunks::Many(Box::default())
+    }
+}
+
+impl Deref for FullChunks {
+    type Target = [MmappedChunk];
+    #[inline]
+    fn deref(&self) -> &[MmappedChunk] {
+        match self {
+            FullChunks::One(c) => std::slice::from_ref(c),
+            FullChunks::Many(v) => v,
+        }
+    }
+}
+
+impl From<Vec<MmappedChunk>> for FullChunks {
+    fn from(v: Vec<MmappedChunk>) -> Self {
+        match *v {
+            [c] => FullChunks::One(c),
+            _ => FullChunks::Many(v.into_boxed_slice()),
+        }
+    }
 }
 
 /// The chunk still being appended to. Its newest sample is the series' own
 /// ([`MemSeries::newest_t`], [`MemSeries::newest_v`]) whenever it has samples.
 #[repr(C)]
 pub(crate) struct OpenChunk {
+    /// The encoder's spare bytes ([`XorEncoder::spare`]) hold the low 24 bits of the number
+    /// of the block range the chunk started in: the chunk is cut before a sample of another
+    /// range, so no chunk spans two blocks (see `Head::cut_chunk`).
     pub(crate) app: XorEncoder,
-    /// The chunk is cut before a sample at or after this time (the end of the block range the
-    /// chunk started in), so no chunk ever spans two blocks.
-    pub(crate) end: i64,
 }
 
 /// Everything about a series that changes as it is appended to, under its lock. `repr(C)`,
-/// hot fields first: with the mutex in front, applying a sample reads and writes the
-/// encoder's state in one cache line (the encoder's own order continues that; see
-/// `XorAppender`), and the list of full chunks, touched once per 120 samples, comes last.
-/// The newest sample is kept once, in [`MemSeries::newest_t`] and [`MemSeries::newest_v`].
+/// hot fields first: applying a sample reads and writes the encoder's state in one cache line
+/// (the encoder's own order continues that; see `XorAppender`), and the full chunks, touched
+/// once per 120 samples, come last. The newest sample is kept once, in
+/// [`MemSeries::newest_t`] and [`MemSeries::newest_v`].
 #[repr(C)]
 pub(crate) struct SeriesData {
     pub(crate) open: Option<OpenChunk>,
-    /// Full chunks in time order, exactly as many slots as chunks (see [`SeriesData::add_full`]).
-    pub(crate) mmapped: Box<[MmappedChunk]>,
+    pub(crate) mmapped: FullChunks,
 }
 
 impl SeriesData {
@@ -64,22 +119,26 @@ impl SeriesData {
             .map(|c| c.app.first_time())
     }
 
-    /// Records a chunk just written to a head-chunk file. The list is reallocated to its
-    /// exact length (once per 120 samples): a million series each keeping room for three more
-    /// chunks would be 72 MB.
+    /// Records a chunk just written to a head-chunk file.
     pub(crate) fn add_full(&mut self, c: MmappedChunk) {
-        let mut v = std::mem::take(&mut self.mmapped).into_vec();
+        let mut v = match std::mem::take(&mut self.mmapped) {
+            FullChunks::One(first) => vec![first],
+            FullChunks::Many(all) => all.into_vec(),
+        };
         v.reserve_exact(1);
         v.push(c);
-        self.mmapped = v.into_boxed_slice();
+        self.mmapped = v.into();
     }
 
     /// Keeps the full chunks for which `keep` is true; returns how many went.
-    pub(crate) fn retain_full(&mut self, keep: impl FnMut(&MmappedChunk) -> bool) -> usize {
+    pub(crate) fn retain_full(&mut self, mut keep: impl FnMut(&MmappedChunk) -> bool) -> usize {
         let before = self.mmapped.len();
-        let mut v = std::mem::take(&mut self.mmapped).into_vec();
+        if self.mmapped.iter().all(&mut keep) {
+            return 0;
+        }
+        let mut v = std::mem::take(&mut self.mmapped).to_vec();
         v.retain(keep);
-        self.mmapped = v.into_boxed_slice();
+        self.mmapped = v.into();
         before - self.mmapped.len()
     }
 
@@ -89,8 +148,8 @@ impl SeriesData {
 }
 
 /// How the head shares a series: an `Arc` without a weak count (nothing holds a series
-/// weakly), 8 bytes less in every series' allocation.
-pub(crate) type SharedSeries = triomphe::Arc<MemSeries>;
+/// weakly) in a 96-byte slot of the arena's small classes, without an allocator header.
+pub(crate) type SharedSeries = crate::arena::SlabArc<MemSeries>;
 
 /// [`MemSeries::state`]: in the head.
 pub(crate) const LIVE: u8 = 0;
@@ -102,9 +161,13 @@ pub(crate) const GONE: u8 = 2;
 
 /// A head series. `repr(C)` with the fields every append reads (state, id, newest time) in
 /// 16 bytes at offset 8: at a million series each line is a cache miss, and appends are bound
-/// by them. The allocation is 16-byte aligned and the `Arc`'s count takes its first 8 bytes,
-/// so those 16 bytes start 16-byte aligned and never straddle two lines; the count and the
-/// newest value before them are not read by most appends.
+/// by them. The slot is 32-byte aligned (96-byte slots from a page-aligned slab) and the
+/// `Arc`'s count takes its first 8 bytes, so those 16 bytes start 16-byte aligned and never
+/// straddle two lines; the count and the newest value before them are not read by most
+/// appends.
+///
+/// The lock of [`SeriesData`] is one byte next to `state` rather than a `Mutex` around the
+/// data, which would pad its byte to 8 ([`MemSeries::lock`]).
 #[repr(C)]
 pub(crate) struct MemSeries {
     /// Value bits of the newest sample (see `newest_t`), read only for a sample at the newest
@@ -114,18 +177,57 @@ pub(crate) struct MemSeries {
     pub(crate) state: AtomicU8,
     /// True once a WAL series record for this series has been written (or replayed).
     pub(crate) wal_logged: AtomicBool,
+    /// Guards `data`.
+    lock: parking_lot::RawMutex,
     pub(crate) id: u32,
     /// Time of the newest sample (`i64::MIN` when there is none): written, with `newest_v`,
     /// under the data lock, and read without it by `append` for its early checks (commit
     /// checks again under the lock).
     pub(crate) newest_t: AtomicI64,
     pub(crate) labels: SeriesLabels,
-    pub(crate) data: Mutex<SeriesData>,
+    /// Read and written only through [`MemSeries::lock`].
+    data: UnsafeCell<SeriesData>,
 }
 
-// A head holds one per series: its size is memory per series (plus the `Arc`'s 8-byte count;
-// 96 + 8 and malloc's 8 fill a 112-byte block).
-const _: () = assert!(std::mem::size_of::<MemSeries>() <= 96);
+// SAFETY: `data`, the one field that is not `Sync` by itself, is reached only through a
+// `DataGuard`, which holds `lock` (a mutex) for as long as it lives.
+#[allow(unsafe_code)]
+unsafe impl Sync for MemSeries {}
+
+/// [`MemSeries`]' data, locked; unlocks when dropped.
+pub(crate) struct DataGuard<'a>(&'a MemSeries);
+
+#[allow(unsafe_code)]
+impl Deref for DataGuard<'_> {
+    type Target = SeriesData;
+    #[inline]
+    fn deref(&self) -> &SeriesData {
+        // SAFETY: this guard holds the series' lock, so no one else reaches the data.
+        unsafe { &*self.0.data.get() }
+    }
+}
+
+#[allow(unsafe_code)]
+impl DerefMut for DataGuard<'_> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut SeriesData {
+        // SAFETY: as in `deref`; `&mut self` makes this the only reference through the guard.
+        unsafe { &mut *self.0.data.get() }
+    }
+}
+
+#[allow(unsafe_code)]
+impl Drop for DataGuard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: the guard was made by `lock` or `try_lock`, which took the lock.
+        unsafe { self.0.lock.unlock() }
+    }
+}
+
+// A head holds one per series: its size is memory per series (plus the `Arc`'s 8-byte count:
+// 88 + 8 fill a 96-byte slot, which also holds the series' first full chunk).
+const _: () = assert!(std::mem::size_of::<MemSeries>() <= 88);
 
 impl MemSeries {
     /// The first and last sample times of `open`, this series' open chunk (with samples):
@@ -134,13 +236,35 @@ impl MemSeries {
         (open.app.first_time(), self.newest_t.load(Ordering::Relaxed))
     }
 
+    /// Locks the series' data.
+    #[inline]
+    pub(crate) fn lock(&self) -> DataGuard<'_> {
+        self.lock.lock();
+        DataGuard(self)
+    }
+
+    /// Locks the series' data if no one else has it locked.
+    #[inline]
+    pub(crate) fn try_lock(&self) -> Option<DataGuard<'_>> {
+        self.lock.try_lock().then_some(DataGuard(self))
+    }
+
+    /// Where the data lies, for prefetching: its first byte and its size.
+    pub(crate) fn data_span(&self) -> (*const u8, usize) {
+        (
+            self.data.get().cast_const().cast(),
+            std::mem::size_of::<SeriesData>(),
+        )
+    }
+
     pub(crate) fn new(id: u32, labels: SeriesLabels) -> Self {
         MemSeries {
             id,
             labels,
             wal_logged: AtomicBool::new(false),
-            data: Mutex::new(SeriesData {
-                mmapped: Box::default(),
+            lock: parking_lot::RawMutex::INIT,
+            data: UnsafeCell::new(SeriesData {
+                mmapped: FullChunks::default(),
                 open: None,
             }),
             newest_t: AtomicI64::new(i64::MIN),
@@ -442,20 +566,21 @@ impl IdTable {
     }
 
     fn for_each(&self, mut f: impl FnMut(&SharedSeries)) {
-        // One directory at a time, called outside its locks.
-        let mut batch: Vec<SharedSeries> = Vec::new();
+        // One leaf (at most 1,024 series) at a time, called outside its locks: a whole
+        // directory's worth would be a transient copy of millions of pointers.
+        let mut batch: Vec<SharedSeries> = Vec::with_capacity(SLOTS);
         for dir in self.dirs.iter() {
-            {
-                let dir = dir.read();
-                let Some(dir) = dir.as_ref() else { continue };
-                for leaf in dir.leaves.iter() {
-                    if let Some(leaf) = leaf.read().as_ref() {
+            for l in 0..LEAVES {
+                {
+                    let dir = dir.read();
+                    let Some(dir) = dir.as_ref() else { break };
+                    if let Some(leaf) = dir.leaves[l].read().as_ref() {
                         batch.extend(leaf.slots.iter().flatten().cloned());
                     }
                 }
-            }
-            for s in batch.drain(..) {
-                f(&s);
+                for s in batch.drain(..) {
+                    f(&s);
+                }
             }
         }
     }

@@ -2,9 +2,9 @@
 //!
 //! Every label name and value a head series uses is a *symbol*: one interned [`LabelStr`] in a
 //! process-wide table, known by a small integer id. A series keeps its label set as the ids of
-//! its names and values, varint-encoded in one small allocation ([`SeriesLabels`]): a label of
-//! a typical series takes 3–4 bytes there instead of 16 in a [`Labels`], and there is no label
-//! set shared with anyone. A query, the WAL or compaction gets a [`Labels`] back (whose
+//! its names and values, varint-encoded in one slot of the chunk arena's small classes
+//! ([`SeriesLabels`]): a label of a typical series takes 3–4 bytes there instead of 16 in a
+//! [`Labels`], and there is no label set shared with anyone. A query, the WAL or compaction gets a [`Labels`] back (whose
 //! strings are the table's, so building one copies no text).
 //!
 //! A symbol counts the label sets that use it; when the last one goes (its series is dropped)
@@ -24,13 +24,14 @@ use std::sync::LazyLock;
 
 use model::{Label, LabelStr, Labels};
 use parking_lot::RwLock;
-use triomphe::ThinArc;
 
+use crate::arena::SmallBytes;
 use crate::encoding::{Uvarints, put_uvarint};
 
-/// A series' label set: the number of labels, then each label's name id and value id, all
-/// unsigned LEB128 varints, behind a one-word pointer.
-pub(crate) struct SeriesLabels(ThinArc<(), u8>);
+/// A series' label set: each label's name id and value id, unsigned LEB128 varints, in a
+/// [`SmallBytes`] (one pointer; the slot holds the length, then the ids, with no allocator
+/// header and no reference count).
+pub(crate) struct SeriesLabels(SmallBytes);
 
 const _: () = assert!(std::mem::size_of::<SeriesLabels>() == 8);
 
@@ -127,8 +128,7 @@ impl SeriesLabels {
     /// Interns `labels`. Also returns them with the table's strings, for indexes that keep
     /// strings of their own and can share them.
     pub(crate) fn new(labels: &Labels) -> (SeriesLabels, Labels) {
-        let mut buf = Vec::with_capacity(1 + labels.len() * 4);
-        put_uvarint(&mut buf, labels.len() as u64);
+        let mut buf = Vec::with_capacity(labels.len() * 4);
         let mut table = TABLE.write();
         let interned = Labels::from_sorted_iter(labels.iter().map(|l| {
             let (n, name) = table.acquire(&l.name);
@@ -138,16 +138,18 @@ impl SeriesLabels {
             Label { name, value }
         }));
         drop(table);
-        (
-            SeriesLabels(ThinArc::from_header_and_slice((), &buf)),
-            interned,
-        )
+        (SeriesLabels(SmallBytes::new(&buf)), interned)
     }
 
     fn pairs<'a>(&'a self, table: &'a Table) -> Pairs<'a> {
-        let mut ids = Uvarints(&self.0.slice);
-        let left = ids.next().expect("a label count") as usize;
-        Pairs { ids, left, table }
+        let bytes = self.0.as_slice();
+        // Each varint ends with the one byte below 0x80; two varints a label.
+        let left = bytes.iter().filter(|&&b| b < 0x80).count() / 2;
+        Pairs {
+            ids: Uvarints(bytes),
+            left,
+            table,
+        }
     }
 
     /// The label set.
@@ -178,7 +180,7 @@ impl SeriesLabels {
     /// Bytes of the encoding (without the allocation's header).
     #[cfg(test)]
     fn encoded_len(&self) -> usize {
-        self.0.slice.len()
+        self.0.as_slice().len()
     }
 }
 
@@ -194,24 +196,24 @@ impl Ranks {
     }
 
     pub(crate) fn cmp(&self, a: &SeriesLabels, b: &SeriesLabels) -> std::cmp::Ordering {
-        let (mut ia, mut ib) = (Uvarints(&a.0.slice), Uvarints(&b.0.slice));
-        let (na, nb) = (ia.next(), ib.next());
+        let (a, b) = (a.0.as_slice(), b.0.as_slice());
         // Interned strings are equal exactly when their ids are; distinct ones rank apart in
         // string order. Names and values alternate, so comparing the id sequences pairwise
         // compares name, then value, label by label.
-        for (x, y) in ia.zip(ib) {
+        for (x, y) in Uvarints(a).zip(Uvarints(b)) {
             if x != y {
                 return self.0[x as usize].cmp(&self.0[y as usize]);
             }
         }
-        na.cmp(&nb)
+        // One is a prefix of the other (equal ids are equal bytes): the shorter comes first.
+        a.len().cmp(&b.len())
     }
 }
 
 impl Drop for SeriesLabels {
     fn drop(&mut self) {
         let mut table = TABLE.write();
-        for id in Uvarints(&self.0.slice).skip(1) {
+        for id in Uvarints(self.0.as_slice()) {
             table.release(id);
         }
     }
@@ -319,7 +321,7 @@ mod tests {
         let (again, _) = SeriesLabels::new(&model::labels! {"sym_test_id" => "fresh"});
         assert!(TABLE.read().strs.len() <= before, "freed ids are reused");
         assert_eq!(again.labels(), model::labels! {"sym_test_id" => "fresh"});
-        assert!(again.encoded_len() <= 7);
+        assert!(again.encoded_len() <= 6);
     }
 
     #[test]

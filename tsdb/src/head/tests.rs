@@ -504,7 +504,7 @@ fn an_ended_series_gives_its_open_chunk_to_disk() {
     }
     let state = |i: u32| {
         let s = h.series.get(i).unwrap();
-        let d = s.data.lock();
+        let d = s.lock();
         (d.open.is_some(), d.mmapped.len())
     };
     let (s0, s1) = (refs[0].unwrap().0 as u32, refs[1].unwrap().0 as u32);
@@ -546,7 +546,7 @@ fn a_chunk_after_a_cut_starts_with_a_small_buffer() {
         );
         app.commit().unwrap();
         let s = h.series.get(r.unwrap().0 as u32).unwrap();
-        let d = s.data.lock();
+        let d = s.lock();
         let app = &d.open.as_ref().expect("an open chunk").app;
         held.push((app.num_samples(), app.bytes().len(), app.allocated()));
     }
@@ -594,4 +594,33 @@ fn a_selection_in_any_order_holds_what_the_sorted_one_holds() {
         assert!(any == sorted, "the same series and chunks from {mint}");
         assert_eq!(sorted.len(), if mint == i64::MIN { 6000 } else { 3000 });
     }
+}
+
+#[test]
+fn packing_chunk_buffers_keeps_every_sample_and_appends_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = open(dir.path());
+    let mut want = Dump::new();
+    let append = |h: &Arc<Head>, want: &mut Dump, from: i64, to: i64, every: usize| {
+        for k in from..to {
+            let mut app = h.appender();
+            for i in (0..3000).step_by(every) {
+                let v = (k * 7 + i as i64) as f64;
+                app.append(None, &series(i), k * 15_000, v).unwrap();
+                want.entry(series(i).to_string())
+                    .or_default()
+                    .push((k * 15_000, v.to_bits()));
+            }
+            app.commit().unwrap();
+        }
+    };
+    // Every series gets a few samples, then a third of them many more: their buffers move
+    // up through the classes and leave the smaller classes' slabs sparse.
+    append(&h, &mut want, 0, 3, 1);
+    append(&h, &mut want, 3, 60, 3);
+    h.pack_open_chunks();
+    assert_eq!(dump(&h, i64::MIN, i64::MAX), want);
+    append(&h, &mut want, 60, 70, 1);
+    h.pack_open_chunks();
+    assert_eq!(dump(&h, i64::MIN, i64::MAX), want);
 }
