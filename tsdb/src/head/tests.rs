@@ -624,3 +624,32 @@ fn packing_chunk_buffers_keeps_every_sample_and_appends_go_on() {
     h.pack_open_chunks();
     assert_eq!(dump(&h, i64::MIN, i64::MAX), want);
 }
+
+#[test]
+fn chunks_are_cut_where_a_block_range_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = HeadOptions {
+        chunk_range_ms: 60_000,
+        ..HeadOptions::default()
+    };
+    let h = Head::open(dir.path(), opts, &Registry::new(), i64::MIN).unwrap();
+    // Every 15 s for five minutes (far fewer than 120 samples), and once more after a gap
+    // of more than a range; negative times too.
+    let times: Vec<i64> = (-8..20).map(|k| k * 15_000).chain([500_000]).collect();
+    let mut r = None;
+    for &t in &times {
+        let mut app = h.appender();
+        r = Some(app.append(r, &series(0), t, t as f64).unwrap());
+        app.commit().unwrap();
+    }
+    let s = h.series.get(r.unwrap().0 as u32).unwrap();
+    let chunks = h.series_chunks(&s, i64::MIN, i64::MAX).unwrap();
+    let spans: Vec<(i64, i64)> = chunks.iter().map(|c| (c.mint, c.maxt)).collect();
+    let mut want: Vec<(i64, i64)> = (-2..5).map(|m| (m * 60_000, m * 60_000 + 45_000)).collect();
+    want.push((500_000, 500_000));
+    assert_eq!(spans, want);
+    assert_eq!(
+        dump(&h, i64::MIN, i64::MAX)[&series(0).to_string()].len(),
+        times.len()
+    );
+}
