@@ -194,8 +194,9 @@ pub(crate) struct MemSeries {
 #[allow(unsafe_code)]
 unsafe impl Sync for MemSeries {}
 
-/// [`MemSeries`]' data, locked; unlocks when dropped.
-pub(crate) struct DataGuard<'a>(&'a MemSeries);
+/// [`MemSeries`]' data, locked; unlocks when dropped, on the thread that locked it (the
+/// marker keeps the guard from being sent elsewhere, as a `MutexGuard` cannot be).
+pub(crate) struct DataGuard<'a>(&'a MemSeries, std::marker::PhantomData<*const ()>);
 
 #[allow(unsafe_code)]
 impl Deref for DataGuard<'_> {
@@ -240,13 +241,17 @@ impl MemSeries {
     #[inline]
     pub(crate) fn lock(&self) -> DataGuard<'_> {
         self.lock.lock();
-        DataGuard(self)
+        DataGuard(self, std::marker::PhantomData)
     }
 
     /// Locks the series' data if no one else has it locked.
     #[inline]
     pub(crate) fn try_lock(&self) -> Option<DataGuard<'_>> {
-        self.lock.try_lock().then_some(DataGuard(self))
+        // `then`, not `then_some`: a guard made and dropped on failure would unlock the
+        // holder's lock.
+        self.lock
+            .try_lock()
+            .then(|| DataGuard(self, std::marker::PhantomData))
     }
 
     /// Where the data lies, for prefetching: its first byte and its size.
@@ -698,6 +703,45 @@ mod tests {
             id,
             SeriesLabels::new(&labels! {"__name__" => "m", "id" => id.to_string()}).0,
         ))
+    }
+
+    #[test]
+    fn a_failed_try_lock_leaves_the_holder_holding_the_lock() {
+        let s = series(1);
+        let held = s.lock();
+        assert!(s.try_lock().is_none());
+        assert!(s.try_lock().is_none(), "still held after a failed try");
+        let other = std::thread::scope(|t| t.spawn(|| s.try_lock().is_some()).join().unwrap());
+        assert!(!other);
+        drop(held);
+        let again = s.try_lock();
+        assert!(again.is_some());
+        drop(again);
+        // Contended from two threads: every increment under the lock counts.
+        std::thread::scope(|t| {
+            for _ in 0..2 {
+                t.spawn(|| {
+                    for _ in 0..10_000 {
+                        let mut d = loop {
+                            if let Some(d) = s.try_lock() {
+                                break d;
+                            }
+                            std::hint::spin_loop();
+                        };
+                        let n = d.open.get_or_insert_with(|| OpenChunk {
+                            app: XorEncoder::new(),
+                        });
+                        let c =
+                            u32::from_le_bytes([n.app.spare[0], n.app.spare[1], n.app.spare[2], 0]);
+                        let b = (c + 1).to_le_bytes();
+                        n.app.spare = [b[0], b[1], b[2]];
+                    }
+                });
+            }
+        });
+        let d = s.lock();
+        let sp = d.open.as_ref().unwrap().app.spare;
+        assert_eq!(u32::from_le_bytes([sp[0], sp[1], sp[2], 0]), 20_000);
     }
 
     #[test]
