@@ -78,8 +78,8 @@ impl Slab {
         if self.free != NO_SLOT {
             let slot = self.free;
             let p = self.slot_ptr(slot, size);
-            // SAFETY: `slot` is a returned slot inside the mapping (sizes are at least 40
-            // bytes), which no buffer references; `give_back` wrote the link there.
+            // SAFETY: `slot` is a returned slot inside the mapping (every size holds the
+            // four-byte link), which nothing references; `give_back` wrote the link there.
             self.free = unsafe { p.cast::<u32>().read_unaligned() };
             self.live += 1;
             return Some(slot);
@@ -156,14 +156,14 @@ impl Class {
     }
 
     fn add_slab(&mut self) -> u32 {
-        let slab =
-            self.spare.take().unwrap_or_else(|| {
-                // Anonymous memory costs nothing until touched; failing to map it is running out
-                // of memory, as a failed malloc would be.
-                Slab::new(memmap2::MmapMut::map_anon(SLAB_BYTES).unwrap_or_else(|e| {
-                    panic!("mapping {SLAB_BYTES} bytes for chunk buffers: {e}")
-                }))
-            });
+        let slab = self.spare.take().unwrap_or_else(|| {
+            // Anonymous memory costs nothing until touched; failing to map it is running out
+            // of memory, as a failed malloc would be.
+            Slab::new(
+                memmap2::MmapMut::map_anon(SLAB_BYTES)
+                    .unwrap_or_else(|e| panic!("mapping a {SLAB_BYTES}-byte slab: {e}")),
+            )
+        });
         let base = slab.base();
         let i = match self.slabs.iter().position(Option::is_none) {
             Some(i) => {
@@ -192,6 +192,17 @@ impl Class {
             return None;
         }
         Some(self.alloc())
+    }
+
+    /// Whether `move_target` would give a slot for some buffer of the class.
+    fn has_movable(&self) -> bool {
+        let per = self.slots_per_slab();
+        self.open.first().is_some_and(|&first| {
+            self.slabs[first as usize + 1..]
+                .iter()
+                .flatten()
+                .any(|s| s.live * 2 < per)
+        })
     }
 
     fn free(&mut self, p: NonNull<u8>) {
@@ -265,6 +276,12 @@ static CLASSES: [Mutex<Class>; SIZES.len()] = [
 
 fn class_index(size: usize) -> Option<usize> {
     SIZES.iter().position(|&s| s as usize == size)
+}
+
+/// Whether [`ChunkBuf::pack`] would move some buffer: a class has a slab less than half used
+/// after one with room.
+pub(crate) fn packable() -> bool {
+    CLASSES.iter().any(|c| c.lock().has_movable())
 }
 
 /// Memory mapped for chunk buffers and the part of it handed out, in bytes.
@@ -824,12 +841,17 @@ mod tests {
         let (first, second, third) = (slots[0], slots[per / 2 + 1], slots[per / 2 + 2]);
         assert_eq!(c.slabs.iter().flatten().count(), 3);
         // A full slab's slot stays; so does one of the first slab (nothing is before it).
+        assert!(c.has_movable());
         assert!(c.move_target(third).is_none());
         assert!(c.move_target(first).is_none());
         // The second slab's one slot moves into the first, and the emptied slab goes.
         let to = c.move_target(second).expect("a slot of the first slab");
         c.free(second);
         assert_eq!(c.slabs.iter().flatten().count(), 2);
+        assert!(
+            !c.has_movable(),
+            "the slabs left are the first and a full one"
+        );
         let slab_of = |c: &Class, p: NonNull<u8>| {
             *c.by_addr
                 .range(..=p.as_ptr() as usize)

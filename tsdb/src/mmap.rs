@@ -1,5 +1,6 @@
-//! Read-only memory maps and a cache prefetch hint: with `arena` (chunk buffers),
-//! `head::grace` and the series lookup in `head::append`, the only `unsafe` code of the store.
+//! Read-only memory maps and a cache prefetch hint: with `arena` (chunk buffers, head series
+//! and their label sets), the series lock in `head::series`, `head::grace` and the series
+//! lookup in `head::append`, the only `unsafe` code of the store.
 //!
 //! Every file mapped here is one the store itself wrote and never modifies in place while it is
 //! mapped: block files are immutable, and head-chunk and WAL files only grow by appending past

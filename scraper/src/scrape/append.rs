@@ -55,7 +55,7 @@ struct Entry {
     r: u64,
     /// The scrape (by number, wrapping) that last reported it.
     seen: u32,
-    /// The cache's generation when `labels` were computed.
+    /// The cache's generation when the series' labels were computed.
     generation: u32,
     /// Reported by the last successful scrape (so it goes stale if it disappears).
     live: bool,
@@ -762,6 +762,11 @@ impl Pass {
                     }
                 }
             }
+        }
+        // After a burst of new series (or a store that could not give labels back for a
+        // while), the map would keep its room.
+        if labels.capacity() > 64 && labels.len() * 4 < labels.capacity() {
+            labels.shrink_to_fit();
         }
         if cached.capacity() > cached.len() + cached.len() / 8 + 8 {
             cached.shrink_to_fit();

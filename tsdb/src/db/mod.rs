@@ -395,8 +395,8 @@ impl Db {
         if r.is_err() {
             self.metrics.compaction_failures.inc();
         }
-        self.apply_retention_locked()?;
         self.head.pack_chunk_buffers();
+        self.apply_retention_locked()?;
         r
     }
 

@@ -16,8 +16,9 @@
 //! A batch that is not left (an appender kept open indefinitely) makes the wait time out;
 //! collection then keeps everything, which is always safe.
 //!
-//! Besides `crate::mmap`, the only `unsafe` code is here (the pointer a batch keeps,
-//! [`SeriesPtr`]) and where `super::append` creates such pointers.
+//! Besides `crate::mmap`, `crate::arena` and the series lock in `super::series`, the only
+//! `unsafe` code is here (the pointer a batch keeps, [`SeriesPtr`]) and where `super::append`
+//! creates such pointers.
 
 #![allow(unsafe_code)]
 

@@ -5,7 +5,8 @@
 //!   ([`postings`]) answers matchers.
 //! * Each series appends into an open XOR chunk. A chunk is cut when it holds
 //!   `samples_per_chunk` samples or when a sample crosses the end of the block range the chunk
-//!   began in, so no chunk spans two blocks; the full chunk goes to a head-chunk file and is
+//!   began in, so a chunk spans two blocks only after a failed write (see `Head::range_tag`);
+//!   the full chunk goes to a head-chunk file and is
 //!   read back through a memory map, so memory does not grow with full chunks.
 //! * Appends are batched ([`append`]): a batch locks its series, is written to the WAL in
 //!   one write and applied, then unlocks. No head-wide lock is taken on the append path;
@@ -362,7 +363,7 @@ impl Head {
     /// Moves open chunks' buffers out of sparsely used chunk-buffer slabs into earlier ones
     /// with room, so that the sparse slabs empty and are unmapped (see `arena`); returns how
     /// many moved. A pass locks every series once, so it is skipped while the slabs' free
-    /// room is under an eighth of what they map.
+    /// room is under an eighth of what they map, or no slab would give up a buffer.
     ///
     /// Why: chunks are cut, and churned series end, in waves, each freeing slots all over the
     /// slabs; new chunks' small buffers fill the first slabs, and a later slab is unmapped
@@ -370,7 +371,7 @@ impl Head {
     /// hours.
     pub fn pack_chunk_buffers(&self) -> u64 {
         let (mapped, used) = crate::arena::usage();
-        if (mapped - used) * 8 < mapped {
+        if (mapped - used) * 8 < mapped || !crate::arena::packable() {
             return 0;
         }
         self.pack_open_chunks()

@@ -130,7 +130,8 @@ impl SeriesData {
         self.mmapped = v.into();
     }
 
-    /// Keeps the full chunks for which `keep` is true; returns how many went.
+    /// Keeps the full chunks for which `keep` is true; returns how many went. `keep` may be
+    /// asked more than once about a chunk, so it must not change its answer.
     pub(crate) fn retain_full(&mut self, mut keep: impl FnMut(&MmappedChunk) -> bool) -> usize {
         let before = self.mmapped.len();
         if self.mmapped.iter().all(&mut keep) {

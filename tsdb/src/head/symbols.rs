@@ -4,8 +4,8 @@
 //! process-wide table, known by a small integer id. A series keeps its label set as the ids of
 //! its names and values, varint-encoded in one slot of the chunk arena's small classes
 //! ([`SeriesLabels`]): a label of a typical series takes 3–4 bytes there instead of 16 in a
-//! [`Labels`], and there is no label set shared with anyone. A query, the WAL or compaction gets a [`Labels`] back (whose
-//! strings are the table's, so building one copies no text).
+//! [`Labels`], and there is no label set shared with anyone. A query, the WAL or compaction
+//! gets a [`Labels`] back (whose strings are the table's, so building one copies no text).
 //!
 //! A symbol counts the label sets that use it; when the last one goes (its series is dropped)
 //! the string is forgotten and the id is handed out again. The table is process-wide rather
