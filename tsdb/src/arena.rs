@@ -324,6 +324,18 @@ static SMALL_CLASSES: [Mutex<Class>; SMALL_SIZES.len()] = [
     small_class(11),
 ];
 
+/// The smallest small class whose slots hold `size` bytes.
+const fn small_class_for(size: usize) -> Option<usize> {
+    let mut i = 0;
+    while i < SMALL_SIZES.len() {
+        if SMALL_SIZES[i] as usize >= size {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Memory mapped for the small classes (head series and their label sets) and the part of it
 /// handed out, in bytes.
 pub fn small_usage() -> (u64, u64) {
@@ -347,14 +359,9 @@ impl SmallBytes {
         let mut prefix = Vec::with_capacity(10);
         crate::encoding::put_uvarint(&mut prefix, bytes.len() as u64);
         let total = prefix.len() + bytes.len();
-        let p = match SMALL_SIZES.iter().position(|&s| s as usize >= total) {
+        let p = match small_class_for(total) {
             Some(c) => SMALL_CLASSES[c].lock().alloc(),
-            None => {
-                let layout = Layout::array::<u8>(total).expect("a valid size");
-                // SAFETY: `layout` has a non-zero size (`total` is above the largest class).
-                let p = unsafe { std::alloc::alloc(layout) };
-                NonNull::new(p).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
-            }
+            None => heap_alloc(total),
         };
         // SAFETY: the slot (or heap block) holds at least `total` bytes and is this string's
         // alone; the sources are distinct memory.
@@ -398,13 +405,9 @@ impl Drop for SmallBytes {
     fn drop(&mut self) {
         let (at, len) = self.lengths();
         let total = at + len;
-        match SMALL_SIZES.iter().position(|&s| s as usize >= total) {
+        match small_class_for(total) {
             Some(c) => SMALL_CLASSES[c].lock().free(self.0),
-            None => {
-                let layout = Layout::array::<u8>(total).expect("a valid size");
-                // SAFETY: `new` took this block from `std::alloc::alloc` with this layout.
-                unsafe { std::alloc::dealloc(self.0.as_ptr(), layout) }
-            }
+            None => heap_free(self.0, total),
         }
     }
 }
@@ -430,12 +433,9 @@ impl<T> SlabArc<T> {
     /// The small class whose slots hold a `SlabArcInner<T>`; a slot lies at a multiple of its
     /// size from a page-aligned slab, so the size must be a multiple of the alignment.
     const CLASS: usize = {
-        let size = std::mem::size_of::<SlabArcInner<T>>();
-        let mut i = 0;
-        while i < SMALL_SIZES.len() && (SMALL_SIZES[i] as usize) < size {
-            i += 1;
-        }
-        assert!(i < SMALL_SIZES.len(), "a SlabArc value fits a small class");
+        let Some(i) = small_class_for(std::mem::size_of::<SlabArcInner<T>>()) else {
+            panic!("a SlabArc value fits a small class")
+        };
         assert!((SMALL_SIZES[i] as usize).is_multiple_of(std::mem::align_of::<SlabArcInner<T>>()));
         i
     };
@@ -646,24 +646,31 @@ impl ChunkBuf {
 fn alloc(cap: usize) -> NonNull<u8> {
     match class_index(cap) {
         Some(c) => CLASSES[c].lock().alloc(),
-        None => {
-            let layout = Layout::array::<u8>(cap).expect("a valid size");
-            // SAFETY: `layout` has a non-zero size (`cap` is above the largest class).
-            let p = unsafe { std::alloc::alloc(layout) };
-            NonNull::new(p).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
-        }
+        None => heap_alloc(cap),
     }
 }
 
 fn dealloc(p: NonNull<u8>, cap: usize) {
     match class_index(cap) {
         Some(c) => CLASSES[c].lock().free(p),
-        None => {
-            let layout = Layout::array::<u8>(cap).expect("a valid size");
-            // SAFETY: `p` came from `std::alloc::alloc` with this layout (`alloc` above).
-            unsafe { std::alloc::dealloc(p.as_ptr(), layout) }
-        }
+        None => heap_free(p, cap),
     }
+}
+
+/// `n` bytes of the general heap, for what is larger than every class of its family (so `n`
+/// is never 0).
+fn heap_alloc(n: usize) -> NonNull<u8> {
+    let layout = Layout::array::<u8>(n).expect("a valid size");
+    // SAFETY: `layout` has a non-zero size (`n` is above a class size).
+    let p = unsafe { std::alloc::alloc(layout) };
+    NonNull::new(p).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+}
+
+/// Returns a block of [`heap_alloc`].
+fn heap_free(p: NonNull<u8>, n: usize) {
+    let layout = Layout::array::<u8>(n).expect("a valid size");
+    // SAFETY: `p` came from `heap_alloc(n)`, which allocated it with this layout.
+    unsafe { std::alloc::dealloc(p.as_ptr(), layout) }
 }
 
 impl Drop for ChunkBuf {

@@ -24,9 +24,6 @@ pub(crate) fn put_str(buf: &mut Vec<u8>, s: &str) {
     buf.extend_from_slice(s.as_bytes());
 }
 
-/// Reads from a byte slice; every read returns `None` instead of going past the end or
-/// accepting an overlong varint.
-#[derive(Debug, Clone, Copy)]
 /// The unsigned LEB128 varints of a buffer the process wrote itself (so never malformed; a
 /// value past 32 bits would be a bug), as `u32`s.
 pub(crate) struct Uvarints<'a>(pub(crate) &'a [u8]);
@@ -50,6 +47,9 @@ impl Iterator for Uvarints<'_> {
     }
 }
 
+/// Reads from a byte slice; every read returns `None` instead of going past the end or
+/// accepting an overlong varint.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Decbuf<'a> {
     pub(crate) b: &'a [u8],
     pub(crate) pos: usize,

@@ -482,38 +482,34 @@ impl Head {
     /// also reached the most samples a chunk can count; the sample is then refused, never
     /// silently dropped.
     fn cut_chunk(&self, s: &MemSeries, d: &mut SeriesData, t: i64) -> Result<(), SampleError> {
-        let tag = self.range_tag(t);
-        match d.open.as_ref().map(|c| c.app.num_samples()) {
+        let mut unwritable = None;
+        let open = match d.open.as_ref().map(|c| c.app.num_samples()) {
             Some(n) if n > 0 => {
                 let written = self.write_open(s, d);
                 let c = d.open.as_mut().expect("still open");
                 match written {
-                    Ok(()) => {
-                        // A new appender, not a reset one: the next chunk's buffer starts
-                        // small and grows with it, instead of keeping this chunk's room.
-                        c.app = XorEncoder::new();
-                        c.app.spare = tag;
-                    }
-                    Err(e) => {
-                        // Tried again at the next range (or the next sample, if it is full).
-                        c.app.spare = tag;
-                        if n >= u16::MAX as usize - 1 {
-                            return Err(SampleError::Other(format!(
-                                "head chunk of series {} is full and cannot be written: {e}",
-                                s.id
-                            )));
-                        }
-                    }
+                    // A new appender, not a reset one: the next chunk's buffer starts small
+                    // and grows with it, instead of keeping this chunk's room.
+                    Ok(()) => c.app = XorEncoder::new(),
+                    // Kept open, and tried again at the next range (or the next sample, if
+                    // it is full).
+                    Err(e) => unwritable = (n >= u16::MAX as usize - 1).then_some(e),
                 }
+                c
             }
-            Some(_) => d.open.as_mut().expect("open").app.spare = tag,
-            None => {
-                let mut app = XorEncoder::new();
-                app.spare = tag;
-                d.open = Some(OpenChunk { app });
-            }
+            Some(_) => d.open.as_mut().expect("open"),
+            None => d.open.insert(OpenChunk {
+                app: XorEncoder::new(),
+            }),
+        };
+        open.app.spare = self.range_tag(t);
+        match unwritable {
+            Some(e) => Err(SampleError::Other(format!(
+                "head chunk of series {} is full and cannot be written: {e}",
+                s.id
+            ))),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
